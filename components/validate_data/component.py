@@ -1,0 +1,52 @@
+"""KFP component: validate a Dataset against a data contract (thin wrapper over core)."""
+
+from __future__ import annotations
+
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
+
+from components._images import image_for
+
+
+@dsl.component(base_image=image_for("validate_data"), install_kfp_package=False)
+def validate_data(
+    data: Input[Dataset],
+    contract: dict,
+    on_failure: str = "fail",
+    now: str = "",
+    *,
+    report: Output[HTML],
+    result: Output[Artifact],
+    metrics: Output[Metrics],
+) -> bool:
+    """Validates a parquet Dataset against a data contract with Great Expectations.
+
+    Outputs are written before the failure policy applies, so a failed run still leaves
+    its report behind (locally, in the pipeline root).
+
+    Args:
+        data: Parquet batch, e.g. the training frame from get_features.
+        contract: The contract as a dict (the pipeline factory loads the YAML at compile
+            time, so the compiled pipeline carries its contract).
+        on_failure: "fail" raises an error naming each failed expectation; "report" only
+            reports.
+        now: ISO 8601 time that "not in the future" checks compare against; "" = task time.
+        report: Self-contained HTML report (inline CSS, no external assets).
+        result: JSON validation result.
+        metrics: expectations_evaluated, expectations_failed, rows.
+
+    Returns:
+        Whether every expectation passed.
+    """
+    from components.validate_data.core import enforce, parse_on_failure, validate_file
+
+    parse_on_failure(on_failure)
+    outcome = validate_file(
+        data.path, contract, now=now, html_path=report.path, json_path=result.path
+    )
+    for name, value in outcome.metrics().items():
+        metrics.log_metric(name, value)
+    print(f"[suite] validate_data: {outcome.failure_message().splitlines()[0]}", flush=True)
+    report.metadata.update(outcome.lineage())
+    result.metadata.update(outcome.lineage())
+    return enforce(outcome, on_failure)
