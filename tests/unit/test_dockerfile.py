@@ -149,8 +149,9 @@ def test_group_target_installs_its_own_input_file_from_the_lock(group):
     """Proves the target's venv is requirements/<group>.in constrained by the lock.
 
     The venv comes from `suite-install-group <group>`, whose script installs
-    `-c requirements.txt -r requirements/<group>.in`. Cannot prove uv resolves the same versions at build time (the constraint file
-    makes any other version an error, which is what we rely on).
+    `-c requirements.txt -r requirements/<group>.in`. Cannot prove uv resolves the
+    same versions at build time (the constraint file makes any other version an
+    error, which is what we rely on).
     """
     assert (GROUP_DIR / f"{group}.in").is_file()
     lineage = _lineage(group)
