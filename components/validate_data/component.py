@@ -1,7 +1,5 @@
 """KFP component: validate a Dataset against a data contract (thin wrapper over core)."""
 
-from __future__ import annotations
-
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
 

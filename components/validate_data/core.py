@@ -70,7 +70,7 @@ __all__ = [
 
 ON_FAILURE_MODES = ("fail", "report")
 TABLE = "(table)"
-"""The `column` of checks that concern the whole table (row count, column set, keys)."""
+"""The `column` of checks that concern the whole table (row count, column set)."""
 
 _SAMPLE_SIZE = 5
 _UNEXPECTED_NOUN = {
@@ -95,7 +95,8 @@ class PlannedCheck:
     """One contract clause as a GX expectation, before it runs.
 
     Attributes:
-        column: Column it concerns, or `TABLE`.
+        column: Column it concerns, the key columns joined by ", " for a compound
+            uniqueness check, or `TABLE`.
         check: Contract clause: row_count, columns, exists, dtype, nulls, range,
             allowed_values, not_in_future or unique.
         expectation: GX 1.x expectation class name in `great_expectations.expectations`.
@@ -131,9 +132,9 @@ class CheckResult:
     success: bool
 
     def describe(self) -> str:
-        """One line naming column, expectation, expected and observed."""
+        """One line: column (or key columns, or `TABLE`), expectation, expected, observed."""
         return (
-            f"column {self.column!r}: {self.expectation} ({self.check}) - "
+            f"{self.column}: {self.expectation} ({self.check}) - "
             f"expected {self.expected}; observed {self.observed}"
         )
 
@@ -287,7 +288,7 @@ def plan_checks(contract: DataContract, now: pd.Timestamp) -> tuple[PlannedCheck
         else:
             checks.append(
                 PlannedCheck(
-                    TABLE,
+                    ", ".join(key),
                     "unique",
                     "ExpectCompoundColumnsToBeUnique",
                     {"column_list": list(key)},
@@ -447,7 +448,7 @@ def validate_frame(
         gx.ValidationDefinition(name=f"{contract.name}_validation", data=batch, suite=suite)
     )
     started = time.perf_counter()
-    result = definition.run(batch_parameters={"dataframe": df}, result_format="SUMMARY")
+    result = definition.run(batch_parameters={"dataframe": df}, result_format="BASIC")
     duration = time.perf_counter() - started
     gx_result = json.loads(json.dumps(result.to_json_dict(), default=str))
 
