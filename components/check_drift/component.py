@@ -1,0 +1,83 @@
+"""KFP component: drift check of a window against the champion's reference (thin wrapper)."""
+
+from typing import Optional
+
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
+
+from components._images import image_for
+
+
+@dsl.component(base_image=image_for("check_drift"), install_kfp_package=False)
+def check_drift(
+    current: Input[Dataset],
+    tracking_uri: str,
+    model_name: str = "churn",
+    model_uri: str = "",
+    alpha: float = 0.05,
+    correction: str = "bonferroni",
+    min_sample_size: int = 500,
+    psi_threshold: float = 0.2,
+    checks: Optional[list] = None,  # noqa: UP045 (kfp cannot parse `list | None`)
+    performance_tolerance: float = 0.05,
+    seed: int = 0,
+    *,
+    report: Output[HTML],
+    report_json: Output[Artifact],
+    metrics: Output[Metrics],
+) -> bool:
+    """Checks a window of rows for drift against the champion model's drift reference.
+
+    Args:
+        current: Parquet window (feature columns; ``churned`` enables the performance check).
+        tracking_uri: MLflow tracking and registry URI.
+        model_name: Registered model whose ``@champion`` alias is checked.
+        model_uri: Explicit model URI (wins over `model_name`), e.g. ``models:/churn/3``.
+        alpha: Significance level of the whole decision, shared by the test-based checks.
+        correction: ``bonferroni`` or ``fdr`` across features.
+        min_sample_size: Fewer rows give status ``insufficient_data`` and no drift.
+        psi_threshold: PSI at or above which a feature counts as drifted.
+        checks: Subset of feature, psi, prediction, multivariate, performance;
+            None = feature, psi, prediction, performance.
+        performance_tolerance: Allowed ROC AUC drop below the holdout value.
+        seed: Seed of the domain classifier (multivariate check).
+        report: Self-contained HTML drift report.
+        report_json: The full report as JSON.
+        metrics: Per-feature p-value, statistic and PSI; share drifted.
+
+    Returns:
+        Whether drift was detected (the single value a ``dsl.If`` can read).
+    """
+    from components.check_drift.core import DEFAULT_CHECKS, DriftParams, run_drift_check
+
+    params = DriftParams(
+        alpha,
+        correction,
+        min_sample_size,
+        psi_threshold,
+        tuple(checks or DEFAULT_CHECKS),
+        performance_tolerance,
+        seed=seed,
+    )
+    result = run_drift_check(
+        current.path,
+        tracking_uri,
+        params,
+        model_name=model_name,
+        model_uri=model_uri,
+        html_path=report.path,
+        json_path=report_json.path,
+    )
+    for name, value in result.metrics().items():
+        metrics.log_metric(name, value)
+    lineage = {
+        "status": result.status,
+        "model_uri": result.model_uri,
+        "run_id": result.run_id,
+        "n_current": result.n_current,
+        "drifted_features": result.drifted_features,
+    }
+    report.metadata.update(lineage)
+    report_json.metadata.update(lineage)
+    print(f"[suite] check_drift: {result.status} {result.reasons}", flush=True)
+    return result.drift_detected

@@ -1,0 +1,734 @@
+"""check_drift core: is the current window still like the champion's reference?
+
+Checks (``DriftParams.checks``, any subset of `CHECKS`):
+
+- ``feature``: alibi-detect TabularDrift, KS per numeric feature, Chi2 per
+  categorical feature, with the chosen multiple-testing correction
+  (``bonferroni`` or ``fdr``) across features.
+- ``psi``: a feature whose PSI (effect size, see `psi`) reaches
+  ``psi_threshold`` counts as drifted. PSI is computed and reported either way.
+- ``prediction``: KS between the champion's scores on the window and its
+  scores on the reference sample.
+- ``multivariate``: alibi-detect ClassifierDrift (sklearn random forest,
+  3 seeded folds) with the features the domain classifier relied on.
+- ``performance``: when the window carries labels, the champion's ROC AUC on
+  the window against its holdout ROC AUC minus ``performance_tolerance``.
+
+False alarms: ``alpha`` is the significance level of the whole decision. The
+hypothesis-test checks that run (feature, prediction, multivariate) share it
+equally (Bonferroni across checks), so under no drift the chance that any of
+them fires is at most ``alpha``. PSI and performance are effect-size rules,
+not tests: with the default ``min_sample_size`` (500) and ``psi_threshold``
+(0.2) sampling noise alone essentially never reaches them (under no drift PSI
+is about ``chi2(bins - 1) * (1/n_cur + 1/n_ref)``, ~0.02 at n=500).
+`bench/drift.py` measures the resulting false-alarm rate and power.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components.check_drift.reference import (
+    NULL_LABEL,
+    UNSEEN_LABEL,
+    DriftReference,
+    load_reference,
+    nulls_as_lowest,
+    to_scores,
+)
+
+CHECKS = ("feature", "psi", "prediction", "multivariate", "performance")
+DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
+TEST_CHECKS = ("feature", "prediction", "multivariate")
+CORRECTIONS = ("bonferroni", "fdr")
+PSI_EPSILON = 1e-4
+CHAMPION_ALIAS = "champion"
+DEFAULT_LABEL = "churned"
+# Run metrics consulted, in order, when the reference manifest has no holdout ROC AUC.
+HOLDOUT_AUC_METRICS = ("holdout_roc_auc", "test_roc_auc", "val_roc_auc", "roc_auc")
+STATUS_NO_DRIFT = "no_drift"
+STATUS_DRIFT = "drift"
+STATUS_INSUFFICIENT = "insufficient_data"
+NULL_SHARE_NOTE = 0.05
+
+
+@dataclass(frozen=True)
+class DriftParams:
+    """Parameters of one drift check.
+
+    Attributes:
+        alpha: Significance level of the whole drift decision (shared by the
+            hypothesis-test checks, see the module docstring).
+        correction: ``bonferroni`` or ``fdr`` across features.
+        min_sample_size: Windows with fewer rows get status ``insufficient_data``.
+        psi_threshold: PSI at or above which a feature counts as drifted.
+        checks: Checks to run, a subset of `CHECKS`.
+        performance_tolerance: Allowed ROC AUC drop below the holdout value.
+        label_column: Label column used by the performance check when present.
+        seed: Seed of every random choice (domain classifier).
+    """
+
+    alpha: float = 0.05
+    correction: str = "bonferroni"
+    min_sample_size: int = 500
+    psi_threshold: float = 0.2
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    performance_tolerance: float = 0.05
+    label_column: str = DEFAULT_LABEL
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(dict.fromkeys(self.checks)))
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+        if self.correction not in CORRECTIONS:
+            raise ValueError(f"correction must be one of {CORRECTIONS}, got {self.correction!r}")
+        if self.min_sample_size < 1:
+            raise ValueError(f"min_sample_size must be >= 1, got {self.min_sample_size}")
+        if self.psi_threshold <= 0:
+            raise ValueError(f"psi_threshold must be positive, got {self.psi_threshold}")
+        if self.performance_tolerance < 0:
+            raise ValueError(
+                f"performance_tolerance must be >= 0, got {self.performance_tolerance}"
+            )
+        unknown = [c for c in self.checks if c not in CHECKS]
+        if unknown or not self.checks:
+            raise ValueError(f"checks must be a non-empty subset of {CHECKS}, got {self.checks}")
+
+    @property
+    def test_checks(self) -> list[str]:
+        """The hypothesis-test checks that share `alpha`."""
+        return [c for c in TEST_CHECKS if c in self.checks]
+
+    @property
+    def alpha_per_test(self) -> float:
+        """Level of each hypothesis-test check (alpha split equally)."""
+        return self.alpha / max(1, len(self.test_checks))
+
+
+@dataclass
+class FeatureDrift:
+    """Per-feature result; histogram shares are over `bins` (value bins, then null/unseen)."""
+
+    name: str
+    kind: str
+    test: str
+    statistic: float = math.nan
+    p_value: float = math.nan
+    psi: float = math.nan
+    drifted: bool = False
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    null_share_reference: float = 0.0
+    null_share_current: float = 0.0
+    unseen_categories: dict[str, int] = field(default_factory=dict)
+    bins: list[str] = field(default_factory=list)
+    reference_share: list[float] = field(default_factory=list)
+    current_share: list[float] = field(default_factory=list)
+
+    def severity_key(self) -> tuple[bool, float, float]:
+        """Sort key: drifted first, then larger PSI, then smaller p-value."""
+        psi = 0.0 if math.isnan(self.psi) else self.psi
+        p = 1.0 if math.isnan(self.p_value) else self.p_value
+        return (not self.drifted, -psi, p)
+
+
+@dataclass
+class PredictionDrift:
+    """KS test of the champion's scores on the window against the reference scores."""
+
+    statistic: float
+    p_value: float
+    threshold: float
+    psi: float
+    drifted: bool
+    reference_mean: float
+    current_mean: float
+    bins: list[str] = field(default_factory=list)
+    reference_share: list[float] = field(default_factory=list)
+    current_share: list[float] = field(default_factory=list)
+
+
+@dataclass
+class MultivariateDrift:
+    """Domain-classifier test; importances say which features separate the two samples."""
+
+    p_value: float
+    distance: float
+    threshold: float
+    drifted: bool
+    feature_importances: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PerformanceCheck:
+    """The champion's ROC AUC on a labelled window against its holdout value."""
+
+    tolerance: float
+    reference_roc_auc: float | None = None
+    current_roc_auc: float | None = None
+    std_error: float | None = None
+    degraded: bool = False
+    n_labelled: int = 0
+    label_rate_reference: float | None = None
+    label_rate_current: float | None = None
+    note: str = ""
+
+
+@dataclass
+class DriftReport:
+    """Everything check_drift found; `to_dict` is the JSON report."""
+
+    status: str
+    drift_detected: bool
+    n_current: int
+    n_reference: int
+    params: dict[str, Any]
+    features: list[FeatureDrift] = field(default_factory=list)
+    feature_threshold: float | None = None
+    prediction: PredictionDrift | None = None
+    multivariate: MultivariateDrift | None = None
+    performance: PerformanceCheck | None = None
+    reasons: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    model_uri: str | None = None
+    run_id: str | None = None
+
+    @property
+    def drifted_features(self) -> list[str]:
+        """Names of drifted features, most severe first."""
+        return [f.name for f in self.features_by_severity() if f.drifted]
+
+    @property
+    def share_drifted(self) -> float:
+        """Share of features flagged as drifted (0 when no feature was checked)."""
+        return len(self.drifted_features) / len(self.features) if self.features else 0.0
+
+    def features_by_severity(self) -> list[FeatureDrift]:
+        """Features sorted most severe first (see `FeatureDrift.severity_key`)."""
+        return sorted(self.features, key=FeatureDrift.severity_key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-safe dict (NaN and inf become None)."""
+        out = asdict(self)
+        out["features"] = [asdict(f) for f in self.features_by_severity()]
+        out["drifted_features"] = self.drifted_features
+        out["share_drifted"] = self.share_drifted
+        return _json_safe(out)
+
+    def metrics(self) -> dict[str, float]:
+        """Flat, finite metrics for a KFP ``Metrics`` artifact."""
+        values: dict[str, float] = {
+            "drift_detected": float(self.drift_detected),
+            "n_current": float(self.n_current),
+            "share_drifted": self.share_drifted,
+            "n_drifted_features": float(len(self.drifted_features)),
+        }
+        for f in self.features:
+            values[f"p_value_{f.name}"] = f.p_value
+            values[f"statistic_{f.name}"] = f.statistic
+            values[f"psi_{f.name}"] = f.psi
+        if self.prediction:
+            values["prediction_ks_p_value"] = self.prediction.p_value
+            values["prediction_ks_statistic"] = self.prediction.statistic
+            values["prediction_psi"] = self.prediction.psi
+        if self.multivariate:
+            values["multivariate_p_value"] = self.multivariate.p_value
+        if self.performance and self.performance.current_roc_auc is not None:
+            values["window_roc_auc"] = self.performance.current_roc_auc
+        return {k: float(v) for k, v in values.items() if math.isfinite(float(v))}
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------- PSI
+
+
+def psi(reference_counts: Sequence[float], current_counts: Sequence[float]) -> float:
+    """Population Stability Index between two histograms over the same bins.
+
+    ``PSI = sum((c - r) * ln(c / r))`` over bins, with ``r``/``c`` the
+    reference/current proportions. Epsilon handling: every proportion is
+    floored at `PSI_EPSILON` (1e-4) before the sum, without renormalising, so
+    a bin empty on one side adds a large but finite term and a bin empty on
+    both sides adds exactly 0.
+
+    Raises:
+        ValueError: If the histograms differ in length or one of them is empty.
+    """
+    ref = np.asarray(reference_counts, dtype=float)
+    cur = np.asarray(current_counts, dtype=float)
+    if ref.shape != cur.shape or ref.sum() <= 0 or cur.sum() <= 0:
+        raise ValueError("PSI needs two non-empty histograms over the same bins")
+    r = np.maximum(ref / ref.sum(), PSI_EPSILON)
+    c = np.maximum(cur / cur.sum(), PSI_EPSILON)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def numeric_histogram(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """Counts per right-closed bin ``(-inf, e0], ..., (e_last, inf)``, then one null bin."""
+    null = np.isnan(values)
+    idx = np.searchsorted(np.asarray(edges, dtype=float), values[~null], side="left")
+    return np.append(np.bincount(idx, minlength=len(edges) + 1), null.sum())
+
+
+def numeric_bin_labels(edges: Sequence[float]) -> list[str]:
+    """Human labels of `numeric_histogram`'s bins."""
+    if not edges:
+        return ["all values", NULL_LABEL]
+    labels = [f"<= {edges[0]:.4g}"]
+    labels += [f"({lo:.4g}, {hi:.4g}]" for lo, hi in itertools.pairwise(edges)]
+    return [*labels, f"> {edges[-1]:.4g}", NULL_LABEL]
+
+
+def _shares(counts: np.ndarray) -> list[float]:
+    total = counts.sum()
+    return [float(c / total) if total else 0.0 for c in counts]
+
+
+# ------------------------------------------------------------------ the checks
+
+
+def _profile_features(
+    reference: DriftReference, enc_ref: np.ndarray, enc_cur: np.ndarray, current: pd.DataFrame
+) -> list[FeatureDrift]:
+    """Null shares, unseen categories, notes, histograms and PSI for every feature."""
+    out = []
+    n_cat = len(reference.categorical_columns)
+    for j, name in enumerate(reference.feature_columns):
+        ref_col, cur_col = enc_ref[:, j], enc_cur[:, j]
+        if j < n_cat:
+            vocab = reference.vocabulary(name)
+            null_code = len(vocab)
+            ref_counts = np.bincount(ref_col.astype(int), minlength=null_code + 2)
+            cur_counts = np.bincount(cur_col.astype(int), minlength=null_code + 2)
+            labels = [*vocab, NULL_LABEL, UNSEEN_LABEL]
+            ref_null, cur_null = ref_col == null_code, cur_col == null_code
+            unseen_mask = cur_col == null_code + 1
+            unseen = (
+                current.loc[unseen_mask, name].astype(str).value_counts().head(20).to_dict()
+                if unseen_mask.any()
+                else {}
+            )
+            feat = FeatureDrift(name, "categorical", "chi2", unseen_categories=unseen)
+        else:
+            edges = reference.psi_edges[name]
+            ref_counts = numeric_histogram(ref_col, edges)
+            cur_counts = numeric_histogram(cur_col, edges)
+            labels = numeric_bin_labels(edges)
+            ref_null, cur_null = np.isnan(ref_col), np.isnan(cur_col)
+            feat = FeatureDrift(name, "numeric", "ks")
+        feat.null_share_reference = float(ref_null.mean())
+        feat.null_share_current = float(cur_null.mean())
+        feat.psi = psi(ref_counts, cur_counts)
+        keep = (ref_counts + cur_counts) > 0
+        feat.bins = [b for b, k in zip(labels, keep, strict=True) if k]
+        feat.reference_share = [s for s, k in zip(_shares(ref_counts), keep, strict=True) if k]
+        feat.current_share = [s for s, k in zip(_shares(cur_counts), keep, strict=True) if k]
+        feat.notes = _column_notes(ref_col[~ref_null], cur_col[~cur_null], "reference", "window")
+        if feat.unseen_categories:
+            feat.notes.append(
+                f"{int(unseen_mask.sum())} rows with categories unseen in training: "
+                f"{sorted(feat.unseen_categories)}"
+            )
+        out.append(feat)
+    return out
+
+
+def _column_notes(ref_values: np.ndarray, cur_values: np.ndarray, *names: str) -> list[str]:
+    notes = []
+    for label, values in zip(names, (ref_values, cur_values), strict=True):
+        if values.size == 0:
+            notes.append(f"all null in {label}")
+        elif np.unique(values).size == 1:
+            notes.append(f"constant in {label}")
+    return notes
+
+
+def _feature_tests(
+    reference: DriftReference,
+    enc_cur: np.ndarray,
+    features: list[FeatureDrift],
+    alpha: float,
+    correction: str,
+) -> float | None:
+    """Runs TabularDrift; marks significant features. Returns the p-value cutoff used."""
+    detector = reference.tabular_detector
+    # The saved detector carries the reference data and categories; the level and
+    # correction are parameters of this run.
+    detector.p_val = alpha
+    detector.correction = correction
+    result = detector.predict(
+        nulls_as_lowest(enc_cur), drift_type="batch", return_p_val=True, return_distance=True
+    )["data"]
+    threshold = result["threshold"]
+    cutoff = float(threshold) if np.ndim(threshold) == 0 else None
+    for feat, p, stat in zip(features, result["p_val"], result["distance"], strict=True):
+        feat.p_value, feat.statistic = float(p), float(stat)
+        if result["is_drift"] and cutoff is not None and feat.p_value < cutoff:
+            feat.drifted = True
+            feat.reasons.append(
+                f"{feat.test.upper()} p={feat.p_value:.3g} < {cutoff:.3g} ({correction})"
+            )
+            if abs(feat.null_share_current - feat.null_share_reference) >= NULL_SHARE_NOTE:
+                feat.reasons.append(
+                    f"null share {feat.null_share_reference:.1%} -> {feat.null_share_current:.1%}"
+                )
+            if feat.unseen_categories:
+                feat.reasons.append(f"unseen categories {sorted(feat.unseen_categories)}")
+    return cutoff
+
+
+def _psi_rule(features: list[FeatureDrift], threshold: float) -> None:
+    for feat in features:
+        if feat.psi >= threshold:
+            feat.drifted = True
+            feat.reasons.append(f"PSI {feat.psi:.3f} >= {threshold:g}")
+
+
+def _prediction_drift(
+    reference: DriftReference, scores: np.ndarray, alpha: float
+) -> PredictionDrift:
+    from scipy.stats import ks_2samp
+
+    result = ks_2samp(reference.scores, scores)
+    ref_counts = numeric_histogram(reference.scores, reference.score_edges)
+    cur_counts = numeric_histogram(scores, reference.score_edges)
+    keep = (ref_counts + cur_counts) > 0
+    labels = numeric_bin_labels(reference.score_edges)
+    return PredictionDrift(
+        statistic=float(result.statistic),
+        p_value=float(result.pvalue),
+        threshold=alpha,
+        psi=psi(ref_counts, cur_counts),
+        drifted=bool(result.pvalue < alpha),
+        reference_mean=float(np.mean(reference.scores)),
+        current_mean=float(np.mean(scores)),
+        bins=[b for b, k in zip(labels, keep, strict=True) if k],
+        reference_share=[s for s, k in zip(_shares(ref_counts), keep, strict=True) if k],
+        current_share=[s for s, k in zip(_shares(cur_counts), keep, strict=True) if k],
+    )
+
+
+def _multivariate_drift(
+    reference: DriftReference, enc_cur: np.ndarray, alpha: float
+) -> MultivariateDrift:
+    # The decision uses this run's level, not the one saved with the detector.
+    result = reference.classifier_detector.predict(enc_cur, return_probs=False, return_model=True)[
+        "data"
+    ]
+    importances = getattr(result["model"], "feature_importances_", None)
+    ranked = (
+        dict(
+            sorted(
+                zip(reference.feature_columns, map(float, importances), strict=True),
+                key=lambda kv: -kv[1],
+            )
+        )
+        if importances is not None
+        else {}
+    )
+    return MultivariateDrift(
+        p_value=float(result["p_val"]),
+        distance=float(result["distance"]),
+        threshold=alpha,
+        drifted=bool(result["p_val"] < alpha),
+        feature_importances=ranked,
+    )
+
+
+def auc_std_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """Hanley & McNeil (1982) standard error of a ROC AUC."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
+    return float(math.sqrt(max(var, 0.0)))
+
+
+def _performance(
+    current: pd.DataFrame,
+    scores: np.ndarray,
+    params: DriftParams,
+    reference_auc: float | None,
+    reference_label_rate: float | None,
+) -> PerformanceCheck:
+    from sklearn.metrics import roc_auc_score
+
+    check = PerformanceCheck(
+        tolerance=params.performance_tolerance,
+        reference_roc_auc=reference_auc,
+        label_rate_reference=reference_label_rate,
+    )
+    if params.label_column not in current.columns:
+        check.note = f"no label column {params.label_column!r} in the window: not checked"
+        return check
+    labels = pd.to_numeric(current[params.label_column], errors="coerce").to_numpy(dtype=float)
+    keep = ~np.isnan(labels)
+    y, s = labels[keep], scores[keep]
+    check.n_labelled = int(keep.sum())
+    if check.n_labelled == 0:
+        check.note = "window labels are all null: not checked"
+        return check
+    check.label_rate_current = float(y.mean())
+    n_pos = int((y == 1).sum())
+    n_neg = check.n_labelled - n_pos
+    if n_pos == 0 or n_neg == 0:
+        check.note = "window labels have a single class: ROC AUC undefined, not checked"
+        return check
+    check.current_roc_auc = float(roc_auc_score(y, s))
+    check.std_error = auc_std_error(check.current_roc_auc, n_pos, n_neg)
+    if reference_auc is None:
+        check.note = "no holdout ROC AUC in the reference or the run's metrics: not compared"
+        return check
+    check.degraded = check.current_roc_auc < reference_auc - params.performance_tolerance
+    check.note = (
+        f"ROC AUC {check.current_roc_auc:.3f} (SE {check.std_error:.3f}) vs holdout "
+        f"{reference_auc:.3f}, tolerance {params.performance_tolerance:g}"
+    )
+    return check
+
+
+def _window_scores(predict_fn: Callable[[pd.DataFrame], Any], current: pd.DataFrame) -> np.ndarray:
+    scores = to_scores(predict_fn(current))
+    if len(scores) != len(current):
+        raise ValueError(f"predict_fn returned {len(scores)} scores for {len(current)} rows")
+    return scores
+
+
+def check_drift(
+    current: pd.DataFrame,
+    reference: DriftReference,
+    params: DriftParams | None = None,
+    predict_fn: Callable[[pd.DataFrame], Any] | None = None,
+    *,
+    holdout_roc_auc: float | None = None,
+    model_uri: str | None = None,
+) -> DriftReport:
+    """Compares a window of rows with a model's drift reference.
+
+    Args:
+        current: The window: feature columns (extra columns such as ids,
+            timestamps and the label are allowed).
+        reference: From `load_reference` / `load_reference_dir`.
+        params: Check parameters; defaults if None.
+        predict_fn: The champion's scoring function (frame -> churn
+            probability); needed by the ``prediction`` and ``performance`` checks.
+        holdout_roc_auc: Overrides the manifest's holdout ROC AUC.
+        model_uri: Recorded in the report.
+
+    Returns:
+        The report. ``status`` is ``insufficient_data`` (and nothing is flagged)
+        when the window has fewer than ``min_sample_size`` rows.
+
+    Raises:
+        ValueError: If the window lacks reference columns (all are named), a
+            numeric column is not numeric, or a check needs a missing `predict_fn`.
+    """
+    params = params or DriftParams()
+    missing = [c for c in reference.feature_columns if c not in current.columns]
+    if missing:
+        raise ValueError(
+            f"current window is missing feature columns {missing} that the drift reference "
+            f"expects (it has {sorted(map(str, current.columns))})"
+        )
+    needs_scores = [c for c in ("prediction", "performance") if c in params.checks]
+    if needs_scores and predict_fn is None:
+        raise ValueError(f"checks {needs_scores} need the champion's predict_fn")
+    report = DriftReport(
+        status=STATUS_NO_DRIFT,
+        drift_detected=False,
+        n_current=len(current),
+        n_reference=len(reference.features),
+        params={**asdict(params), "alpha_per_test": params.alpha_per_test},
+        model_uri=model_uri,
+        run_id=reference.run_id,
+    )
+    if len(current) < params.min_sample_size:
+        report.status = STATUS_INSUFFICIENT
+        report.messages.append(
+            f"window has {len(current)} rows, fewer than min_sample_size="
+            f"{params.min_sample_size}: no drift decision"
+        )
+        return report
+
+    enc_cur = reference.encode(current)
+    report.features = _profile_features(
+        reference, reference.encode(reference.features), enc_cur, current
+    )
+    alpha = params.alpha_per_test
+    if "feature" in params.checks:
+        report.feature_threshold = _feature_tests(
+            reference, enc_cur, report.features, alpha, params.correction
+        )
+    if "psi" in params.checks:
+        _psi_rule(report.features, params.psi_threshold)
+    scores = _window_scores(predict_fn, current) if needs_scores else None
+    if "prediction" in params.checks:
+        report.prediction = _prediction_drift(reference, scores, alpha)
+    if "multivariate" in params.checks:
+        report.multivariate = _multivariate_drift(reference, enc_cur, alpha)
+    if "performance" in params.checks:
+        auc = holdout_roc_auc if holdout_roc_auc is not None else reference.holdout_roc_auc
+        report.performance = _performance(
+            current, scores, params, auc, reference.manifest.get("holdout_label_rate")
+        )
+        report.messages.append(f"performance: {report.performance.note}")
+    report.messages.extend(f"{f.name}: {note}" for f in report.features for note in f.notes)
+
+    if report.drifted_features:
+        report.reasons.append(
+            f"{len(report.drifted_features)} of {len(report.features)} features drifted: "
+            f"{report.drifted_features}"
+        )
+    if report.prediction and report.prediction.drifted:
+        report.reasons.append(
+            f"prediction drift: KS p={report.prediction.p_value:.3g} < {alpha:.3g}"
+        )
+    if report.multivariate and report.multivariate.drifted:
+        top = list(report.multivariate.feature_importances)[:3]
+        report.reasons.append(
+            f"multivariate drift: domain classifier p={report.multivariate.p_value:.3g} "
+            f"< {alpha:.3g}, relying most on {top}"
+        )
+    if report.performance and report.performance.degraded:
+        report.reasons.append(f"performance degraded: {report.performance.note}")
+    report.drift_detected = bool(report.reasons)
+    report.status = STATUS_DRIFT if report.drift_detected else STATUS_NO_DRIFT
+    return report
+
+
+# ------------------------------------------------------- champion and the task
+
+
+@dataclass
+class Champion:
+    """The model whose drift is checked, with its reference."""
+
+    model_uri: str
+    run_id: str
+    predict: Callable[[pd.DataFrame], Any]
+    reference: DriftReference
+    holdout_roc_auc: float | None
+
+
+def champion_uri(model_name: str = "", model_uri: str = "", alias: str = CHAMPION_ALIAS) -> str:
+    """Returns `model_uri` if given, else ``models:/<model_name>@<alias>``.
+
+    Raises:
+        ValueError: If neither is given.
+    """
+    if model_uri:
+        return model_uri
+    if not model_name:
+        raise ValueError("give model_uri or model_name (whose @champion alias is checked)")
+    return f"models:/{model_name}@{alias}"
+
+
+def load_champion(client: Any, model_uri: str, work_dir: str | Path | None = None) -> Champion:
+    """Loads a model (pyfunc) and the drift reference logged on its run.
+
+    Args:
+        client: ``mlflow.MlflowClient`` of the tracking server and registry.
+        model_uri: Any MLflow model URI (see `champion_uri`).
+        work_dir: Download directory; a new temporary directory if None.
+
+    Raises:
+        ValueError: If the model was logged outside a run.
+        FileNotFoundError: If its run has no drift reference.
+    """
+    import mlflow
+
+    work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="drift_"))
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=model_uri,
+        dst_path=str(work / "model"),
+        tracking_uri=client.tracking_uri,
+        # MlflowClient has no public getter for its registry URI.
+        registry_uri=getattr(client, "_registry_uri", None) or client.tracking_uri,
+    )
+    model = mlflow.pyfunc.load_model(local)
+    run_id = model.metadata.run_id
+    if not run_id:
+        raise ValueError(f"model {model_uri} has no source run to hold a drift reference")
+    reference = load_reference(run_id, client, work / "reference")
+    schema = model.metadata.get_input_schema()
+    inputs = schema.input_names() if schema is not None else reference.feature_columns
+
+    def predict(frame: pd.DataFrame) -> Any:
+        return model.predict(frame[inputs])
+
+    auc = reference.holdout_roc_auc
+    if auc is None:
+        metrics = client.get_run(run_id).data.metrics
+        auc = next((metrics[k] for k in HOLDOUT_AUC_METRICS if k in metrics), None)
+    return Champion(model_uri, run_id, predict, reference, auc)
+
+
+def run_drift_check(
+    window_path: str | Path,
+    tracking_uri: str,
+    params: DriftParams,
+    *,
+    model_name: str = "",
+    model_uri: str = "",
+    html_path: str | Path | None = None,
+    json_path: str | Path | None = None,
+) -> DriftReport:
+    """What the component does: load window and champion, check, write the reports.
+
+    Args:
+        window_path: Parquet file of the current window.
+        tracking_uri: MLflow tracking (and registry) URI.
+        params: Check parameters.
+        model_name: Registered model whose ``@champion`` is checked (if no `model_uri`).
+        model_uri: Explicit model URI; wins over `model_name`.
+        html_path: Where to write the self-contained HTML report.
+        json_path: Where to write the JSON report.
+    """
+    from mlflow import MlflowClient
+
+    from components.check_drift.html_report import render_html
+
+    uri = champion_uri(model_name, model_uri)
+    current = pd.read_parquet(window_path)
+    champion = load_champion(
+        MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), uri
+    )
+    report = check_drift(
+        current,
+        champion.reference,
+        params,
+        champion.predict,
+        holdout_roc_auc=champion.holdout_roc_auc,
+        model_uri=uri,
+    )
+    if html_path is not None:
+        Path(html_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(html_path).write_text(render_html(report), encoding="utf-8")
+    if json_path is not None:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(
+            json.dumps(report.to_dict(), indent=2, allow_nan=False), encoding="utf-8"
+        )
+    return report

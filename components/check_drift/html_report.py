@@ -1,0 +1,217 @@
+"""Renders a `DriftReport` as one self-contained HTML file.
+
+The KFP UI shows an ``HTML`` artifact as a single file, often offline: the page
+uses inline CSS and inline SVG only, no scripts, fonts, images or links to
+fetch. Every value from the data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from components.check_drift.core import DriftReport, FeatureDrift
+
+TOP_FEATURE_PLOTS = 6
+REF_COLOR = "#4c78a8"
+CUR_COLOR = "#f58518"
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;
+max-width:1100px}
+h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
+.status{display:inline-block;padding:6px 12px;border-radius:4px;font-weight:600;color:#fff}
+.drift{background:#c0392b}.no_drift{background:#27ae60}.insufficient_data{background:#7f8c8d}
+table{border-collapse:collapse;font-size:13px;width:100%}
+th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}tr.flag td{background:#fdecea}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.meta{font-size:13px;color:#555}.charts{display:flex;flex-wrap:wrap;gap:16px}
+.chart{border:1px solid #eee;padding:6px}.legend span{display:inline-block;width:10px;height:10px;
+margin:0 4px 0 10px}
+"""
+
+
+def _fmt(value: float | None, spec: str = ".3g") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "&ndash;"
+    return format(value, spec)
+
+
+def bar_chart_svg(
+    title: str, bins: Sequence[str], reference: Sequence[float], current: Sequence[float]
+) -> str:
+    """Grouped bar chart (share per bin, reference vs current) as inline SVG."""
+    n = max(len(bins), 1)
+    group, left, top, plot_h, label_h = 40, 40, 24, 140, 70
+    width, height = left + n * group + 10, top + plot_h + label_h
+    peak = max([*reference, *current, 1e-9])
+    parts = [
+        f'<svg width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f'<text x="{left}" y="14" font-size="12" font-weight="600">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
+        'stroke="#999"/>',
+        f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{peak:.0%}</text>',
+    ]
+    for i, label in enumerate(bins):
+        x = left + i * group + 4
+        for k, (share, color) in enumerate(((reference[i], REF_COLOR), (current[i], CUR_COLOR))):
+            h = plot_h * share / peak
+            who = "reference" if k == 0 else "current"
+            parts.append(
+                f'<rect x="{x + k * 16}" y="{top + plot_h - h:.1f}" width="15" height="{h:.1f}" '
+                f'fill="{color}"><title>{escape(label)} {who}: {share:.1%}</title></rect>'
+            )
+        short = label if len(label) <= 14 else label[:13] + "…"
+        lx, ly = x + 16, top + plot_h + 10
+        parts.append(
+            f'<text x="{lx}" y="{ly}" font-size="10" text-anchor="end" '
+            f'transform="rotate(-40 {lx} {ly})">{escape(short)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def importance_svg(importances: dict[str, float]) -> str:
+    """Horizontal bars of the domain classifier's feature importances."""
+    items = list(importances.items())
+    row, left, width = 18, 150, 420
+    peak = max([v for _, v in items] + [1e-9])
+    parts = [
+        f'<svg width="{width}" height="{row * len(items) + 6}" role="img" '
+        'aria-label="feature importances">'
+    ]
+    for i, (name, value) in enumerate(items):
+        y = i * row + 3
+        w = (width - left - 50) * value / peak
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 12}" font-size="11" text-anchor="end">'
+            f"{escape(name)}</text>"
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{row - 5}" fill="{REF_COLOR}"/>'
+            f'<text x="{left + w + 4:.1f}" y="{y + 12}" font-size="10">{value:.3f}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _feature_row(f: FeatureDrift) -> str:
+    detail = "; ".join([*f.reasons, *f.notes]) or ""
+    return (
+        f'<tr class="{"flag" if f.drifted else ""}"><td>{escape(f.name)}</td>'
+        f"<td>{f.kind}</td><td>{f.test}</td>"
+        f'<td class="num">{_fmt(f.statistic)}</td><td class="num">{_fmt(f.p_value)}</td>'
+        f'<td class="num">{_fmt(f.psi, ".3f")}</td>'
+        f'<td class="num">{f.null_share_reference:.1%} &rarr; {f.null_share_current:.1%}</td>'
+        f"<td>{'yes' if f.drifted else 'no'}</td><td>{escape(detail)}</td></tr>"
+    )
+
+
+def _feature_chart(f: FeatureDrift) -> str:
+    return bar_chart_svg(f.name, f.bins, f.reference_share, f.current_share)
+
+
+def _checks_table(report: DriftReport) -> str:
+    rows = []
+    if report.feature_threshold is not None or "feature" in report.params["checks"]:
+        rows.append(
+            (
+                "feature (KS / Chi2)",
+                bool(report.drifted_features),
+                f"{len(report.drifted_features)} of {len(report.features)} drifted, "
+                f"p-value cutoff {_fmt(report.feature_threshold)} ({report.params['correction']})",
+            )
+        )
+    if "psi" in report.params["checks"]:
+        over = [f.name for f in report.features if f.psi >= report.params["psi_threshold"]]
+        rows.append(("PSI", bool(over), f"threshold {report.params['psi_threshold']}: {over}"))
+    if report.prediction:
+        p = report.prediction
+        rows.append(
+            (
+                "prediction (KS on scores)",
+                p.drifted,
+                f"p={_fmt(p.p_value)} vs {_fmt(p.threshold)}, mean score "
+                f"{p.reference_mean:.3f} &rarr; {p.current_mean:.3f}, PSI {_fmt(p.psi, '.3f')}",
+            )
+        )
+    if report.multivariate:
+        m = report.multivariate
+        rows.append(
+            (
+                "multivariate (domain classifier)",
+                m.drifted,
+                f"p={_fmt(m.p_value)} vs {_fmt(m.threshold)}, distance {_fmt(m.distance)}",
+            )
+        )
+    if report.performance:
+        rows.append(
+            ("performance (ROC AUC)", report.performance.degraded, escape(report.performance.note))
+        )
+    body = "".join(
+        f'<tr class="{"flag" if flag else ""}"><td>{name}</td>'
+        f"<td>{'DRIFT' if flag else 'ok'}</td><td>{detail}</td></tr>"
+        for name, flag, detail in rows
+    )
+    return f"<table><tr><th>check</th><th>result</th><th>detail</th></tr>{body}</table>"
+
+
+def render_html(report: DriftReport) -> str:
+    """Returns the report as a standalone HTML document."""
+    label = {
+        "drift": "DRIFT DETECTED",
+        "no_drift": "No drift",
+        "insufficient_data": "Insufficient data",
+    }[report.status]
+    params = ", ".join(f"{k}={escape(str(v))}" for k, v in report.params.items())
+    out = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        f"<title>Drift report: {label}</title><style>{_CSS}</style></head><body>",
+        "<h1>Drift report</h1>",
+        f'<div class="status {report.status}">{label}</div>',
+        f'<p class="meta">model {escape(str(report.model_uri))} &middot; run '
+        f"{escape(str(report.run_id))} &middot; window {report.n_current} rows &middot; "
+        f"reference {report.n_reference} rows<br>{params}</p>",
+    ]
+    if report.reasons:
+        out.append("<h2>Why</h2><ul>")
+        out += [f"<li>{escape(r)}</li>" for r in report.reasons]
+        out.append("</ul>")
+    if report.features:
+        out += ["<h2>Checks</h2>", _checks_table(report), "<h2>Features (most severe first)</h2>"]
+        out.append(
+            "<table><tr><th>feature</th><th>kind</th><th>test</th><th>statistic</th>"
+            "<th>p-value</th><th>PSI</th><th>null share ref &rarr; cur</th><th>drifted</th>"
+            "<th>reasons / notes</th></tr>"
+        )
+        out += [_feature_row(f) for f in report.features_by_severity()]
+        out.append("</table>")
+        legend = (
+            f'<p class="legend"><span style="background:{REF_COLOR}"></span>reference'
+            f'<span style="background:{CUR_COLOR}"></span>current window</p>'
+        )
+        out += ["<h2>Distributions of the top features</h2>", legend, '<div class="charts">']
+        out += [
+            f'<div class="chart">{_feature_chart(f)}</div>'
+            for f in report.features_by_severity()[:TOP_FEATURE_PLOTS]
+        ]
+        out.append("</div>")
+    if report.prediction:
+        p = report.prediction
+        out += [
+            "<h2>Champion's scores</h2>",
+            bar_chart_svg("score", p.bins, p.reference_share, p.current_share),
+        ]
+    if report.multivariate and report.multivariate.feature_importances:
+        out += [
+            "<h2>What the domain classifier relied on</h2>",
+            importance_svg(report.multivariate.feature_importances),
+        ]
+    if report.messages:
+        out.append("<h2>Messages</h2><ul>")
+        out += [f"<li>{escape(m)}</li>" for m in report.messages]
+        out.append("</ul>")
+    out.append("</body></html>")
+    return "\n".join(out)
