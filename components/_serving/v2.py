@@ -40,23 +40,42 @@ class V2Answer:
 def build_v2_request(frame: pd.DataFrame) -> dict[str, Any]:
     """Returns the V2 inference request body for the rows of ``frame``.
 
+    Missing values (NaN, None) are sent as JSON ``null``, which MLServer decodes
+    back to NaN/None, so a model that handles missing values sees them as in
+    process. JSON has no NaN token: MLServer rejects a body that contains one.
+
     Args:
         frame: Rows to score, one column per model input.
 
     Raises:
-        ValueError: If a numeric column holds NaN or infinity (JSON has no
-            such numbers; send such rows through an explicit missing-value
-            policy instead).
+        ValueError: If a numeric column holds infinity (JSON cannot carry it).
     """
     import numpy as np
+    import pandas as pd
     from mlserver.codecs import PandasCodec
 
+    frame = frame.reset_index(drop=True)
     numeric = frame.select_dtypes(include="number")
-    if not numeric.empty and not np.isfinite(numeric.to_numpy(dtype=float)).all():
-        bad = [c for c in numeric.columns if not np.isfinite(numeric[c].to_numpy(float)).all()]
-        raise ValueError(f"columns {bad} hold NaN or infinity, which JSON cannot carry")
-    request = PandasCodec.encode_request(frame.reset_index(drop=True), use_bytes=False)
-    return request.model_dump(exclude_none=True)
+    infinite = [str(c) for c in numeric.columns if np.isinf(numeric[c].to_numpy(float)).any()]
+    if infinite:
+        raise ValueError(f"columns {infinite} hold infinity, which JSON cannot carry")
+    missing = frame.isna()
+    # MLServer's codec cannot encode None inside a text column: encode a
+    # placeholder, then put null back where the value was missing.
+    placeholders = {
+        c: frame[c].where(~missing[c], "")
+        for c in frame.columns
+        if missing[c].any() and not pd.api.types.is_numeric_dtype(frame[c])
+    }
+    request = PandasCodec.encode_request(frame.assign(**placeholders), use_bytes=False)
+    body = request.model_dump(exclude_none=True)
+    for tensor in body["inputs"]:
+        gaps = missing[tensor["name"]].to_numpy()
+        if gaps.any():
+            tensor["data"] = [
+                None if gap else v for v, gap in zip(tensor["data"], gaps, strict=True)
+            ]
+    return body
 
 
 def infer_path(model: str, version: str | None = None) -> str:
