@@ -1,0 +1,173 @@
+"""Shared MLflow helpers for `train_model`, `evaluate_model` and `register_model`.
+
+One place for: where tracking goes by default (a sqlite file plus a local
+artifact directory, so a laptop run needs no server), the tag and alias names the
+components agree on, how a data frame is fingerprinted, and how the churn
+probability is read out of a loaded model. MLflow is imported inside functions
+only: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from mlflow import MlflowClient
+
+DEFAULT_EXPERIMENT = "churn"
+DEFAULT_REGISTERED_MODEL = "churn"
+# Relative to the working directory of the process (the repo root for `make run`).
+DEFAULT_TRACKING_DIR = "mlruns"
+SQLITE_DB_NAME = "mlflow.db"
+ARTIFACT_DIR_NAME = "artifacts"
+MODEL_ARTIFACT_NAME = "model"
+
+# Registry aliases (MLflow stages are deprecated; the suite uses aliases).
+ALIAS_CHALLENGER = "challenger"
+ALIAS_CHAMPION = "champion"
+ALIAS_PREVIOUS = "previous"
+
+# Tags set on training runs and on registered model versions.
+TAG_SUITE_VERSION = "suite.version"
+TAG_GIT_SHA = "suite.git_sha"
+TAG_PIPELINE_RUN_ID = "suite.pipeline_run_id"
+TAG_FEATURE_SERVICE = "suite.feature_service"
+TAG_DATA_FINGERPRINT = "suite.data_fingerprint"
+TAG_DATA_SOURCE = "suite.data_source"
+TAG_MODEL_TYPE = "suite.model_type"
+TAG_RUN_ID = "suite.mlflow_run_id"
+TAG_GATE_BLESSED = "suite.gate.blessed"
+TAG_ROLLED_BACK = "suite.rolled_back"
+# Prefix of the holdout-metric tags on a model version and of the metrics
+# `evaluate_model` logs to the challenger's run.
+HOLDOUT_PREFIX = "holdout_"
+
+# MLflow's dataset digest column holds at most 36 characters.
+FINGERPRINT_CHARS = 16
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """Returns the tracking URI to use.
+
+    Precedence: the explicit argument, then ``MLFLOW_TRACKING_URI``, then a sqlite
+    file ``mlruns/mlflow.db`` under the current working directory.
+
+    Args:
+        tracking_uri: An explicit URI; empty or None means "use the default".
+    """
+    if tracking_uri:
+        return tracking_uri
+    from_env = os.environ.get("MLFLOW_TRACKING_URI")
+    if from_env:
+        return from_env
+    db = (Path.cwd() / DEFAULT_TRACKING_DIR / SQLITE_DB_NAME).resolve()
+    return f"sqlite:///{db}"
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    """Returns the database file of a ``sqlite:///`` URI, or None for other URIs."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    return Path(tracking_uri[len(prefix) :])
+
+
+def default_artifact_location(tracking_uri: str) -> str | None:
+    """Returns the artifact root for new experiments under a tracking URI.
+
+    For a sqlite backend the artifacts live in ``artifacts/`` next to the
+    database file (so a test's ``tmp_path`` holds everything). For a tracking
+    server (http, https, databricks) the server decides, so this returns None.
+
+    Args:
+        tracking_uri: A resolved tracking URI.
+    """
+    db = _sqlite_path(tracking_uri)
+    if db is None:
+        return None
+    return str(db.parent / ARTIFACT_DIR_NAME)
+
+
+def mlflow_client(tracking_uri: str | None = None) -> MlflowClient:
+    """Returns a client for tracking and registry at one URI, and points fluent MLflow there.
+
+    The model registry lives in the same backend as tracking. For a sqlite URI
+    the database's directory is created first.
+
+    Args:
+        tracking_uri: Tracking URI; see `resolve_tracking_uri` for the default.
+    """
+    import mlflow
+
+    uri = resolve_tracking_uri(tracking_uri)
+    db = _sqlite_path(uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str = DEFAULT_EXPERIMENT) -> str:
+    """Returns the id of experiment `name`, creating it with the default artifact root.
+
+    Args:
+        client: MLflow client.
+        name: Experiment name.
+    """
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    return client.create_experiment(
+        name, artifact_location=default_artifact_location(client.tracking_uri)
+    )
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """Returns a stable content hash of a frame: column names, dtypes and every value.
+
+    Row order matters (the same rows in another order are another data set for a
+    time-ordered split). The index is ignored.
+
+    Args:
+        frame: Any data frame.
+    """
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:FINGERPRINT_CHARS]
+
+
+def churn_probability(predictions: Any) -> np.ndarray:
+    """Returns P(churn) as a 1-D float64 array from a model's predictions.
+
+    Suite models answer P(churn) directly (one value per row). A plain sklearn
+    classifier logged with ``pyfunc_predict_fn="predict_proba"`` answers two
+    columns, [P(0), P(1)]; column 1 is taken. Anything else is an error.
+
+    Args:
+        predictions: What ``pyfunc_model.predict`` returned (array, Series or frame).
+
+    Raises:
+        ValueError: If the predictions are not one column or two columns.
+    """
+    import numpy as np
+
+    values = np.asarray(predictions, dtype="float64")
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    elif values.ndim == 2 and values.shape[1] == 2:
+        values = values[:, 1]
+    if values.ndim != 1:
+        raise ValueError(
+            "expected the model to answer one P(churn) per row (or [P(0), P(1)] columns), "
+            f"got an array of shape {values.shape}"
+        )
+    return values

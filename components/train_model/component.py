@@ -1,0 +1,86 @@
+"""KFP wrapper of `components.train_model.core.train`."""
+
+from typing import Optional
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Model, Output
+
+from components._images import image_for
+
+
+@dsl.component(base_image=image_for("train_model"), install_kfp_package=False)
+def train_model(
+    training_data: Input[Dataset],
+    model: Output[Model],
+    holdout: Output[Dataset],
+    tracking_uri: str = "",
+    experiment_name: str = "churn",
+    model_type: str = "xgboost",
+    hyperparameters: Optional[dict] = None,  # noqa: UP045 - KFP reads the annotation
+    search_trials: int = 0,
+    search_cv_splits: int = 3,
+    holdout_fraction: float = 0.2,
+    seed: int = 42,
+    label_column: str = "churned",
+    timestamp_column: str = "event_timestamp",
+    entity_column: str = "customer_id",
+    categorical_features: Optional[list] = None,  # noqa: UP045
+    numeric_features: Optional[list] = None,  # noqa: UP045
+    feature_service: str = "churn_v1",
+    suite_version: str = "",
+    pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+):
+    """Trains a churn classifier on a time-ordered split and logs it to MLflow.
+
+    Args:
+        training_data: Parquet training frame (entity, event_timestamp, label, features).
+        model: The MLflow model directory; metadata has run_id, model_uri and lineage.
+        holdout: Parquet of the latest `holdout_fraction` of rows, by event time.
+        tracking_uri: MLflow tracking URI; empty = MLFLOW_TRACKING_URI or ./mlruns sqlite.
+        experiment_name: MLflow experiment.
+        model_type: xgboost, hist_gradient_boosting or logistic_regression.
+        hyperparameters: Estimator parameter overrides; unknown names are an error.
+        search_trials: Randomized-search candidates (0 = off), time-series CV.
+        search_cv_splits: Folds of the search's time-series CV.
+        holdout_fraction: Share of rows held out, latest first.
+        seed: Seed for every random choice.
+        label_column: Binary 0/1 label.
+        timestamp_column: Event timestamp of each row.
+        entity_column: Entity key.
+        categorical_features: Categorical columns; None = plan, region, channel.
+        numeric_features: Numeric columns; None = the churn_v1 numeric features.
+        feature_service: Feast feature service of the training frame (lineage).
+        suite_version: Suite version tag; empty = this image's version.
+        pipeline_run_id: KFP run id (lineage).
+    """
+    import pandas as pd
+
+    from components import _mlflow as mlf
+    from components.train_model import core
+
+    config = core.TrainConfig(
+        model_type=model_type,
+        hyperparameters=hyperparameters or {},
+        search_trials=search_trials,
+        search_cv_splits=search_cv_splits,
+        holdout_fraction=holdout_fraction,
+        seed=seed,
+        label_column=label_column,
+        timestamp_column=timestamp_column,
+        entity_column=entity_column,
+        categorical_features=core.DEFAULT_CATEGORICAL
+        if categorical_features is None
+        else tuple(categorical_features),
+        numeric_features=core.DEFAULT_NUMERIC
+        if numeric_features is None
+        else tuple(numeric_features),
+    )
+    lineage = core.Lineage(suite_version, pipeline_run_id, feature_service, training_data.uri)
+    client = mlf.mlflow_client(tracking_uri)
+    result = core.train(
+        pd.read_parquet(training_data.path), client, config, lineage, experiment_name
+    )
+    core.export_model(result.model_uri, model.path)
+    model.metadata.update({**result.metadata(), "tracking_uri": client.tracking_uri})
+    result.holdout.to_parquet(holdout.path, index=False)
+    holdout.metadata.update(core.holdout_metadata(result))

@@ -1,0 +1,757 @@
+"""Train a churn classifier on a time-ordered split and track it in MLflow.
+
+The training frame is what `get_features` returns (see CONVENTIONS): entity,
+``event_timestamp``, the binary label and the feature columns by plain name. The
+latest `holdout_fraction` of event timestamps is held out (never seen by the fit
+or the search); the rest trains ONE scikit-learn ``Pipeline`` (categorical
+normalisation + one-hot with unseen categories ignored, missing values, the
+classifier) wrapped so the served model answers P(churn) for the raw feature
+frame. Everything random takes `TrainConfig.seed`.
+
+No heavy import at module level: scikit-learn, XGBoost and MLflow are imported
+inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from components import _mlflow as mlf
+from components.train_model import estimator as estimator_module
+from components.train_model.estimator import ChurnProbabilityModel, normalize_categories
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+MODEL_TYPES = ("xgboost", "hist_gradient_boosting", "logistic_regression")
+DEFAULT_MODEL_TYPE = "xgboost"
+DEFAULT_CATEGORICAL = ("plan", "region", "channel")
+DEFAULT_NUMERIC = (
+    "tenure_months",
+    "age",
+    "sessions_7d",
+    "spend_30d",
+    "support_tickets_30d",
+    "avg_order_value",
+    "days_since_last_login",
+)
+DEFAULT_FEATURE_SERVICE = "churn_v1"
+
+MIN_TRAIN_ROWS = 50
+MIN_HOLDOUT_ROWS = 20
+MAX_SEARCH_TRIALS = 50
+
+# Defaults a user's `hyperparameters` override key by key.
+DEFAULT_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
+    "xgboost": {
+        "n_estimators": 200,
+        "max_depth": 4,
+        "learning_rate": 0.05,
+        "subsample": 0.9,
+        "colsample_bytree": 0.9,
+        "min_child_weight": 1.0,
+        "reg_lambda": 1.0,
+    },
+    "hist_gradient_boosting": {
+        "max_iter": 200,
+        "learning_rate": 0.05,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 20,
+        "l2_regularization": 0.0,
+    },
+    "logistic_regression": {"C": 1.0, "max_iter": 1000},
+}
+# Set by the suite, not tunable: determinism (one thread, no early-stopping split)
+# and the objective.
+FIXED_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
+    "xgboost": {"tree_method": "hist", "n_jobs": 1, "eval_metric": "logloss"},
+    "hist_gradient_boosting": {"early_stopping": False},
+    "logistic_regression": {},
+}
+# Candidates for the optional randomized search (sampled without replacement).
+SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
+    "xgboost": {
+        "n_estimators": [100, 200, 400],
+        "max_depth": [2, 3, 4, 6],
+        "learning_rate": [0.03, 0.05, 0.1, 0.2],
+        "min_child_weight": [1.0, 3.0, 10.0],
+        "subsample": [0.7, 0.85, 1.0],
+    },
+    "hist_gradient_boosting": {
+        "max_iter": [100, 200, 400],
+        "learning_rate": [0.03, 0.05, 0.1, 0.2],
+        "max_leaf_nodes": [7, 15, 31, 63],
+        "min_samples_leaf": [10, 20, 50],
+        "l2_regularization": [0.0, 0.1, 1.0],
+    },
+    "logistic_regression": {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]},
+}
+_SEED_KEYS = frozenset({"random_state", "seed"})
+# Types a logged model may reference; anything else in the skops file is refused.
+_TRUSTED_TYPE_PREFIXES = (f"{estimator_module.__name__}.", "sklearn.", "xgboost.", "numpy.")
+# Distributions the served model needs (pinned to this environment's versions).
+_MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train and how.
+
+    Attributes:
+        model_type: One of `MODEL_TYPES`.
+        hyperparameters: Overrides of `DEFAULT_HYPERPARAMETERS` for the model type
+            (estimator parameter names, e.g. ``{"max_depth": 3}``).
+        search_trials: Randomized-search candidates to try (0 = no search).
+        search_cv_splits: Folds of the time-series cross-validation in the search.
+        holdout_fraction: Share of rows, latest event timestamps first, held out.
+        seed: Seed for every random choice.
+        label_column: Binary label (0/1).
+        timestamp_column: Event timestamp the split orders by.
+        entity_column: Entity key (kept in the holdout, not a feature).
+        categorical_features: Categorical feature columns.
+        numeric_features: Numeric feature columns.
+    """
+
+    model_type: str = DEFAULT_MODEL_TYPE
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    search_trials: int = 0
+    search_cv_splits: int = 3
+    holdout_fraction: float = 0.2
+    seed: int = 42
+    label_column: str = "churned"
+    timestamp_column: str = "event_timestamp"
+    entity_column: str = "customer_id"
+    categorical_features: tuple[str, ...] = DEFAULT_CATEGORICAL
+    numeric_features: tuple[str, ...] = DEFAULT_NUMERIC
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Categorical then numeric feature columns, the served model's input order."""
+        return [*self.categorical_features, *self.numeric_features]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a training run came from; written as MLflow tags and artifact metadata.
+
+    Attributes:
+        suite_version: Suite version; empty means the checkout's / image's version.
+        pipeline_run_id: KFP run id of the pipeline that trains.
+        feature_service: Feast feature service the training frame was built from.
+        data_source: URI or path of the training frame.
+    """
+
+    suite_version: str = ""
+    pipeline_run_id: str = ""
+    feature_service: str = DEFAULT_FEATURE_SERVICE
+    data_source: str = ""
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """A time-ordered train / holdout split.
+
+    Attributes:
+        train: Rows before `cutoff`, sorted by time.
+        holdout: Rows at or after `cutoff`, sorted by time.
+        cutoff: First event timestamp of the holdout.
+    """
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    cutoff: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted model and how it was chosen.
+
+    Attributes:
+        model: The served model (pipeline wrapped to answer P(churn)).
+        hyperparameters: Final estimator parameters (defaults, overrides, search).
+        search_best_score: Mean time-series-CV ROC AUC of the chosen candidate,
+            or None without a search.
+        search_trials_run: Candidates evaluated by the search (0 without one).
+    """
+
+    model: ChurnProbabilityModel
+    hyperparameters: dict[str, Any]
+    search_best_score: float | None = None
+    search_trials_run: int = 0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        run_id: MLflow run id.
+        model_uri: MLflow URI of the logged model (``models:/m-...``).
+        model_id: MLflow logged-model id.
+        model_type: The model type trained.
+        hyperparameters: Final estimator parameters.
+        metrics: Metrics logged to the run (training-set and search metrics).
+        data_fingerprint: Content hash of the whole training frame.
+        feature_service: Feast feature service of the training frame.
+        suite_version: Suite version stamped on the run.
+        train_rows: Rows the model was fit on.
+        holdout_rows: Rows held out.
+        holdout_start: First holdout event timestamp (ISO 8601).
+        label_column: Label column.
+        feature_columns: Input columns of the served model.
+        holdout: The holdout rows (all columns), time-sorted.
+    """
+
+    run_id: str
+    model_uri: str
+    model_id: str
+    model_type: str
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, float]
+    data_fingerprint: str
+    feature_service: str
+    suite_version: str
+    train_rows: int
+    holdout_rows: int
+    holdout_start: str
+    label_column: str
+    feature_columns: list[str]
+    holdout: pd.DataFrame = field(repr=False)
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the JSON-safe lineage for a KFP ``Model`` artifact (everything but the frame)."""
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "holdout"
+        }
+
+
+def resolve_hyperparameters(model_type: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Returns the defaults for `model_type` updated with validated `overrides`.
+
+    KFP hands dict parameters over as JSON, where 4 arrives as 4.0; integral
+    floats are therefore turned back into ints (estimators accept ints for
+    real-valued parameters, but not the reverse).
+
+    Args:
+        model_type: One of `MODEL_TYPES`.
+        overrides: Estimator parameter names and values.
+
+    Raises:
+        ValueError: For an unknown model type, unknown parameter names (the
+            message lists them and the accepted ones) or a seed given as a
+            hyperparameter.
+    """
+    if model_type not in MODEL_TYPES:
+        raise ValueError(
+            f"model_type {model_type!r} is not supported; expected one of {MODEL_TYPES}"
+        )
+    overrides = dict(overrides or {})
+    seeded = sorted(_SEED_KEYS & overrides.keys())
+    if seeded:
+        raise ValueError(f"hyperparameters {seeded} are not allowed: the seed comes from `seed`")
+    fixed = sorted(FIXED_HYPERPARAMETERS[model_type].keys() & overrides.keys())
+    if fixed:
+        raise ValueError(f"hyperparameters {fixed} are fixed by the suite for {model_type}")
+    accepted = set(_make_estimator(model_type, {}, seed=0).get_params(deep=False)) - _SEED_KEYS
+    unknown = sorted(overrides.keys() - accepted)
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameters {unknown} for model_type {model_type!r}; "
+            f"accepted: {sorted(accepted - FIXED_HYPERPARAMETERS[model_type].keys())}"
+        )
+    coerced = {
+        key: int(value) if isinstance(value, float) and value.is_integer() else value
+        for key, value in overrides.items()
+    }
+    return {**DEFAULT_HYPERPARAMETERS[model_type], **coerced}
+
+
+def validate_training_frame(frame: pd.DataFrame, config: TrainConfig) -> None:
+    """Checks the frame can be trained on; raises naming what is wrong.
+
+    Args:
+        frame: The training frame.
+        config: Column names and feature lists.
+
+    Raises:
+        ValueError: Missing label / timestamp / feature columns, a label that is
+            not binary 0/1 (or has nulls, or only one class), a timestamp column
+            that is not datetime, numeric features that are not numeric, or a
+            column listed as both categorical and numeric.
+    """
+    both = sorted(set(config.categorical_features) & set(config.numeric_features))
+    if both:
+        raise ValueError(f"columns {both} are listed as both categorical and numeric features")
+    if not config.feature_columns:
+        raise ValueError("no feature columns configured")
+    available = list(frame.columns)
+    if config.label_column not in frame.columns:
+        raise ValueError(
+            f"label column {config.label_column!r} is missing; columns present: {available}"
+        )
+    if config.timestamp_column not in frame.columns:
+        raise ValueError(
+            f"timestamp column {config.timestamp_column!r} is missing; columns present: {available}"
+        )
+    missing = [c for c in config.feature_columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"feature columns {missing} are missing; columns present: {available}")
+    label = frame[config.label_column]
+    if label.isna().any():
+        raise ValueError(
+            f"label column {config.label_column!r} has {int(label.isna().sum())} null values"
+        )
+    values = set(pd.unique(label).tolist())
+    if not values <= {0, 1}:
+        shown = sorted(map(repr, values))[:10]
+        raise ValueError(
+            f"label column {config.label_column!r} must be binary 0/1; found values {shown}"
+        )
+    if len(values) < 2:
+        raise ValueError(
+            f"label column {config.label_column!r} has a single class {sorted(values)}; "
+            "a classifier needs both 0 and 1"
+        )
+    if not pd.api.types.is_datetime64_any_dtype(frame[config.timestamp_column]):
+        raise ValueError(
+            f"timestamp column {config.timestamp_column!r} must be datetime64, "
+            f"got {frame[config.timestamp_column].dtype}"
+        )
+    not_numeric = [
+        c for c in config.numeric_features if not pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    if not_numeric:
+        dtypes = {c: str(frame[c].dtype) for c in not_numeric}
+        raise ValueError(f"numeric feature columns are not numeric: {dtypes}")
+
+
+def time_split(frame: pd.DataFrame, config: TrainConfig) -> TimeSplit:
+    """Splits by event time: the latest `holdout_fraction` of rows is the holdout.
+
+    All rows sharing the cutoff timestamp go to the holdout, so no timestamp is
+    on both sides and every training row is strictly earlier than every holdout
+    row.
+
+    Args:
+        frame: A validated training frame.
+        config: Holdout fraction and column names.
+
+    Raises:
+        ValueError: If the fraction is not in (0, 1), a side has too few rows
+            (`MIN_TRAIN_ROWS`, `MIN_HOLDOUT_ROWS`) or a side lacks a class.
+    """
+    fraction = config.holdout_fraction
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"holdout_fraction must be in (0, 1), got {fraction}")
+    order = [config.timestamp_column]
+    if config.entity_column in frame.columns:
+        order.append(config.entity_column)
+    ordered = frame.sort_values(order, kind="mergesort").reset_index(drop=True)
+    timestamps = ordered[config.timestamp_column]
+    cutoff = timestamps.iloc[min(len(ordered) - 1, math.floor(len(ordered) * (1.0 - fraction)))]
+    train = ordered[timestamps < cutoff].reset_index(drop=True)
+    holdout = ordered[timestamps >= cutoff].reset_index(drop=True)
+    if len(train) < MIN_TRAIN_ROWS or len(holdout) < MIN_HOLDOUT_ROWS:
+        raise ValueError(
+            f"too few rows for the time split: {len(frame)} rows gave {len(train)} training "
+            f"and {len(holdout)} holdout rows (holdout_fraction={fraction}, cutoff {cutoff}); "
+            f"need at least {MIN_TRAIN_ROWS} and {MIN_HOLDOUT_ROWS}"
+        )
+    for name, part in (("training", train), ("holdout", holdout)):
+        classes = sorted(part[config.label_column].unique().tolist())
+        if len(classes) < 2:
+            raise ValueError(
+                f"the {name} side of the time split (cutoff {cutoff}) has only label "
+                f"values {classes}; both 0 and 1 are needed"
+            )
+    return TimeSplit(train=train, holdout=holdout, cutoff=cutoff)
+
+
+def _make_estimator(model_type: str, hyperparameters: Mapping[str, Any], seed: int) -> Any:
+    """Returns an unfitted classifier of `model_type` with the given parameters."""
+    params = {**FIXED_HYPERPARAMETERS[model_type], **hyperparameters, "random_state": seed}
+    if model_type == "xgboost":
+        from xgboost import XGBClassifier
+
+        return XGBClassifier(**params)
+    if model_type == "hist_gradient_boosting":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(**params)
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(**params)
+
+
+def build_pipeline(config: TrainConfig, hyperparameters: Mapping[str, Any]) -> Any:
+    """Returns the unfitted preprocessing + classifier ``Pipeline`` for the raw feature frame.
+
+    Categorical columns: every missing value becomes one category, then one-hot
+    encoding that maps unseen categories to all zeros. Numeric columns: trees
+    (XGBoost, HistGradientBoosting) take NaN natively; logistic regression gets
+    median imputation with missing indicators and standard scaling. Columns
+    not in the config (entity, timestamp, label, anything else) are dropped.
+
+    Args:
+        config: Model type, feature columns and seed.
+        hyperparameters: Estimator parameters (see `resolve_hyperparameters`).
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    categorical = Pipeline(
+        [
+            (
+                "normalize",
+                FunctionTransformer(normalize_categories, feature_names_out="one-to-one"),
+            ),
+            ("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
+    if config.model_type == "logistic_regression":
+        numeric: Any = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                ("scale", StandardScaler()),
+            ]
+        )
+    else:
+        numeric = "passthrough"
+    transformers = []
+    if config.categorical_features:
+        transformers.append(("categorical", categorical, list(config.categorical_features)))
+    if config.numeric_features:
+        transformers.append(("numeric", numeric, list(config.numeric_features)))
+    return Pipeline(
+        [
+            ("preprocess", ColumnTransformer(transformers, remainder="drop")),
+            ("model", _make_estimator(config.model_type, hyperparameters, config.seed)),
+        ]
+    )
+
+
+def fit_model(train: pd.DataFrame, config: TrainConfig) -> FittedModel:
+    """Fits the pipeline on time-sorted training rows, with the optional randomized search.
+
+    The search (``search_trials`` > 0) samples that many candidates without
+    replacement from `SEARCH_SPACES` (keys the user fixed in
+    ``hyperparameters`` are not searched), scores them by ROC AUC over a
+    ``TimeSeriesSplit`` (each fold validates on later rows than it trains on),
+    and refits the best on all training rows.
+
+    Args:
+        train: Training rows sorted by event time (as `time_split` returns them).
+        config: Model type, hyperparameters, search settings and seed.
+
+    Raises:
+        ValueError: Invalid hyperparameters or search settings.
+    """
+    hyperparameters = resolve_hyperparameters(config.model_type, config.hyperparameters)
+    pipeline = build_pipeline(config, hyperparameters)
+    features = train[config.feature_columns]
+    label = train[config.label_column].astype("int64")
+    if config.search_trials < 0 or config.search_trials > MAX_SEARCH_TRIALS:
+        raise ValueError(
+            f"search_trials must be between 0 and {MAX_SEARCH_TRIALS}, got {config.search_trials}"
+        )
+    space = {
+        key: values
+        for key, values in SEARCH_SPACES[config.model_type].items()
+        if key not in config.hyperparameters
+    }
+    if config.search_trials > 0 and config.search_cv_splits < 2:
+        raise ValueError(f"search_cv_splits must be at least 2, got {config.search_cv_splits}")
+
+    from threadpoolctl import threadpool_limits
+
+    # One OpenMP thread: on small frames scikit-learn's OpenMP pool only adds
+    # overhead, and once XGBoost's own OpenMP runtime is loaded in the same
+    # process the two pools contend (HistGradientBoosting fits ~10x slower).
+    with threadpool_limits(limits=1, user_api="openmp"):
+        if config.search_trials == 0 or not space:
+            pipeline.fit(features, label)
+            return FittedModel(ChurnProbabilityModel(pipeline), hyperparameters)
+        return _search(pipeline, space, features, label, hyperparameters, config)
+
+
+def _search(
+    pipeline: Any,
+    space: Mapping[str, list[Any]],
+    features: pd.DataFrame,
+    label: pd.Series,
+    hyperparameters: Mapping[str, Any],
+    config: TrainConfig,
+) -> FittedModel:
+    """Runs the bounded randomized search over `space` and refits the best candidate."""
+    from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
+
+    trials = min(config.search_trials, math.prod(len(v) for v in space.values()))
+    search = RandomizedSearchCV(
+        pipeline,
+        {f"model__{key}": values for key, values in space.items()},
+        n_iter=trials,
+        scoring="roc_auc",
+        cv=TimeSeriesSplit(n_splits=config.search_cv_splits),
+        refit=True,
+        random_state=config.seed,
+        n_jobs=1,
+        error_score="raise",
+    )
+    search.fit(features, label)
+    chosen = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
+    return FittedModel(
+        ChurnProbabilityModel(search.best_estimator_),
+        {**hyperparameters, **chosen},
+        search_best_score=float(search.best_score_),
+        search_trials_run=trials,
+    )
+
+
+def training_metrics(
+    model: ChurnProbabilityModel, train: pd.DataFrame, config: TrainConfig
+) -> dict[str, float]:
+    """Returns the in-sample metrics logged with a training run (holdout ones come from evaluate).
+
+    Args:
+        model: The fitted model.
+        train: Its training rows.
+        config: Label and feature columns.
+    """
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    label = train[config.label_column].astype("int64")
+    probability = model.predict(train[config.feature_columns])
+    return {
+        "train_roc_auc": float(roc_auc_score(label, probability)),
+        "train_log_loss": float(log_loss(label, probability, labels=[0, 1])),
+        "train_positive_rate": float(label.mean()),
+    }
+
+
+def model_signature(config: TrainConfig) -> Any:
+    """Returns the served model's MLflow signature: raw features in, P(churn) out.
+
+    Categorical features are strings and numeric features doubles; every column
+    must be present but may hold missing values (None / NaN). The output is one
+    float64 per row.
+
+    Args:
+        config: Feature columns.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, DataType, Schema, TensorSpec
+
+    inputs = Schema(
+        [ColSpec(DataType.string, c) for c in config.categorical_features]
+        + [ColSpec(DataType.double, c) for c in config.numeric_features]
+    )
+    return ModelSignature(inputs=inputs, outputs=Schema([TensorSpec(np.dtype("float64"), (-1,))]))
+
+
+def _trusted_types(model: ChurnProbabilityModel) -> list[str]:
+    """Returns the non-default types skops must trust to load `model`; refuses unknown ones."""
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    unexpected = [t for t in untrusted if not t.startswith(_TRUSTED_TYPE_PREFIXES)]
+    if unexpected:
+        raise ValueError(f"the model references types the suite does not trust: {unexpected}")
+    return sorted(untrusted)
+
+
+def _pip_requirements(model_type: str) -> list[str]:
+    """Returns pinned requirements of the served model (this environment's versions)."""
+    names = [*_MODEL_REQUIREMENTS, *(["xgboost"] if model_type == "xgboost" else [])]
+    return [f"{name}=={importlib_metadata.version(name)}" for name in names]
+
+
+def _write_code_package(root: Path) -> Path:
+    """Writes a minimal ``components.train_model.estimator`` package under `root`.
+
+    Shipped with the model as MLflow ``code_paths``, so a serving runtime without
+    the suite installed can import the model's own classes. Returns the
+    ``components`` directory.
+    """
+    package = root / "components"
+    (package / "train_model").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""Served-model code shipped with a model."""\n')
+    (package / "train_model" / "__init__.py").write_text('"""Served-model code."""\n')
+    source = Path(estimator_module.__file__).read_text(encoding="utf-8")
+    (package / "train_model" / "estimator.py").write_text(source, encoding="utf-8")
+    return package
+
+
+def _run_params(config: TrainConfig, hyperparameters: Mapping[str, Any], cutoff: str) -> dict:
+    """Returns the MLflow params of a training run."""
+    params: dict[str, Any] = {
+        "model_type": config.model_type,
+        "seed": config.seed,
+        "holdout_fraction": config.holdout_fraction,
+        "holdout_start": cutoff,
+        "search_trials": config.search_trials,
+        "search_cv_splits": config.search_cv_splits,
+        "label_column": config.label_column,
+        "timestamp_column": config.timestamp_column,
+        "categorical_features": ",".join(config.categorical_features),
+        "numeric_features": ",".join(config.numeric_features),
+    }
+    params.update({f"hp.{key}": value for key, value in sorted(hyperparameters.items())})
+    return params
+
+
+def train(
+    frame: pd.DataFrame,
+    client: MlflowClient,
+    config: TrainConfig | None = None,
+    lineage: Lineage | None = None,
+    experiment_name: str = mlf.DEFAULT_EXPERIMENT,
+) -> TrainResult:
+    """Validates, splits by time, fits, and logs the run and model to MLflow.
+
+    The MLflow run gets params, training metrics, the training and holdout data
+    as run inputs (with the data fingerprint and source), the lineage tags, and
+    the model (signature, input example, pinned requirements, its own code).
+
+    Args:
+        frame: The training frame (CONVENTIONS schema).
+        client: MLflow client; fluent logging goes to the same tracking URI.
+        config: What to train; defaults to `TrainConfig()`.
+        lineage: Where the data and run come from; defaults to `Lineage()`.
+        experiment_name: MLflow experiment, created if missing.
+
+    Raises:
+        ValueError: Bad data, a split with too few rows, or invalid parameters.
+    """
+    import mlflow
+    import mlflow.data
+    import mlflow.sklearn
+
+    from components._version import git_short_sha, suite_version
+
+    config = config or TrainConfig()
+    lineage = lineage or Lineage()
+    validate_training_frame(frame, config)
+    split = time_split(frame, config)
+    fitted = fit_model(split.train, config)
+    metrics = training_metrics(fitted.model, split.train, config)
+    if fitted.search_best_score is not None:
+        metrics["search_cv_roc_auc"] = fitted.search_best_score
+    fingerprint = mlf.data_fingerprint(frame)
+    version = lineage.suite_version or suite_version()
+    cutoff = split.cutoff.isoformat()
+    tags = {
+        mlf.TAG_SUITE_VERSION: version,
+        mlf.TAG_GIT_SHA: git_short_sha() or "unknown",
+        mlf.TAG_PIPELINE_RUN_ID: lineage.pipeline_run_id,
+        mlf.TAG_FEATURE_SERVICE: lineage.feature_service,
+        mlf.TAG_DATA_FINGERPRINT: fingerprint,
+        mlf.TAG_DATA_SOURCE: lineage.data_source,
+        mlf.TAG_MODEL_TYPE: config.model_type,
+    }
+
+    mlflow.set_tracking_uri(client.tracking_uri)
+    experiment_id = mlf.ensure_experiment(client, experiment_name)
+    run_name = f"{config.model_type}-{fingerprint[:8]}"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+        mlflow.log_params(_run_params(config, fitted.hyperparameters, cutoff))
+        mlflow.log_metrics(
+            {**metrics, "train_rows": len(split.train), "holdout_rows": len(split.holdout)}
+        )
+        with warnings.catch_warnings():
+            # A local path is both a "local" and an "artifact" source to MLflow (either is
+            # fine), and the logged frames' integer entity/label columns are not model inputs.
+            warnings.filterwarnings("ignore", message="The specified dataset source")
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            for context, part, digest in (
+                ("training", split.train, fingerprint),
+                ("holdout", split.holdout, mlf.data_fingerprint(split.holdout)),
+            ):
+                dataset = mlflow.data.from_pandas(
+                    part,
+                    source=lineage.data_source or "unknown",
+                    targets=config.label_column,
+                    name=f"{lineage.feature_service}-{context}",
+                    digest=digest,
+                )
+                mlflow.log_input(
+                    dataset,
+                    context=context,
+                    tags={"fingerprint": digest, "whole_frame_fingerprint": fingerprint},
+                )
+        with tempfile.TemporaryDirectory() as code_root:
+            info = mlflow.sklearn.log_model(
+                fitted.model,
+                name=mlf.MODEL_ARTIFACT_NAME,
+                signature=model_signature(config),
+                input_example=split.train[config.feature_columns].head(5),
+                pip_requirements=_pip_requirements(config.model_type),
+                code_paths=[str(_write_code_package(Path(code_root)))],
+                serialization_format="skops",
+                skops_trusted_types=_trusted_types(fitted.model),
+            )
+    return TrainResult(
+        run_id=run.info.run_id,
+        model_uri=info.model_uri,
+        model_id=info.model_id,
+        model_type=config.model_type,
+        hyperparameters=fitted.hyperparameters,
+        metrics=metrics,
+        data_fingerprint=fingerprint,
+        feature_service=lineage.feature_service,
+        suite_version=version,
+        train_rows=len(split.train),
+        holdout_rows=len(split.holdout),
+        holdout_start=cutoff,
+        label_column=config.label_column,
+        feature_columns=config.feature_columns,
+        holdout=split.holdout,
+    )
+
+
+def export_model(model_uri: str, path: str) -> None:
+    """Copies the logged MLflow model directory to `path` (e.g. a KFP ``Model`` artifact).
+
+    The copy is a complete MLflow model (MLmodel, model.skops, code, requirements),
+    loadable with ``mlflow.pyfunc.load_model(path)`` or by MLServer without the
+    tracking server.
+
+    Args:
+        model_uri: MLflow model URI.
+        path: Destination directory (created; must not hold files).
+    """
+    import mlflow.artifacts
+
+    Path(path).mkdir(parents=True, exist_ok=True)
+    mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=path)
+
+
+def holdout_metadata(result: TrainResult) -> dict[str, Any]:
+    """Returns the lineage of the holdout ``Dataset`` artifact.
+
+    Args:
+        result: The training run that produced the holdout.
+    """
+    label = result.holdout[result.label_column]
+    return {
+        "rows": result.holdout_rows,
+        "holdout_start": result.holdout_start,
+        "positive_rate": float(label.mean()),
+        "data_fingerprint": mlf.data_fingerprint(result.holdout),
+        "training_data_fingerprint": result.data_fingerprint,
+        "label_column": result.label_column,
+        "feature_columns": result.feature_columns,
+        "mlflow_run_id": result.run_id,
+    }
