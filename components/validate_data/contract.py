@@ -194,8 +194,10 @@ def contract_from_dict(d: Mapping[str, Any]) -> DataContract:
         problems.append(f"version: expected a positive integer, got {version!r}")
     description = _string(d.get("description", ""), "description", problems)
 
-    columns = _parse_columns(d.get("columns"), problems)
-    names = {c.name for c in columns}
+    raw_columns = d.get("columns")
+    columns = _parse_columns(raw_columns, problems)
+    # Declared names, valid spec or not, so a bad spec is not reported twice.
+    names = set(raw_columns) if isinstance(raw_columns, Mapping) else set()
 
     table = d.get("table", {})
     if table is None:

@@ -1,0 +1,203 @@
+"""Contract parsing, round-tripping and drafting (no Great Expectations involved)."""
+
+import copy
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from components.validate_data.core import (
+    ContractError,
+    contract_from_dict,
+    contract_to_dict,
+    draft_contract,
+    dump_contract,
+    load_contract,
+)
+
+MINIMAL = {
+    "name": "tiny",
+    "version": 2,
+    "table": {"min_rows": 1, "unique": [["id", "ts"]]},
+    "columns": {
+        "id": {"dtype": "int64", "min": 0},
+        "ts": {"dtype": "datetime64[ns, UTC]", "not_in_future": True, "min": "2020-01-01"},
+        "kind": {"dtype": "object", "allowed_values": ["a", "b"], "max_null_fraction": 0.1},
+    },
+}
+
+
+def test_churn_contract_covers_the_training_frame(churn_contract):
+    """churn_v1.yaml declares the CONVENTIONS training frame.
+
+    Proves churn_v1.yaml parses and declares exactly the training-frame columns of
+    CONVENTIONS.md (entity, timestamp, label, 5 profile + 5 activity features) with the
+    dtypes, compound key, categories and label set the schema fixes.
+    Cannot prove the ranges and null tolerances fit real data; the validation tests check
+    them on a batch.
+    """
+    assert churn_contract.name == "churn_v1"
+    dtypes = {c.name: c.dtype for c in churn_contract.columns}
+    assert dtypes == {
+        "customer_id": "int64",
+        "event_timestamp": "datetime64[ns, UTC]",
+        "churned": "int64",
+        "plan": "object",
+        "region": "object",
+        "channel": "object",
+        "tenure_months": "float64",
+        "age": "float64",
+        "sessions_7d": "float64",
+        "spend_30d": "float64",
+        "support_tickets_30d": "float64",
+        "avg_order_value": "float64",
+        "days_since_last_login": "float64",
+    }
+    spec = {c.name: c for c in churn_contract.columns}
+    assert churn_contract.unique == (("customer_id", "event_timestamp"),)
+    assert spec["churned"].allowed_values == (0, 1)
+    assert set(spec["plan"].allowed_values) == {"basic", "standard", "premium"}
+    assert spec["event_timestamp"].not_in_future
+    assert spec["sessions_7d"].max_null_fraction > spec["age"].max_null_fraction > 0
+    assert spec["customer_id"].max_null_fraction == 0
+    assert not churn_contract.allow_extra_columns
+
+
+def test_dict_round_trip_and_yaml_round_trip(churn_contract, tmp_path):
+    """The contract survives dict and YAML round trips unchanged.
+
+    Proves contract_to_dict / contract_from_dict and dump_contract / load_contract are
+    lossless for the real contract (datetimes, tuples, None bounds included).
+    Cannot prove the YAML layout is pleasant to edit by hand.
+    """
+    assert contract_from_dict(contract_to_dict(churn_contract)) == churn_contract
+    assert load_contract(dump_contract(churn_contract, tmp_path / "c.yaml")) == churn_contract
+
+
+def test_minimal_contract_parses_with_defaults():
+    """A minimal dict parses, with defaults and UTC datetime bounds.
+
+    Proves a small dict parses, datetime bounds become tz-aware UTC, and omitted keys take
+    their defaults.
+    Cannot prove every dtype spelling pandas accepts works in GX.
+    """
+    c = contract_from_dict(MINIMAL)
+    ts = c.columns[1]
+    assert ts.min_value == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    assert ts.is_datetime
+    assert not c.columns[0].is_datetime
+    assert c.columns[0].max_null_fraction == 0.0
+    assert c.max_rows is None
+    assert c.allow_extra_columns
+    assert c.version == 2
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda d: d.pop("name"), "name: expected a non-empty string"),
+        (lambda d: d.update(colour="red"), "colour: unknown key"),
+        (lambda d: d["columns"]["id"].update(dtype="integer64"), "columns.id.dtype"),
+        (lambda d: d["columns"]["id"].update(min=5, max=1), "min 5 is greater than max 1"),
+        (lambda d: d["columns"]["id"].update(max_null_fraction=1.5), "max_null_fraction"),
+        (lambda d: d["columns"]["id"].update(nullable=True), "columns.id.nullable: unknown key"),
+        (lambda d: d["columns"]["id"].update(min="zero"), "columns.id.min: expected a number"),
+        (lambda d: d["columns"]["kind"].update(min=1), "bounds apply only to numeric"),
+        (lambda d: d["columns"]["id"].update(not_in_future=True), "only valid for datetime"),
+        (lambda d: d["columns"]["ts"].update(min="last tuesday"), "columns.ts.min"),
+        (lambda d: d["columns"]["kind"].update(allowed_values="a"), "allowed_values"),
+        (lambda d: d["table"].update(unique=[["id", "nope"]]), "['nope'] are not declared"),
+        (lambda d: d["table"].update(min_rows=-1), "table.min_rows"),
+        (lambda d: d["table"].update(max_rows=0, min_rows=5), "table.max_rows"),
+        (lambda d: d.update(columns={}), "columns: expected a non-empty mapping"),
+        (lambda d: d.update(version=0), "version: expected a positive integer"),
+    ],
+)
+def test_malformed_contract_is_rejected_with_its_key_path(mutate, fragment):
+    """Each malformed contract is rejected, naming its key path.
+
+    Proves each kind of malformed contract raises ContractError whose message names the
+    offending key path and what was expected.
+    Cannot prove every possible mistake is caught, only these representative ones.
+    """
+    d = copy.deepcopy(MINIMAL)
+    mutate(d)
+    with pytest.raises(ContractError, match="invalid data contract") as info:
+        contract_from_dict(d)
+    assert fragment in str(info.value)
+
+
+def test_all_problems_are_reported_at_once():
+    """Every problem in a contract is reported in one error.
+
+    Proves a contract with several mistakes lists all of them in one error, so a user fixes
+    the file in one pass.
+    Cannot prove the order of the listed problems is stable across Python versions (it
+    follows the dict order here).
+    """
+    d = copy.deepcopy(MINIMAL)
+    d["columns"]["id"]["dtype"] = "nonsense"
+    d["columns"]["kind"]["max_null_fraction"] = -1
+    d["table"]["min_rows"] = "many"
+    with pytest.raises(ContractError) as info:
+        contract_from_dict(d)
+    assert len(info.value.problems) == 3
+    assert "3 problem(s)" in str(info.value)
+
+
+def test_yaml_duplicate_keys_and_non_mapping_are_rejected(tmp_path):
+    """Duplicate YAML keys and non-mapping files are rejected.
+
+    Proves load_contract refuses a YAML file with a duplicated column (plain YAML would
+    silently keep the last one) and a file that is not a mapping, naming the file.
+    Cannot prove the line number is right for every YAML style (block style is tested).
+    """
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(
+        "name: x\ncolumns:\n  a: {dtype: int64}\n  a: {dtype: float64}\n", encoding="utf-8"
+    )
+    with pytest.raises(ContractError, match="line 4: duplicate key 'a'"):
+        load_contract(dup)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ContractError, match="must be a mapping") as info:
+        load_contract(listed)
+    assert str(listed) in str(info.value)
+
+
+def test_draft_contract_describes_the_reference(good_batch):
+    """A drafted contract describes its reference frame.
+
+    Proves the drafted contract takes dtypes from the data, keeps key columns free of
+    ranges, gives 0/1 and text columns allowed sets, widens numeric ranges without going
+    negative, tolerates observed nulls, and marks datetimes not-in-future.
+    Cannot prove the draft is a good contract; a person must review it (the validation test
+    proves the draft at least accepts its own reference).
+    """
+    c = draft_contract(good_batch, name="d", unique=[("customer_id", "event_timestamp")])
+    spec = {s.name: s for s in c.columns}
+    assert [s.name for s in c.columns] == list(good_batch.columns)
+    assert spec["customer_id"].min_value is None
+    assert spec["customer_id"].allowed_values is None
+    assert spec["churned"].allowed_values == (0, 1)
+    assert spec["plan"].allowed_values == ("basic", "premium", "standard")
+    assert spec["event_timestamp"].not_in_future
+    age = spec["age"]
+    assert 0 <= age.min_value <= good_batch["age"].min()
+    assert age.max_value >= good_batch["age"].max()
+    assert spec["sessions_7d"].max_null_fraction >= good_batch["sessions_7d"].isna().mean()
+    assert spec["region"].max_null_fraction == 0
+    assert c.min_rows == len(good_batch) // 10
+    assert c.unique == (("customer_id", "event_timestamp"),)
+    assert contract_from_dict(contract_to_dict(c)) == c
+
+
+def test_draft_rejects_unknown_columns():
+    """draft_contract refuses columns the frame does not have.
+
+    Proves draft_contract refuses a key or categorical column the frame lacks, instead of
+    drafting a contract no batch can meet.
+    Cannot prove other argument mistakes are caught.
+    """
+    with pytest.raises(ValueError, match=r"\['nope'\]"):
+        draft_contract(pd.DataFrame({"a": [1]}), unique=[("nope",)])
