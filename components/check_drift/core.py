@@ -411,7 +411,7 @@ def _prediction_drift(
 ) -> PredictionDrift:
     from scipy.stats import ks_2samp
 
-    result = ks_2samp(reference.scores, scores)
+    result = ks_2samp(reference.scores, scores, method="asymp")
     ref_counts = numeric_histogram(reference.scores, reference.score_edges)
     cur_counts = numeric_histogram(scores, reference.score_edges)
     keep = (ref_counts + cur_counts) > 0
