@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ SOURCE_DIR_ENV = "FEAST_SOURCE_DIR"
 # Feast's own variable naming the feature_store.yaml to use instead of the default.
 FS_YAML_ENV = "FEAST_FS_YAML_FILE_PATH"
 SUITE_CONFIG_FILE = "suite.yaml"
+# The checkout's feature repo (tests, benchmarks and `make run` copy or apply it).
+DEFAULT_REPO = Path(__file__).resolve().parent.parent / "feature_repo"
 
 _UNSET_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
@@ -137,6 +140,20 @@ def open_store(repo_path: str | Path) -> FeatureStore:
     if unset:
         raise ValueError(f"{yaml_path} needs environment variables that are not set: {unset}")
     return FeatureStore(repo_path=str(Path(repo_path).resolve()), fs_yaml_file=yaml_path)
+
+
+def copy_repo(destination: str | Path, source: str | Path = DEFAULT_REPO) -> Path:
+    """Copies a feature repo's definitions and config, without its local state (data/).
+
+    Args:
+        destination: Directory to create (must not exist).
+        source: Feature repo to copy; default the checkout's `feature_repo/`.
+
+    Returns:
+        The new repo directory.
+    """
+    ignore = shutil.ignore_patterns("data", "__pycache__", "*.pyc")
+    return Path(shutil.copytree(source, destination, ignore=ignore))
 
 
 @contextlib.contextmanager
