@@ -159,6 +159,23 @@ def decode_v2_outputs(body: dict[str, Any]) -> np.ndarray:
     return np.column_stack([a.reshape(a.shape[0], -1) for a in arrays])
 
 
+def compare_predictions(served: np.ndarray, expected: np.ndarray, atol: float) -> float:
+    """Returns the largest absolute difference between two prediction arrays.
+
+    Raises:
+        ValueError: If they hold a different number of values.
+    """
+    import numpy as np
+
+    served = np.asarray(served, dtype=float).ravel()
+    expected = np.asarray(expected, dtype=float).ravel()
+    if served.shape != expected.shape:
+        raise ValueError(
+            f"server returned {served.size} values, in-process model {expected.size} (atol {atol})"
+        )
+    return float(np.max(np.abs(served - expected))) if served.size else 0.0
+
+
 def repository_index(session: requests.Session, base_url: str) -> list[dict[str, Any]]:
     """Lists the models MLServer finds in its repository, with state and version.
 

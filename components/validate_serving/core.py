@@ -143,23 +143,6 @@ def malformed_requests(frame: pd.DataFrame) -> list[tuple[str, dict[str, Any], s
     ]
 
 
-def compare_predictions(served: np.ndarray, expected: np.ndarray, atol: float) -> float:
-    """Returns the largest absolute difference between two prediction arrays.
-
-    Raises:
-        ValueError: If they hold a different number of values.
-    """
-    import numpy as np
-
-    served = np.asarray(served, dtype=float).ravel()
-    expected = np.asarray(expected, dtype=float).ravel()
-    if served.shape != expected.shape:
-        raise ValueError(
-            f"server returned {served.size} values, in-process model {expected.size} (atol {atol})"
-        )
-    return float(np.max(np.abs(served - expected))) if served.size else 0.0
-
-
 def _score_batches(
     session: requests.Session, server: LocalMLServer, frame: pd.DataFrame, batch_size: int
 ) -> tuple[np.ndarray, list[float]]:
@@ -200,7 +183,12 @@ def check_server(
     import numpy as np
     import requests
 
-    from components._serving.v2 import build_v2_request, decode_v2_outputs, infer
+    from components._serving.v2 import (
+        build_v2_request,
+        compare_predictions,
+        decode_v2_outputs,
+        infer,
+    )
 
     expected = np.asarray(expected, dtype=float).reshape(len(frame), -1)
     with requests.Session() as session:

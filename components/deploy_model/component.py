@@ -1,0 +1,76 @@
+"""KFP component: roll a registered model version out with a canary (thin wrapper over core)."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Output
+
+from components._images import image_for
+
+
+@dsl.component(base_image=image_for("deploy_model"), install_kfp_package=False)
+def deploy_model(
+    model_uri: str,
+    target: str,
+    manifest: Output[Artifact],
+    tracking_uri: str = "",
+    served_name: str = "churn",
+    namespace: str = "kfp-mlops",
+    canary_percent: int = 10,
+    service_account: str = "kserve-s3",
+    storage_uri: str = "",
+    render_only: bool = False,
+    observe_seconds: float = 120.0,
+    ready_timeout_seconds: float = 600.0,
+    prometheus_url: str = "",
+    local_url: str = "http://127.0.0.1:8080",
+    local_repo: str = "data/serving",
+) -> str:
+    """Deploys to local MLServer, KServe or Seldon Core 2; moves `champion` only after promotion.
+
+    Args:
+        model_uri: models:/<name>/<version> or models:/<name>@<alias>.
+        target: "local", "kserve" or "seldon".
+        manifest: The rendered objects (multi-document YAML; empty for local).
+        tracking_uri: MLflow tracking/registry URI; "" = MLFLOW_TRACKING_URI or the default.
+        served_name: Name clients call (V2 model / object name).
+        namespace: Kubernetes namespace (kserve, seldon).
+        canary_percent: Traffic share of the new version while it is watched.
+        service_account: KServe predictor service account holding the S3 credentials.
+        storage_uri: Artifact URI the cluster fetches; "" = the registry's download URI.
+        render_only: kserve/seldon: write the manifest, apply nothing, leave the registry alone.
+        observe_seconds: How long the canary must serve healthily before promotion.
+        ready_timeout_seconds: Longest wait for the new version to become ready.
+        prometheus_url: Prometheus for the KServe canary error ratio ("" = conditions only).
+        local_url: The local MLServer (`make serve`).
+        local_repo: Its model repository folder.
+
+    Returns:
+        What happened: "promoted", "unchanged" or "rendered"; a rollback raises.
+    """
+    from pathlib import Path
+
+    from components._mlflow import mlflow_client
+    from components._version import suite_version
+    from components.deploy_model import core
+    from components.deploy_model.canary import CanaryPolicy
+    from components.deploy_model.kube import cluster_from_environment
+
+    request = core.DeployRequest(
+        model_uri, target, served_name, namespace, canary_percent, service_account, storage_uri,
+        suite_version=suite_version(),
+    )  # fmt: skip
+    remote = target != "local" and not render_only
+    client = mlflow_client(tracking_uri or None)
+    result = core.deploy(
+        client,
+        request,
+        cluster=cluster_from_environment() if remote else None,
+        policy=CanaryPolicy(ready_timeout_seconds, observe_seconds),
+        local_url=local_url,
+        local_repo=Path(local_repo),
+        prometheus_url=prometheus_url,
+    )
+    Path(manifest.path).write_text(core.manifests_yaml(result), encoding="utf-8")
+    manifest.metadata.update({"action": result.action, "version": result.version})
+    print(f"[suite] deploy_model({target}): {result.action} — {result.reason}", flush=True)
+    core.raise_if_rolled_back(result)
+    return result.action

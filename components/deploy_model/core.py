@@ -1,0 +1,414 @@
+"""deploy_model: roll a registered model version out to local MLServer, KServe or Seldon Core 2.
+
+Every target follows the same contract: the new version is tried beside the
+current one (a local candidate model, a KServe canary revision, a Seldon
+Experiment), then promoted or rolled back. The registry's ``champion`` alias
+moves only after a confirmed promotion; on rollback it stays, the version is
+tagged ``suite.rolled_back`` and the step fails (:func:`raise_if_rolled_back`).
+The rendered objects are returned so the component can publish them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from components.deploy_model import kserve, seldon
+from components.deploy_model.canary import CanaryPolicy, Decision, Phase, State, Verdict, decide
+from components.deploy_model.kube import apply_diff, live_model_version, suite_labels
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from components.deploy_model.kube import Cluster
+
+TARGETS = ("local", "kserve", "seldon")
+_REMOTE_SCHEMES = ("s3://", "gs://", "pvc://", "https://", "http://", "azure://")
+
+
+class DeployError(RuntimeError):
+    """A rollout that was rolled back or could not be completed."""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What to deploy where.
+
+    Attributes:
+        model_uri: ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+        target: One of :data:`TARGETS`.
+        served_name: Name clients use (V2 model name, object name).
+        namespace: Kubernetes namespace (kserve, seldon).
+        canary_percent: Traffic share of the new version during the canary.
+        service_account: KServe predictor service account (S3 credentials).
+        storage_uri: Override of the artifact URI the cluster fetches; "" =
+            the registry's download URI.
+        runtime: KServe ServingRuntime name.
+        seldon_server: Seldon Server to pin the Model to ("" = any mlflow server).
+        suite_version: Suite version for labels.
+    """
+
+    model_uri: str
+    target: str
+    served_name: str = "churn"
+    namespace: str = "kfp-mlops"
+    canary_percent: int = 10
+    service_account: str = "kserve-s3"
+    storage_uri: str = ""
+    runtime: str = kserve.SUITE_SERVING_RUNTIME
+    seldon_server: str = ""
+    suite_version: str = "0.0.0"
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+        if not 0 < self.canary_percent < 100:
+            raise ValueError(f"canary_percent must be 1-99, got {self.canary_percent}")
+
+
+@dataclass
+class DeployResult:
+    """What a deployment did.
+
+    Attributes:
+        action: "promoted", "unchanged", "rolled_back" or "rendered" (no cluster).
+        model_name: Registered model name.
+        version: The version deployed.
+        previous_version: What served before (None on a first deployment).
+        reason: Why, in words.
+        manifests: Rendered objects, in the order they would be applied.
+    """
+
+    action: str
+    model_name: str
+    version: str
+    previous_version: str | None
+    reason: str
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A registry model version and the URI the cluster fetches it from."""
+
+    name: str
+    version: str
+    storage_uri: str
+
+
+def resolve_registered(client: MlflowClient, model_uri: str, override: str = "") -> ResolvedModel:
+    """Resolves a registry URI to name, version and storage URI.
+
+    Raises:
+        ValueError: If the URI does not name a registered model version.
+    """
+    from components._serving.models import resolve_model
+
+    ref = resolve_model(client, model_uri)
+    if ref.name is None or ref.version is None:
+        raise ValueError(
+            f"{model_uri!r} does not name a registered model version; use "
+            "models:/<name>/<version> or models:/<name>@<alias> so the registry can be updated"
+        )
+    return ResolvedModel(ref.name, ref.version, override or ref.artifact_uri)
+
+
+def require_remote(storage_uri: str) -> str:
+    """Returns ``storage_uri`` if a cluster can fetch it.
+
+    Raises:
+        ValueError: For a local path (e.g. a laptop's ``mlruns``).
+    """
+    if not storage_uri.startswith(_REMOTE_SCHEMES):
+        raise ValueError(
+            f"artifact location {storage_uri!r} is not reachable from a cluster; run MLflow "
+            "with an S3/MinIO artifact root or pass storage_uri"
+        )
+    return storage_uri
+
+
+def watch(
+    read: Callable[[], State],
+    policy: CanaryPolicy,
+    error_ratio: Callable[[], float | None] | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Decision:
+    """Polls ``read`` until :func:`decide` promotes or rolls back (bounded by the policy).
+
+    The error signal is read only while the canary serves. A canary that
+    drops back to pending starts its observation window again.
+    """
+    started = clock()
+    serving_since: float | None = None
+    while True:
+        state = read()
+        now = clock()
+        if state.phase is Phase.SERVING:
+            serving_since = now if serving_since is None else serving_since
+        else:
+            serving_since = None
+        ratio = error_ratio() if error_ratio and state.phase is Phase.SERVING else None
+        decision = decide(
+            state,
+            elapsed_s=now - started,
+            serving_s=0.0 if serving_since is None else now - serving_since,
+            error_ratio=ratio,
+            policy=policy,
+        )
+        if decision.verdict is not Verdict.WAIT:
+            return decision
+        sleep(policy.poll_s)
+
+
+def _full_rollout(policy: CanaryPolicy) -> CanaryPolicy:
+    """The same timeouts, no observation window: promote as soon as it serves."""
+    return CanaryPolicy(policy.ready_timeout_s, 0.0, policy.max_error_ratio, policy.poll_s)
+
+
+def kserve_objects(request: DeployRequest, model: ResolvedModel) -> dict[str, dict[str, Any]]:
+    """Renders the InferenceService variants: ``full``, ``canary`` and ``rollback``."""
+    common = {
+        "name": request.served_name,
+        "namespace": request.namespace,
+        "storage_uri": require_remote(model.storage_uri),
+        "labels": suite_labels(model.name, model.version, request.suite_version),
+        "service_account": request.service_account,
+        "runtime": request.runtime,
+    }
+    return {
+        "full": kserve.render_inference_service(**common),
+        "canary": kserve.render_inference_service(
+            **common, canary_traffic_percent=request.canary_percent
+        ),
+        "rollback": kserve.render_inference_service(**common, canary_traffic_percent=0),
+    }
+
+
+def deploy_kserve(
+    request: DeployRequest,
+    model: ResolvedModel,
+    cluster: Cluster | None,
+    policy: CanaryPolicy,
+    error_query_template: str = kserve.DEFAULT_ERROR_QUERY,
+    prometheus_url: str = "",
+) -> DeployResult:
+    """Rolls ``model`` out as a KServe canary; renders only when ``cluster`` is None."""
+    objects = kserve_objects(request, model)
+    result = DeployResult("rendered", model.name, model.version, None, "rendered only")
+    if cluster is None:
+        result.manifests = [objects["canary"], objects["full"]]
+        return result
+
+    def read() -> dict[str, Any]:
+        live = cluster.get(kserve.API_VERSION, kserve.KIND, request.served_name, request.namespace)
+        return live or {}
+
+    live = cluster.get(kserve.API_VERSION, kserve.KIND, request.served_name, request.namespace)
+    result.previous_version = live_model_version(live)
+    if live is None:
+        result.manifests = [objects["full"]]
+        cluster.apply(objects["full"])
+        decision = watch(lambda: kserve.rollout_state(read()), _full_rollout(policy))
+        return _finish(result, decision, first=True)
+    if not apply_diff(objects["full"], live, absent=(kserve.CANARY_PATH,)):
+        result.action, result.reason = "unchanged", f"version {model.version} already serves"
+        result.manifests = [objects["full"]]
+        return result
+
+    result.manifests = [objects["canary"]]
+    cluster.apply(objects["canary"])
+
+    def errors() -> float | None:
+        from components.deploy_model.canary import prometheus_error_ratio
+
+        revision = kserve.predictor_status(read()).get("latestReadyRevision") or ""
+        query = kserve.error_query(request.namespace, revision, error_query_template)
+        return prometheus_error_ratio(prometheus_url, query)
+
+    decision = watch(
+        lambda: kserve.canary_state(read(), request.canary_percent),
+        policy,
+        errors if prometheus_url else None,
+    )
+    if decision.verdict is Verdict.PROMOTE:
+        result.manifests.append(objects["full"])
+        cluster.apply(objects["full"])
+        promoted = watch(lambda: kserve.rollout_state(read()), _full_rollout(policy))
+        return _finish(result, promoted, first=False, canary=decision)
+    result.manifests.append(objects["rollback"])
+    cluster.apply(objects["rollback"])
+    return _finish(result, decision, first=False)
+
+
+def seldon_objects(request: DeployRequest, model: ResolvedModel) -> dict[str, dict[str, Any]]:
+    """Renders the Seldon objects: ``default`` Model, ``candidate`` Model, ``experiment``."""
+    labels = suite_labels(model.name, model.version, request.suite_version)
+    common = {
+        "namespace": request.namespace,
+        "storage_uri": require_remote(model.storage_uri),
+        "labels": labels,
+        "server": request.seldon_server or None,
+    }
+    candidate = seldon.candidate_name(request.served_name, model.version)
+    return {
+        "default": seldon.render_model(name=request.served_name, **common),
+        "candidate": seldon.render_model(name=candidate, **common),
+        "experiment": seldon.render_experiment(
+            name=seldon.experiment_name(request.served_name),
+            namespace=request.namespace,
+            default_model=request.served_name,
+            candidate_model=candidate,
+            candidate_percent=request.canary_percent,
+            labels=labels,
+        ),
+    }
+
+
+def deploy_seldon(
+    request: DeployRequest,
+    model: ResolvedModel,
+    cluster: Cluster | None,
+    policy: CanaryPolicy,
+) -> DeployResult:
+    """Rolls ``model`` out through a Seldon Experiment; renders only when ``cluster`` is None."""
+    objects = seldon_objects(request, model)
+    result = DeployResult("rendered", model.name, model.version, None, "rendered only")
+    if cluster is None:
+        result.manifests = [objects["candidate"], objects["experiment"], objects["default"]]
+        return result
+
+    def read(obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        return cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta["namespace"]) or {}
+
+    live = read(objects["default"]) or None
+    result.previous_version = live_model_version(live)
+    model_ready = _full_rollout(policy)
+    if live is None:
+        result.manifests = [objects["default"]]
+        cluster.apply(objects["default"])
+        decision = watch(
+            lambda: seldon.object_state(read(objects["default"]), "ModelReady"), model_ready
+        )
+        return _finish(result, decision, first=True)
+    if not apply_diff(objects["default"], live):
+        result.action, result.reason = "unchanged", f"version {model.version} already serves"
+        result.manifests = [objects["default"]]
+        return result
+
+    result.manifests = [objects["candidate"], objects["experiment"]]
+    cluster.apply(objects["candidate"])
+    decision = watch(
+        lambda: seldon.object_state(read(objects["candidate"]), "ModelReady"), model_ready
+    )
+    if decision.verdict is Verdict.PROMOTE:
+        cluster.apply(objects["experiment"])
+        decision = watch(
+            lambda: seldon.object_state(read(objects["experiment"]), "ExperimentReady"), policy
+        )
+    if decision.verdict is Verdict.PROMOTE:
+        result.manifests.append(objects["default"])
+        cluster.apply(objects["default"])
+        promoted = watch(
+            lambda: seldon.object_state(read(objects["default"]), "ModelReady"), model_ready
+        )
+        if promoted.verdict is Verdict.PROMOTE:
+            _delete(cluster, objects["experiment"])
+            _delete(cluster, objects["candidate"])
+        return _finish(result, promoted, first=False, canary=decision)
+    _delete(cluster, objects["experiment"])
+    _delete(cluster, objects["candidate"])
+    return _finish(result, decision, first=False)
+
+
+def _delete(cluster: Cluster, obj: dict[str, Any]) -> None:
+    meta = obj["metadata"]
+    cluster.delete(obj["apiVersion"], obj["kind"], meta["name"], meta["namespace"])
+
+
+def _finish(
+    result: DeployResult, decision: Decision, *, first: bool, canary: Decision | None = None
+) -> DeployResult:
+    if decision.verdict is Verdict.PROMOTE:
+        result.action = "promoted"
+        result.reason = decision.reason if canary is None else f"{canary.reason}; {decision.reason}"
+    else:
+        result.action = "rolled_back"
+        result.reason = ("first rollout failed: " if first else "") + decision.reason
+    return result
+
+
+def deploy(
+    client: MlflowClient,
+    request: DeployRequest,
+    *,
+    cluster: Cluster | None = None,
+    policy: CanaryPolicy | None = None,
+    local_url: str = "http://127.0.0.1:8080",
+    local_repo: Path | None = None,
+    smoke_frame: pd.DataFrame | None = None,
+    prometheus_url: str = "",
+) -> DeployResult:
+    """Deploys ``request.model_uri`` to ``request.target`` and keeps the registry truthful.
+
+    Args:
+        client: MLflow client (registry and artifacts).
+        request: What and where.
+        cluster: Kubernetes access for kserve/seldon; None renders without applying.
+        policy: Canary timeouts and thresholds.
+        local_url: Base URL of the local MLServer (target local).
+        local_repo: Its model repository folder (target local).
+        smoke_frame: Local smoke-test rows (None: the model's input example).
+        prometheus_url: Prometheus base URL for the KServe canary error signal ("" = none).
+
+    Returns:
+        The result; ``champion`` has moved iff ``action == "promoted"``.
+    """
+    from components.deploy_model import registry
+    from components.deploy_model.local import LocalTarget, deploy_local
+
+    policy = policy or CanaryPolicy()
+    model = resolve_registered(client, request.model_uri, request.storage_uri)
+    if request.target == "local":
+        if local_repo is None:
+            raise ValueError("target local needs local_repo (the MLServer model repository)")
+        target = LocalTarget(local_url, Path(local_repo), request.served_name)
+        outcome = deploy_local(
+            client, request.model_uri, model.version, target, smoke_frame=smoke_frame
+        )
+        result = DeployResult(
+            outcome.action, model.name, model.version, outcome.previous_version, outcome.reason
+        )
+    elif request.target == "kserve":
+        result = deploy_kserve(request, model, cluster, policy, prometheus_url=prometheus_url)
+    else:
+        result = deploy_seldon(request, model, cluster, policy)
+
+    if result.action in ("promoted", "unchanged"):
+        registry.promote_champion(client, model.name, model.version)
+    elif result.action == "rolled_back":
+        registry.mark_rolled_back(client, model.name, model.version, result.reason)
+    return result
+
+
+def raise_if_rolled_back(result: DeployResult) -> None:
+    """Fails the step after a rollback, saying why and what still serves."""
+    if result.action == "rolled_back":
+        raise DeployError(
+            f"{result.model_name} version {result.version} was rolled back: {result.reason}. "
+            f"Still serving: version {result.previous_version or 'none'}; the champion alias "
+            "was not moved."
+        )
+
+
+def manifests_yaml(result: DeployResult) -> str:
+    """The rendered objects as one multi-document YAML."""
+    import yaml
+
+    return yaml.safe_dump_all(result.manifests, sort_keys=False)
