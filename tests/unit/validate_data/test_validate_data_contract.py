@@ -6,6 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from churn_data import schema
 from components.validate_data.core import (
     ContractError,
     contract_from_dict,
@@ -30,36 +31,28 @@ MINIMAL = {
 def test_churn_contract_covers_the_training_frame(churn_contract):
     """churn_v1.yaml declares the CONVENTIONS training frame.
 
-    Proves churn_v1.yaml parses and declares exactly the training-frame columns of
-    CONVENTIONS.md (entity, timestamp, label, 5 profile + 5 activity features) with the
-    dtypes, compound key, categories and label set the schema fixes.
-    Cannot prove the ranges and null tolerances fit real data; the validation tests check
-    them on a batch.
+    Proves the contract lists exactly the training-frame columns, in order, with the dtypes
+    and categories of the binding schema (churn_data.schema), the compound entity+timestamp
+    key, the {0, 1} label, no-future timestamps, and a larger null tolerance for the
+    30-day-TTL activity features than for the profile features.
+    Cannot prove the ranges and tolerances fit real data; the validation tests check them
+    on generated batches.
     """
     assert churn_contract.name == "churn_v1"
-    dtypes = {c.name: c.dtype for c in churn_contract.columns}
-    assert dtypes == {
-        "customer_id": "int64",
-        "event_timestamp": "datetime64[ns, UTC]",
-        "churned": "int64",
-        "plan": "object",
-        "region": "object",
-        "channel": "object",
-        "tenure_months": "float64",
-        "age": "float64",
-        "sessions_7d": "float64",
-        "spend_30d": "float64",
-        "support_tickets_30d": "float64",
-        "avg_order_value": "float64",
-        "days_since_last_login": "float64",
-    }
+    assert churn_contract.column_names == schema.TRAINING_COLUMNS
     spec = {c.name: c for c in churn_contract.columns}
-    assert churn_contract.unique == (("customer_id", "event_timestamp"),)
-    assert spec["churned"].allowed_values == (0, 1)
-    assert set(spec["plan"].allowed_values) == {"basic", "standard", "premium"}
-    assert spec["event_timestamp"].not_in_future
-    assert spec["sessions_7d"].max_null_fraction > spec["age"].max_null_fraction > 0
-    assert spec["customer_id"].max_null_fraction == 0
+    for name in schema.TRAINING_COLUMNS:
+        assert spec[name].dtype == str(schema.dtype_of(name)), name
+    for name, categories in schema.CATEGORIES.items():
+        assert spec[name].allowed_values == categories
+    assert churn_contract.unique == ((schema.ENTITY, schema.TIMESTAMP),)
+    assert spec[schema.LABEL].allowed_values == (0, 1)
+    assert spec[schema.TIMESTAMP].not_in_future
+    for key in (schema.ENTITY, schema.TIMESTAMP, schema.LABEL):
+        assert spec[key].max_null_fraction == 0
+    for activity in schema.ACTIVITY_FEATURES:
+        for profile in schema.PROFILE_FEATURES:
+            assert spec[activity].max_null_fraction > spec[profile].max_null_fraction > 0
     assert not churn_contract.allow_extra_columns
 
 
