@@ -21,13 +21,13 @@ from churn_data.world import (
 # Standard deviation of each numeric feature without drift (seed 0, 20k customers, one year;
 # tests/unit/churn_data checks they still hold): the unit of ``DriftScenario.magnitude``.
 REFERENCE_SD: dict[str, float] = {
-    "tenure_months": 20.0,
-    "age": 13.0,
-    "sessions_7d": 3.5,
-    "spend_30d": 70.0,
-    "support_tickets_30d": 0.5,
-    "avg_order_value": 25.0,
-    "days_since_last_login": 6.0,
+    "tenure_months": 16.0,
+    "age": 12.5,
+    "sessions_7d": 4.6,
+    "spend_30d": 97.0,
+    "support_tickets_30d": 0.56,
+    "avg_order_value": 19.5,
+    "days_since_last_login": 7.8,
 }
 
 # How a shifted value is made plausible again: (decimals, lower bound, upper bound).

@@ -16,6 +16,7 @@ from churn_data.world import (
     SECONDS_PER_DAY,
     STREAM_LABEL_SHIFT,
     STREAM_LABELS,
+    activity_horizon,
     activity_slots,
     asof_index,
     customer_base,
@@ -72,7 +73,9 @@ def _frame(
     """Build a schema frame from customer indexes, epoch seconds and feature arrays."""
     data: dict[str, Any] = {
         schema.ENTITY: customer.astype(np.int64) + 1,
-        schema.TIMESTAMP: pd.to_datetime(seconds * NS_PER_SECOND, utc=True).as_unit("ns"),
+        schema.TIMESTAMP: pd.DatetimeIndex(
+            (seconds * NS_PER_SECOND).view("datetime64[ns]")
+        ).tz_localize("UTC"),
     }
     for name in columns[2:]:
         if name in schema.CATEGORICAL_FEATURES:
@@ -95,11 +98,6 @@ def _gather(values: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.nd
         missing = -1 if name in schema.CATEGORICAL_FEATURES else np.nan
         out[name] = np.where(found, array[safe], missing)
     return out
-
-
-def _order(customer: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """Row order by (time, customer): the order of every emitted file."""
-    return np.lexsort((customer, seconds))
 
 
 def _label_times(
@@ -140,7 +138,9 @@ def generate(config: GeneratorConfig) -> ChurnData:
     new_category = (scenario.new_category_feature, scenario.new_category_value)
 
     base = customer_base(config.seed, config.n_customers)
-    events = profile_events(base, config.seed, end_day)
+    # Profile events past the window too: activity values near the end depend on them.
+    horizon_day = activity_horizon(config.cadence_days, end_day)
+    events = profile_events(base, config.seed, horizon_day)
     profile_seconds = to_seconds(origin_seconds, events.day)
     region, channel, tenure, age = profile_values(base, events)
     profile_base = {
@@ -234,8 +234,7 @@ def generate(config: GeneratorConfig) -> ChurnData:
         logit = np.where(after, logit + np.log(factor), logit)
     probability = sigmoid(logit)
 
-    label_order = _order(label_customer[keep], label_seconds[keep])
-    rows = np.flatnonzero(keep)[label_order]
+    rows = np.flatnonzero(keep)
     seen_features = {
         **_gather(profile_seen, profile_at[rows]),
         **_gather(activity_seen, activity_at[rows]),
@@ -256,7 +255,6 @@ def generate(config: GeneratorConfig) -> ChurnData:
     if not config.is_first_period:
         emit &= profile_ns >= config.start.value
     emit_rows = np.flatnonzero(emit)
-    emit_rows = emit_rows[_order(events.customer[emit_rows], profile_seconds[emit_rows])]
     profiles = _frame(
         events.customer[emit_rows],
         profile_seconds[emit_rows],
@@ -270,7 +268,6 @@ def generate(config: GeneratorConfig) -> ChurnData:
     if config.is_first_period:
         emit_from -= schema.ACTIVITY_TTL_DAYS * SECONDS_PER_DAY * NS_PER_SECOND
     emit_rows = np.flatnonzero((activity_ns >= emit_from) & (activity_ns < config.end.value))
-    emit_rows = emit_rows[_order(slots.customer[emit_rows], activity_seconds[emit_rows])]
     activity = _frame(
         slots.customer[emit_rows],
         activity_seconds[emit_rows],

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,6 +34,18 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a frame without its index; same frame, same bytes."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path, compression="snappy")
+
+
+def _merge(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Concatenate, keep the new row of a duplicated key, sort by (customer, time)."""
+    merged = pd.concat([existing, new], ignore_index=True)
+    customer = merged[schema.ENTITY].to_numpy()
+    stamp = merged[schema.TIMESTAMP].array.asi8
+    order = np.lexsort((stamp, customer))  # stable: an old row precedes its new duplicate
+    customer, stamp = customer[order], stamp[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = (customer[1:] != customer[:-1]) | (stamp[1:] != stamp[:-1])
+    return merged.take(order[last]).reset_index(drop=True)
 
 
 def _write_metadata(out_dir: Path, periods: list[dict[str, Any]]) -> None:
@@ -89,8 +102,8 @@ def append_sources(data: ChurnData, out_dir: str | Path) -> dict[str, Path]:
     """Append a later window to files written by ``write_sources``.
 
     Rows are concatenated, a row whose key (customer_id, event_timestamp) already exists is
-    replaced by the new one, and every file is re-sorted by (event_timestamp, customer_id),
-    so the result depends only on the inputs.
+    replaced by the new one, and every file is re-sorted by (customer_id, event_timestamp),
+    the order ``generate`` emits, so the result depends only on the inputs.
 
     Args:
         data: The later window (same seed, customers, origin and cadence as the first).
@@ -116,12 +129,7 @@ def append_sources(data: ChurnData, out_dir: str | Path) -> dict[str, Path]:
     for file_name, (attribute, columns) in _TABLES.items():
         frame = getattr(data, attribute)
         schema.check_frame(frame, columns, attribute)
-        existing = pd.read_parquet(out / file_name)
-        merged = pd.concat([existing, frame], ignore_index=True)
-        merged = merged.drop_duplicates([schema.ENTITY, schema.TIMESTAMP], keep="last")
-        merged = merged.sort_values(
-            [schema.TIMESTAMP, schema.ENTITY], kind="stable", ignore_index=True
-        )
+        merged = _merge(pd.read_parquet(out / file_name), frame)
         schema.check_frame(merged, columns, f"appended {attribute}")
         _write_parquet(merged, out / file_name)
         paths[file_name] = out / file_name

@@ -157,12 +157,14 @@ class ProfileEvents:
 
     ``event`` is the event number (0 = signup, then plan reviews); ``plan`` is a level code
     into ``schema.PLANS``. Region and channel are static, so they are looked up in the base.
+    ``horizon_day`` is the exclusive end up to which all events are present.
     """
 
     customer: np.ndarray
     event: np.ndarray
     day: np.ndarray
     plan: np.ndarray
+    horizon_day: float
 
 
 def profile_events(base: CustomerBase, seed: int, end_day: float) -> ProfileEvents:
@@ -204,8 +206,10 @@ def profile_events(base: CustomerBase, seed: int, end_day: float) -> ProfileEven
     events = np.concatenate([np.full(len(p[0]), p[1], dtype=np.int64) for p in parts])
     days = np.concatenate([p[2] for p in parts])
     plans = np.concatenate([p[3] for p in parts])
-    order = np.lexsort((events, customer))
-    return ProfileEvents(customer[order], events[order], days[order], plans[order])
+    # Parts are event-major and each is sorted by customer: a stable sort by customer
+    # merges them into (customer, time) order.
+    order = np.argsort(customer, kind="stable")
+    return ProfileEvents(customer[order], events[order], days[order], plans[order], end_day)
 
 
 def profile_values(
@@ -275,11 +279,22 @@ class ActivitySlots:
     values: dict[str, np.ndarray]
 
 
-def _slot_range(base: CustomerBase, cadence: float, lo_day: float, hi_day: float) -> range:
+def _slot_blocks(cadence: float, lo_day: float, hi_day: float) -> range:
     """Slot blocks whose slots can fall in ``[lo_day, hi_day)`` for some customer."""
     k_lo = int(np.floor((lo_day - QUIET_PERIOD_DAYS) / cadence)) - 1
     k_hi = int(np.ceil(hi_day / cadence)) + 1
     return range(k_lo // SLOTS_PER_BLOCK, k_hi // SLOTS_PER_BLOCK + 1)
+
+
+def activity_horizon(cadence: float, hi_day: float) -> float:
+    """The latest time any slot of the blocks ``activity_slots`` draws for ``hi_day`` can have.
+
+    A block's Poisson draws depend on the plan of every slot in it, including slots after the
+    window, so profile events must be known up to here for a window's values to equal the
+    values any other window draws for the same slots.
+    """
+    last_slot = _slot_blocks(cadence, hi_day, hi_day).stop * SLOTS_PER_BLOCK
+    return last_slot * cadence + QUIET_PERIOD_DAYS + cadence
 
 
 def _quiet_matrix(base: CustomerBase, seed: int, periods: np.ndarray) -> tuple[np.ndarray, int]:
@@ -329,7 +344,8 @@ def activity_slots(
 
     Args:
         base: The customer base.
-        events: Its profile events (for the plan in force at each snapshot).
+        events: Its profile events (for the plan in force at each snapshot), up to at least
+            ``activity_horizon(cadence, hi_day)``.
         seed: The config seed.
         cadence: Mean snapshot spacing in days.
         lo_day: Inclusive start, days from the origin.
@@ -340,7 +356,12 @@ def activity_slots(
     """
     n = base.size
     idx = np.arange(n)
-    blocks = _slot_range(base, cadence, lo_day, hi_day)
+    if events.horizon_day < activity_horizon(cadence, hi_day):
+        raise ValueError(
+            f"profile events end at day {events.horizon_day}, activity up to {hi_day} needs"
+            f" them up to activity_horizon = {activity_horizon(cadence, hi_day)}"
+        )
+    blocks = _slot_blocks(cadence, lo_day, hi_day)
     k_all = np.arange(blocks.start * SLOTS_PER_BLOCK, blocks.stop * SLOTS_PER_BLOCK)
     periods = np.floor(k_all * cadence / QUIET_PERIOD_DAYS).astype(np.int64)
     quiet, first_period = _quiet_matrix(base, seed, periods)
@@ -367,16 +388,26 @@ def activity_slots(
         aov = np.exp(3.2 + 0.3 * level + 0.35 * rng.standard_normal(shape))
         tickets = rng.poisson(np.exp(-1.4 - 0.45 * e + 0.25 * (level == 0))).astype(np.float64)
         u_login = rng.random(shape)
-        spend = np.round(orders * aov, 2)
+        # All draws are made; now keep the slots that exist and derive values for them only.
+        period_row = np.floor(k * cadence / QUIET_PERIOD_DAYS).astype(np.int64) - first_period
+        keep = (
+            ~quiet[period_row].T
+            & (day >= base.signup_day[:, None])
+            & (day >= lo_day)
+            & (day < hi_day)
+        )
+        rows, cols = np.nonzero(keep)
+        sessions, orders, e, u_login = (
+            sessions[rows, cols],
+            orders[rows, cols],
+            e[rows, cols],
+            u_login[rows, cols],
+        )
+        spend = np.round(orders * aov[rows, cols], 2)
         avg_order = np.where(orders > 0, np.round(spend / np.maximum(orders, 1), 2), 0.0)
-        with np.errstate(divide="ignore"):
-            last_login_active = 7.0 * (1.0 - u_login ** (1.0 / np.maximum(sessions, 1.0)))
+        last_login_active = 7.0 * (1.0 - u_login ** (1.0 / np.maximum(sessions, 1.0)))
         last_login_idle = np.minimum(7.0 - np.log(u_login) * np.exp(2.2 - 0.7 * e), 365.0)
         since_login = np.round(np.where(sessions > 0, last_login_active, last_login_idle), 2)
-        period_row = np.floor(k * cadence / QUIET_PERIOD_DAYS).astype(np.int64) - first_period
-        is_quiet = quiet[period_row].T
-        keep = ~is_quiet & (day >= base.signup_day[:, None]) & (day >= lo_day) & (day < hi_day)
-        rows, cols = np.nonzero(keep)
         parts.append(
             (
                 rows,
@@ -384,20 +415,21 @@ def activity_slots(
                 np.full(len(rows), block, dtype=np.int64),
                 cols,
                 {
-                    "sessions_7d": sessions[rows, cols],
-                    "spend_30d": spend[rows, cols],
+                    "sessions_7d": sessions,
+                    "spend_30d": spend,
                     "support_tickets_30d": tickets[rows, cols],
-                    "avg_order_value": avg_order[rows, cols],
-                    "days_since_last_login": since_login[rows, cols],
+                    "avg_order_value": avg_order,
+                    "days_since_last_login": since_login,
                 },
             )
         )
-    customer = np.concatenate([p[0] for p in parts])
-    day = np.concatenate([p[1] for p in parts])
-    order = np.lexsort((day, customer))
+    # Parts are block-major and each is sorted by (customer, slot); slots of one customer are
+    # in time order (jitter < cadence / 2), so a stable sort by customer gives (customer, time).
+    customer = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    order = np.argsort(customer, kind="stable")
     return ActivitySlots(
-        customer=customer[order].astype(np.int64),
-        day=day[order],
+        customer=customer[order],
+        day=np.concatenate([p[1] for p in parts])[order],
         block=np.concatenate([p[2] for p in parts])[order],
         position=np.concatenate([p[3] for p in parts]).astype(np.int64)[order],
         values={
