@@ -90,10 +90,12 @@ cluster-serving-overlay: # Overlays that pin the suite serve image to this versi
 	@test -n "$(SUITE_VERSION)" || { echo "could not compute the suite version"; exit 1; }
 	@for base in serving serving-seldon; do \
 	  mkdir -p $(CLUSTER_BUILD)/$$base; \
+	  rel=$$($(PYTHON) -c 'import os, sys; print(os.path.relpath(*sys.argv[1:]))' \
+	    manifests/$$base $(CLUSTER_BUILD)/$$base) || exit 1; \
 	  printf '%s\n' \
 	    'apiVersion: kustomize.config.k8s.io/v1beta1' \
 	    'kind: Kustomization' \
-	    "resources: [../../../manifests/$$base]" \
+	    "resources: [$$rel]" \
 	    'images:' \
 	    '  - name: ghcr.io/kfp-mlops-suite/suite-serve' \
 	    '    newName: $(SUITE_IMAGE_REGISTRY)/suite-serve' \

