@@ -42,6 +42,7 @@ from components.check_drift.reference import (
     NULL_LABEL,
     UNSEEN_LABEL,
     DriftReference,
+    client_uris,
     load_reference,
     nulls_as_lowest,
     to_scores,
@@ -661,11 +662,7 @@ def load_champion(client: Any, model_uri: str, work_dir: str | Path | None = Non
 
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="drift_"))
     local = mlflow.artifacts.download_artifacts(
-        artifact_uri=model_uri,
-        dst_path=str(work / "model"),
-        tracking_uri=client.tracking_uri,
-        # MlflowClient has no public getter for its registry URI.
-        registry_uri=getattr(client, "_registry_uri", None) or client.tracking_uri,
+        artifact_uri=model_uri, dst_path=str(work / "model"), **client_uris(client)
     )
     model = mlflow.pyfunc.load_model(local)
     run_id = model.metadata.run_id

@@ -402,6 +402,15 @@ def log_reference(run_id: str, out_dir: str | Path, client: Any = None) -> str:
     return f"runs:/{run_id}/{REFERENCE_ARTIFACT_PATH}"
 
 
+def client_uris(client: Any) -> dict[str, str]:
+    """Returns the tracking and registry URIs of an ``MlflowClient`` as download kwargs."""
+    return {
+        "tracking_uri": client.tracking_uri,
+        # MlflowClient has no public getter for its registry URI.
+        "registry_uri": getattr(client, "_registry_uri", None) or client.tracking_uri,
+    }
+
+
 def run_id_of(model_uri_or_run_id: str, client: Any) -> str:
     """Returns the MLflow run id behind a run id or a model URI.
 
@@ -413,17 +422,23 @@ def run_id_of(model_uri_or_run_id: str, client: Any) -> str:
         ValueError: If the model was logged outside a run.
     """
     import mlflow
+    from mlflow.exceptions import MlflowException
     from mlflow.models import Model
 
     if ":/" not in model_uri_or_run_id:
         return model_uri_or_run_id
+    uris = client_uris(client)
     with tempfile.TemporaryDirectory(prefix="mlmodel_") as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"{model_uri_or_run_id.rstrip('/')}/MLmodel",
-            dst_path=tmp,
-            tracking_uri=client.tracking_uri,
-            registry_uri=client._registry_uri,
-        )
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{model_uri_or_run_id.rstrip('/')}/MLmodel", dst_path=tmp, **uris
+            )
+        except MlflowException:
+            # Logged-model ids (models:/m-...) take no sub-path: fetch the model directory.
+            model_dir = mlflow.artifacts.download_artifacts(
+                artifact_uri=model_uri_or_run_id, dst_path=tmp, **uris
+            )
+            local = str(Path(model_dir) / "MLmodel")
         run_id = Model.load(local).run_id
     if not run_id:
         raise ValueError(f"model {model_uri_or_run_id} has no source run to hold a drift reference")
