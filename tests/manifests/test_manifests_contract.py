@@ -350,7 +350,7 @@ def test_serving_overlay_pins_the_serve_image_to_version_and_registry(makefile, 
         assert spec["containers"][0]["image"] == "localhost:5001/suite/suite-serve:9.9.9-test"
 
 
-def test_make_secrets_creates_the_secrets_pipelines_k8s_expects(makefile, tmp_path):
+def test_make_secrets_creates_the_secrets_pipelines_k8s_expects(makefile, tmp_path, kubectl_bin):
     """Proves `make secrets` writes a random .env and creates every Secret/key steps mount.
 
     kubectl is replaced by a small script that runs the real kubectl for the offline
@@ -358,8 +358,7 @@ def test_make_secrets_creates_the_secrets_pipelines_k8s_expects(makefile, tmp_pa
     applied. Also proves no credential appears on a kubectl command line. Cannot
     prove the apply against a cluster.
     """
-    real = shutil.which("kubectl")
-    assert real, "kubectl is required"
+    real = kubectl_bin
     recorder = tmp_path / "kubectl"
     applied = tmp_path / "applied.yaml"
     argv_log = tmp_path / "argv.log"
