@@ -189,9 +189,7 @@ def contract_from_dict(d: Mapping[str, Any]) -> DataContract:
     name = d.get("name")
     if not isinstance(name, str) or not name.strip():
         problems.append(f"name: expected a non-empty string, got {name!r}")
-    version = d.get("version", 1)
-    if not _is_int(version) or version < 1:
-        problems.append(f"version: expected a positive integer, got {version!r}")
+    version = _int_field(d, "version", 1, 1, "", problems)
     description = _string(d.get("description", ""), "description", problems)
 
     raw_columns = d.get("columns")
@@ -206,15 +204,8 @@ def contract_from_dict(d: Mapping[str, Any]) -> DataContract:
         problems.append(f"table: expected a mapping, got {type(table).__name__}")
         table = {}
     _unknown_keys(table, _TABLE_KEYS, "table.", problems)
-    min_rows = table.get("min_rows", 1)
-    if not _is_int(min_rows) or min_rows < 0:
-        problems.append(f"table.min_rows: expected a non-negative integer, got {min_rows!r}")
-        min_rows = 1
-    max_rows = table.get("max_rows")
-    if max_rows is not None and (not _is_int(max_rows) or max_rows < min_rows):
-        problems.append(
-            f"table.max_rows: expected null or an integer >= min_rows, got {max_rows!r}"
-        )
+    min_rows = _int_field(table, "min_rows", 1, 0, "table.", problems)
+    max_rows = _int_field(table, "max_rows", None, min_rows or 0, "table.", problems)
     allow_extra = table.get("allow_extra_columns", True)
     if not isinstance(allow_extra, bool):
         problems.append(f"table.allow_extra_columns: expected true or false, got {allow_extra!r}")
@@ -288,6 +279,8 @@ def _parse_column(name: str, spec: Any, problems: list[str]) -> ColumnSpec | Non
             problems.append(
                 f"{where}.allowed_values: expected a non-empty list of scalars, got {allowed!r}"
             )
+        elif kind == "numeric" and ptypes.is_integer_dtype(ptypes.pandas_dtype(dtype)):
+            allowed = tuple(v if _as_int(v) is None else _as_int(v) for v in allowed)
         else:
             allowed = tuple(allowed)
 
@@ -379,8 +372,33 @@ def _string(value: Any, where: str, problems: list[str]) -> str:
     return ""
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _as_int(value: Any) -> int | None:
+    """An int, also from an integral float, else None.
+
+    KFP passes a dict parameter through a protobuf Struct, where every number is a float,
+    so a contract that went through a pipeline arrives with ``version: 1.0``.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _int_field(
+    d: Mapping, key: str, default: int | None, minimum: int, prefix: str, problems: list[str]
+) -> int | None:
+    """Reads an optional integer >= `minimum`; records a problem and returns None if bad."""
+    raw = d.get(key, default)
+    if raw is None:
+        return None
+    value = _as_int(raw)
+    if value is None or value < minimum:
+        problems.append(f"{prefix}{key}: expected an integer >= {minimum}, got {raw!r}")
+        return None
+    return value
 
 
 def _is_number(value: Any) -> bool:
@@ -420,14 +438,33 @@ def contract_to_dict(contract: DataContract) -> dict[str, Any]:
     out: dict[str, Any] = {"name": contract.name, "version": contract.version}
     if contract.description:
         out["description"] = contract.description
-    out["table"] = {
-        "min_rows": contract.min_rows,
-        "max_rows": contract.max_rows,
-        "unique": [list(k) for k in contract.unique],
-        "allow_extra_columns": contract.allow_extra_columns,
-    }
+    table: dict[str, Any] = {"min_rows": contract.min_rows}
+    if contract.max_rows is not None:
+        table["max_rows"] = contract.max_rows
+    table["unique"] = [list(k) for k in contract.unique]
+    table["allow_extra_columns"] = contract.allow_extra_columns
+    out["table"] = table
     out["columns"] = columns
     return out
+
+
+def contract_parameter(path: str | Path) -> dict[str, Any]:
+    """Loads a contract YAML for use as a KFP pipeline parameter.
+
+    The result is validated and holds only strings, numbers, booleans, lists and dicts (no
+    None, no datetime objects), which is what a KFP ``dict`` parameter can carry; raw
+    ``yaml.safe_load`` output may hold both and then fails at compile time.
+
+    Args:
+        path: Path to the contract YAML.
+
+    Returns:
+        The contract's dict form.
+
+    Raises:
+        ContractError: If the contract is invalid.
+    """
+    return contract_to_dict(load_contract(path))
 
 
 def dump_contract(contract: DataContract, path: str | Path) -> Path:
