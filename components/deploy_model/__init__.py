@@ -1,16 +1,6 @@
-"""`deploy_model` component.
+"""The `deploy_model` component (imported on first use: see `components._lazy`)."""
 
-Re-exported lazily (PEP 562) so importing the core modules does not pull in kfp.
-"""
-
-from typing import Any
+from components._lazy import lazy_component
 
 __all__ = ["deploy_model"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "deploy_model":
-        from components.deploy_model.component import deploy_model
-
-        return deploy_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_component(__name__, "deploy_model")

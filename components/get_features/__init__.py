@@ -1,3 +1,6 @@
-from components.get_features.component import get_features
+"""The `get_features` component (imported on first use: see `components._lazy`)."""
+
+from components._lazy import lazy_component
 
 __all__ = ["get_features"]
+__getattr__ = lazy_component(__name__, "get_features")

@@ -1,17 +1,6 @@
-"""`train_model` component.
+"""The `train_model` component (imported on first use: see `components._lazy`)."""
 
-The component is re-exported lazily (PEP 562): a logged model imports
-`components.train_model.estimator`, and loading a model must not pull in kfp.
-"""
-
-from typing import Any
+from components._lazy import lazy_component
 
 __all__ = ["train_model"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "train_model":
-        from components.train_model.component import train_model
-
-        return train_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_component(__name__, "train_model")

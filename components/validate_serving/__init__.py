@@ -1,17 +1,6 @@
-"""`validate_serving` component.
+"""The `validate_serving` component (imported on first use: see `components._lazy`)."""
 
-Re-exported lazily (PEP 562) so importing ``components.validate_serving.core``
-does not pull in kfp.
-"""
-
-from typing import Any
+from components._lazy import lazy_component
 
 __all__ = ["validate_serving"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "validate_serving":
-        from components.validate_serving.component import validate_serving
-
-        return validate_serving
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_component(__name__, "validate_serving")

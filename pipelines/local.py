@@ -1,0 +1,266 @@
+"""`make run`: the whole lifecycle on this machine, through the compiled pipelines.
+
+Stages: generate day-0 data -> apply + materialize the Feast repo -> start the local
+MLServer -> compile -> run the compiled training YAML through kfp.local -> append a
+later period with a drift scenario -> run the compiled monitoring YAML (drift check,
+retrain when drift is found) -> summary, ending with real V2 requests to the served
+model. Everything lives under one data directory (git-ignored).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import PipelineConfig
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LocalRunConfig:
+    """The embedded defaults of `make run`; every field is a command-line option.
+
+    Attributes:
+        data_dir: Everything the run writes (sources, Feast state, MLflow, serving, outputs).
+        customers: Size of the synthetic customer base.
+        seed: Seed of the data and of every model.
+        day0_start: Start of the day-0 (training) period.
+        day0_end: End of the day-0 period = start of the monitored period = drift start.
+        monitor_end: End of the monitored period.
+        retrain_start: Start of the retraining window (it ends at `monitor_end`).
+        scenario: Drift scenario of the monitored period, e.g.
+            ``covariate_shift+concept_drift`` or ``none``.
+        labels_per_customer: Expected label rows per customer per period.
+        model_type: Estimator of the training pipeline.
+        drift_checks: Checks the monitoring pipeline runs.
+    """
+
+    data_dir: Path = Path("data")
+    customers: int = 3000
+    seed: int = 7
+    day0_start: str = "2024-01-01"
+    day0_end: str = "2024-07-01"
+    monitor_end: str = "2024-09-01"
+    retrain_start: str = "2024-04-01"
+    scenario: str = "covariate_shift+concept_drift"
+    labels_per_customer: float = 2.0
+    model_type: str = "xgboost"
+    drift_checks: tuple[str, ...] = ("feature", "psi", "prediction", "performance")
+
+    @property
+    def sources(self) -> Path:
+        """Parquet sources Feast reads."""
+        return self.data_dir.resolve() / "sources"
+
+    @property
+    def feature_repo(self) -> Path:
+        """The run's copy of `feature_repo/` (its registry and online store live inside)."""
+        return self.data_dir.resolve() / "feature_repo"
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow on sqlite, artifacts next to the database."""
+        return f"sqlite:///{self.data_dir.resolve() / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def serving_repo(self) -> Path:
+        """Model repository of the local MLServer."""
+        return self.data_dir.resolve() / "serving"
+
+    @property
+    def outputs(self) -> Path:
+        """kfp.local pipeline root (task outputs, reports)."""
+        return self.data_dir.resolve() / "pipeline_root"
+
+    @property
+    def logs(self) -> Path:
+        """Full kfp.local logs, one per pipeline run."""
+        return self.data_dir.resolve() / "logs"
+
+
+@dataclass
+class StageTimer:
+    """Prints stage headers and keeps each stage's duration."""
+
+    echo: Echo = print
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Times one stage and prints its start and end."""
+        self.echo(f"==> {name}")
+        t0 = time.monotonic()
+        yield
+        self.seconds[name] = time.monotonic() - t0
+        self.echo(f"    done in {self.seconds[name]:.1f}s")
+
+
+def local_arguments(run: LocalRunConfig, served_url: str) -> dict[str, Any]:
+    """Pipeline parameters that point a compiled pipeline at this machine's backends."""
+    return {
+        "feature_repo": str(run.feature_repo),
+        "entity_source": str(run.sources / "labels.parquet"),
+        "tracking_uri": run.tracking_uri,
+        "seed": run.seed,
+        "model_type": run.model_type,
+        "deploy_target": "local",
+        "local_serving_url": served_url,
+        "local_serving_repo": str(run.serving_repo),
+        "canary_observe_seconds": 0.0,
+    }
+
+
+def generate_day0(run: LocalRunConfig, echo: Echo) -> dict[str, Any]:
+    """Writes the day-0 period's sources; returns the generator summary."""
+    from churn_data import GeneratorConfig, generate, write_sources
+
+    config = GeneratorConfig(
+        n_customers=run.customers,
+        start=run.day0_start,
+        end=run.day0_end,
+        seed=run.seed,
+        labels_per_customer=run.labels_per_customer,
+    )
+    data = generate(config)
+    write_sources(data, run.sources)
+    _echo_rows(data, echo)
+    return data.summary
+
+
+def append_monitored_period(run: LocalRunConfig, echo: Echo) -> dict[str, Any]:
+    """Appends the later period, with the drift scenario starting at its first day."""
+    from churn_data import DriftScenario, GeneratorConfig, append_sources, generate
+
+    day0 = GeneratorConfig(
+        n_customers=run.customers,
+        start=run.day0_start,
+        end=run.day0_end,
+        seed=run.seed,
+        labels_per_customer=run.labels_per_customer,
+    )
+    kinds = "" if run.scenario in ("", "none") else run.scenario
+    scenario = DriftScenario.parse(kinds, start=run.day0_end) if kinds else DriftScenario()
+    data = generate(day0.later_period(run.day0_end, run.monitor_end, scenario))
+    append_sources(data, run.sources)
+    echo(f"    scenario: {run.scenario} from {run.day0_end}")
+    _echo_rows(data, echo)
+    return data.summary
+
+
+def _echo_rows(data: Any, echo: Echo) -> None:
+    echo(
+        f"    rows: profiles {len(data.profiles):,}, activity {len(data.activity):,}, "
+        f"labels {len(data.labels):,}; churn rate {data.labels['churned'].mean():.1%}, "
+        f"Bayes-ceiling ROC AUC {data.summary.get('ceiling_auc', float('nan')):.3f}"
+    )
+
+
+def prepare_feature_store(run: LocalRunConfig, end_time: str, echo: Echo) -> None:
+    """Copies the feature repo (first time), applies it and materializes up to `end_time`."""
+    from components._feast import apply_repo, copy_repo
+    from components.materialize_features.core import materialize_repo
+
+    if not run.feature_repo.exists():
+        copy_repo(run.feature_repo)
+    applied = apply_repo(run.feature_repo, source_dir=str(run.sources))
+    echo(
+        f"    applied: {', '.join(applied.get('feature_views', []))}; "
+        f"services {', '.join(applied.get('feature_services', []))}"
+    )
+    for view in materialize_repo(run.feature_repo, end_time):
+        echo(f"    materialized {view}")
+
+
+def compile_pipelines(run: LocalRunConfig, dist: Path, echo: Echo) -> dict[str, Path]:
+    """Compiles both pipelines to `dist/` (the same release artifacts `make compile` makes)."""
+    from pipelines.compile import compile_all
+
+    written = compile_all(dist, PipelineConfig.from_repo())
+    for path in written.values():
+        echo(f"    {path}")
+    return written
+
+
+def run_pipeline(
+    run: LocalRunConfig, yaml_path: Path, arguments: dict[str, Any], label: str, echo: Echo
+):
+    """Runs one compiled pipeline through kfp.local with per-task progress."""
+    from pipelines.local_runner import run_compiled
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    result = run_compiled(
+        yaml_path,
+        arguments,
+        pipeline_root=run.outputs / f"{label}-{stamp}",
+        log_path=run.logs / f"{label}-{stamp}.log",
+        echo=echo,
+    )
+    echo(f"    full log: {result.log_path}")
+    return result
+
+
+def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = print) -> dict:
+    """Runs the whole local story and returns what the summary reports.
+
+    Args:
+        run: Embedded defaults or command-line overrides.
+        dist: Where the compiled pipelines go.
+        echo: Progress output.
+
+    Returns:
+        The facts the summary prints (see `pipelines.summary`).
+    """
+    from components._serving.server import start_mlserver
+    from pipelines import summary
+
+    timer = StageTimer(echo)
+    facts: dict[str, Any] = {"run": run}
+    run.data_dir.mkdir(parents=True, exist_ok=True)
+    with timer.stage(f"1/7 generate day-0 data {run.day0_start} .. {run.day0_end}"):
+        facts["day0"] = generate_day0(run, echo)
+    with timer.stage("2/7 apply the Feast repo and materialize the online store"):
+        prepare_feature_store(run, run.day0_end, echo)
+    with timer.stage("3/7 compile the pipelines"):
+        compiled = compile_pipelines(run, dist, echo)
+    run.serving_repo.mkdir(parents=True, exist_ok=True)
+    with timer.stage("4/7 start the local MLServer (suite runtime)"):
+        server = start_mlserver(run.serving_repo)
+        echo(f"    V2 endpoint {server.http_url}, Prometheus metrics {server.metrics_url}")
+    try:
+        arguments = local_arguments(run, server.http_url)
+        with timer.stage("5/7 training pipeline (compiled YAML on kfp.local)"):
+            facts["training"] = run_pipeline(
+                run,
+                compiled["training"],
+                {**arguments, "train_start": run.day0_start, "train_end": run.day0_end},
+                "training",
+                echo,
+            )
+        with timer.stage(f"6/7 append {run.day0_end} .. {run.monitor_end} ({run.scenario})"):
+            facts["monitored"] = append_monitored_period(run, echo)
+            prepare_feature_store(run, run.monitor_end, echo)
+        with timer.stage("7/7 monitoring pipeline: drift check -> retrain if drifted"):
+            facts["monitoring"] = run_pipeline(
+                run,
+                compiled["monitoring"],
+                {
+                    **arguments,
+                    "window_start": run.day0_end,
+                    "window_end": run.monitor_end,
+                    "retrain_start": run.retrain_start,
+                    "retrain_end": run.monitor_end,
+                    "drift_checks": list(run.drift_checks),
+                },
+                "monitoring",
+                echo,
+            )
+        facts["served"] = summary.query_served_model(server.http_url, run)
+    finally:
+        server.stop()
+    facts["stage_seconds"] = timer.seconds
+    return facts

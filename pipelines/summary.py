@@ -1,0 +1,112 @@
+"""The end of `make run`: what happened, in a form a person can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SAMPLE_REQUEST_ROWS = 5
+
+
+def query_served_model(base_url: str, run: Any, served_name: str = "churn") -> dict[str, Any]:
+    """Sends real V2 requests to the local MLServer and returns rows and answers.
+
+    The rows are the latest customers' features as Feast's online store serves them
+    right now (what a live caller would send).
+
+    Args:
+        base_url: The local MLServer.
+        run: The `LocalRunConfig` of this run.
+        served_name: V2 model name.
+
+    Returns:
+        ``{"rows": DataFrame, "answers": list[float], "version": str | None}``.
+    """
+    import pandas as pd
+    import requests
+
+    from components._feast import open_store
+    from components._serving.v2 import build_v2_request, decode_v2_outputs, infer
+
+    store = open_store(run.feature_repo)
+    service = store.get_feature_service("churn_v1")
+    customers = [{"customer_id": i} for i in range(1, SAMPLE_REQUEST_ROWS + 1)]
+    rows = store.get_online_features(features=service, entity_rows=customers).to_df()
+    features = rows.drop(columns=["customer_id"])
+    with requests.Session() as session:
+        answer = infer(session, base_url, served_name, build_v2_request(features))
+    if not answer.ok:
+        return {"rows": rows, "error": f"HTTP {answer.status}: {answer.text}"}
+    return {
+        "rows": rows,
+        "answers": decode_v2_outputs(answer.body).ravel().tolist(),
+        "version": answer.body.get("model_version"),
+        "features_frame": pd.DataFrame(features),
+    }
+
+
+def _reports(result: Any) -> list[Path]:
+    if result is None or result.pipeline_root is None:
+        return []
+    wanted = ("report", "model_card")
+    return sorted(
+        p for p in Path(result.pipeline_root).rglob("*") if p.is_file() and p.name in wanted
+    )
+
+
+def registry_state(tracking_uri: str, name: str = "churn") -> list[dict[str, Any]]:
+    """Returns the registered versions (newest first) with their aliases and key tags."""
+    from components._mlflow import mlflow_client
+
+    client = mlflow_client(tracking_uri)
+    versions = client.search_model_versions(f"name = '{name}'")
+    aliases: dict[str, list[str]] = {}
+    if versions:
+        for alias, version in client.get_registered_model(name).aliases.items():
+            aliases.setdefault(str(version), []).append(alias)
+    return [
+        {
+            "version": v.version,
+            "aliases": sorted(aliases.get(str(v.version), [])),
+            "run_id": v.run_id,
+            "tags": dict(v.tags),
+        }
+        for v in sorted(versions, key=lambda v: int(v.version), reverse=True)
+    ]
+
+
+def print_summary(facts: dict[str, Any], out=print) -> None:
+    """Prints the short summary at the end of `make run`."""
+    run = facts["run"]
+    out("")
+    out("=" * 78)
+    out("SUMMARY")
+    out("=" * 78)
+    for label in ("training", "monitoring"):
+        result = facts.get(label)
+        if result is None:
+            continue
+        statuses = ", ".join(f"{t.name} {t.status}" for t in result.tasks)
+        out(f"{label} pipeline ({result.seconds:.0f}s): {statuses}")
+    out("")
+    out("Model registry (MLflow aliases):")
+    for version in registry_state(run.tracking_uri):
+        aliases = ", ".join(version["aliases"]) or "-"
+        out(f"  churn v{version['version']}: {aliases}  (run {version['run_id'][:8]})")
+    served = facts.get("served") or {}
+    out("")
+    if "answers" in served:
+        out(f"Served model (local MLServer, version {served.get('version')}), live V2 answers:")
+        for cid, p in zip(served["rows"]["customer_id"], served["answers"], strict=True):
+            out(f"  customer {cid}: P(churn) = {p:.3f}")
+    elif "error" in served:
+        out(f"Served model did not answer: {served['error']}")
+    out("")
+    out("Reports:")
+    for label in ("training", "monitoring"):
+        for path in _reports(facts.get(label)):
+            out(f"  {path}")
+    out("")
+    out("MLflow UI:")
+    out(f"  .venv/bin/mlflow ui --backend-store-uri {run.tracking_uri} --port 5000")
+    out("Serve the champion again: make serve")
