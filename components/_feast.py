@@ -233,29 +233,42 @@ def _drop_stale_sources(store: FeatureStore, contents: Any) -> list[str]:
 
     `feast apply` cannot update a FileSource's `file_format` in an existing registry
     (its diff crashes on, or ignores, the change) and the DuckDB store then reads None.
-    Deleting the source and the views built on it lets the apply recreate them.
+    Deleting the source, the views built on it and the services using those views
+    (they embed the views' sources) lets the apply recreate them.
 
     Returns:
         The names of the deleted registry objects.
     """
     from feast.errors import DataSourceObjectNotFoundException
 
-    wanted = {source.name: source for source in contents.data_sources}
     stale: set[str] = set()
-    for name, source in wanted.items():
+    for source in contents.data_sources:
+        name = source.name
         with contextlib.suppress(DataSourceObjectNotFoundException):
             registered = store.registry.get_data_source(name, store.project)
             mine, theirs = source.to_proto(), registered.to_proto()
             if mine.file_options.file_format != theirs.file_options.file_format:
                 stale.add(name)
+    project, registry = store.project, store.registry
+    views = {
+        view.name
+        for view in registry.list_feature_views(project)
+        if view.batch_source.name in stale
+    }
+    services = {
+        service.name
+        for service in registry.list_feature_services(project)
+        if any(p.name in views for p in service.feature_view_projections)
+    }
     deleted = []
-    for view in store.registry.list_feature_views(store.project):
-        if view.batch_source.name in stale or view.batch_source.file_format is None:
-            store.registry.delete_feature_view(view.name, store.project)
-            deleted.append(f"feature view {view.name}")
-    for name in sorted(stale):
-        store.registry.delete_data_source(name, store.project)
-        deleted.append(f"data source {name}")
+    for kind, names, delete in [
+        ("feature service", services, registry.delete_feature_service),
+        ("feature view", views, registry.delete_feature_view),
+        ("data source", stale, registry.delete_data_source),
+    ]:
+        for name in sorted(names):
+            delete(name, project)
+            deleted.append(f"{kind} {name}")
     return deleted
 
 

@@ -72,8 +72,8 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
     Serialised, in order: the column names and dtypes (JSON), the row count, then per
     column its null mask (packed bits) and its non-null values: datetimes as int64 UTC
     nanoseconds, numbers and booleans as little-endian int64/float64, anything else as
-    UTF-8 text (Arrow large_string offsets + bytes). Nulls are written as 0 / "", so
-    the mask alone tells them apart. The index is ignored. Equal frames (same columns,
+    UTF-8 text of ``str(value)`` (Arrow large_string offsets + bytes). Nulls are written
+    as 0 / "", so the mask alone tells them apart. The index is ignored. Equal frames (same columns,
     dtypes, order and values) give equal fingerprints on any machine or library
     version; one changed value, row order or dtype changes it.
 
@@ -102,7 +102,11 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
         elif pd.api.types.is_float_dtype(column.dtype):
             digest.update(column.fillna(0.0).to_numpy("<f8").tobytes())
         else:
-            text = pa.array(column.astype(object).where(~null, "").map(str), pa.large_string())
+            try:
+                text = pa.array(column.to_numpy(object), pa.large_string(), from_pandas=True)
+            except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str: hash str(value)
+                values = np.where(null, None, column.astype(str).to_numpy(object))
+                text = pa.array(values, pa.large_string(), from_pandas=True)
             offsets_buffer, data = text.buffers()[1:]
             offsets = np.frombuffer(offsets_buffer, "<i8", count=len(text) + 1)
             digest.update(offsets.tobytes())
