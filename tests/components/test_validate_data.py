@@ -3,6 +3,8 @@
 kfp.local refuses a lone component with an input artifact, so each pipeline has a
 producer task that writes the parquet Dataset validate_data consumes. The batch is the
 churn_data generator's point-in-time snapshot (what a correct get_features returns).
+Every task is a new process that imports Great Expectations (~8 s), so only the clean
+run and the failing run use GX here; report mode is covered by the core unit tests.
 """
 
 import json
@@ -94,28 +96,6 @@ def test_clean_batch_passes_in_a_pipeline(batches, pipeline_root):
     assert metrics["expectations_evaluated"] == len(result["checks"])
     assert metrics["rows"] == result["rows"] > 500
     assert run.outputs["report"].metadata["contract_version"] == 1
-
-
-def test_report_mode_returns_false_and_marks_the_failure(batches, pipeline_root):
-    """on_failure="report" lets the run succeed and returns False with the failure named.
-
-    Proves the task does not fail, returns False (a downstream dsl.If can gate on it), and
-    the HTML and JSON outputs name the failed column and expectation.
-    Cannot prove what a training pipeline does with the False; that is its own gate.
-    """
-    run = validate_pipeline(src=batches["bad"], contract=CONTRACT, on_failure="report", now=NOW)
-    assert run.outputs["passed"] is False
-    page = Path(run.outputs["report"].path).read_text(encoding="utf-8")
-    assert "FAILED" in page
-    assert "expect_column_values_to_be_in_set" in page
-    assert "platinum" in page
-    failed = [
-        c
-        for c in json.loads(Path(run.outputs["result"].path).read_text())["checks"]
-        if not c["success"]
-    ]
-    assert [(c["column"], c["check"]) for c in failed] == [("plan", "allowed_values")]
-    assert run.outputs["metrics"].metadata["expectations_failed"] == 1
 
 
 def test_fail_mode_fails_the_pipeline_naming_the_expectation(batches, pipeline_root, capfd):
