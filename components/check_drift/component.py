@@ -30,7 +30,7 @@ def check_drift(
 
     Args:
         current: Parquet window (feature columns; ``churned`` enables the performance check).
-        tracking_uri: MLflow tracking and registry URI.
+        tracking_uri: MLflow tracking and registry URI ("" = the suite default).
         model_name: Registered model whose ``@champion`` alias is checked.
         model_uri: Explicit model URI (wins over `model_name`), e.g. ``models:/churn/3``.
         alpha: Significance level of the whole decision, shared by the test-based checks.

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, churn_probability
 from components.check_drift.reference import (
     NULL_LABEL,
     UNSEEN_LABEL,
@@ -45,7 +46,6 @@ from components.check_drift.reference import (
     client_uris,
     load_reference,
     nulls_as_lowest,
-    to_scores,
 )
 
 CHECKS = ("feature", "psi", "prediction", "multivariate", "performance")
@@ -53,10 +53,9 @@ DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
 TEST_CHECKS = ("feature", "prediction", "multivariate")
 CORRECTIONS = ("bonferroni", "fdr")
 PSI_EPSILON = 1e-4
-CHAMPION_ALIAS = "champion"
 DEFAULT_LABEL = "churned"
-# Run metrics consulted, in order, when the reference manifest has no holdout ROC AUC.
-HOLDOUT_AUC_METRICS = ("holdout_roc_auc", "test_roc_auc", "val_roc_auc", "roc_auc")
+# Run metric consulted when the reference manifest has no holdout ROC AUC (evaluate_model's).
+HOLDOUT_AUC_METRIC = f"{HOLDOUT_PREFIX}roc_auc"
 STATUS_NO_DRIFT = "no_drift"
 STATUS_DRIFT = "drift"
 STATUS_INSUFFICIENT = "insufficient_data"
@@ -511,7 +510,7 @@ def _performance(
 
 
 def _window_scores(predict_fn: Callable[[pd.DataFrame], Any], current: pd.DataFrame) -> np.ndarray:
-    scores = to_scores(predict_fn(current))
+    scores = churn_probability(predict_fn(current))
     if len(scores) != len(current):
         raise ValueError(f"predict_fn returned {len(scores)} scores for {len(current)} rows")
     return scores
@@ -633,7 +632,7 @@ class Champion:
     holdout_roc_auc: float | None
 
 
-def champion_uri(model_name: str = "", model_uri: str = "", alias: str = CHAMPION_ALIAS) -> str:
+def champion_uri(model_name: str = "", model_uri: str = "", alias: str = ALIAS_CHAMPION) -> str:
     """Returns `model_uri` if given, else ``models:/<model_name>@<alias>``.
 
     Raises:
@@ -678,7 +677,7 @@ def load_champion(client: Any, model_uri: str, work_dir: str | Path | None = Non
     auc = reference.holdout_roc_auc
     if auc is None:
         metrics = client.get_run(run_id).data.metrics
-        auc = next((metrics[k] for k in HOLDOUT_AUC_METRICS if k in metrics), None)
+        auc = metrics.get(HOLDOUT_AUC_METRIC)
     return Champion(model_uri, run_id, predict, reference, auc)
 
 
@@ -696,22 +695,20 @@ def run_drift_check(
 
     Args:
         window_path: Parquet file of the current window.
-        tracking_uri: MLflow tracking (and registry) URI.
+        tracking_uri: MLflow tracking (and registry) URI; "" = the suite default
+            (``MLFLOW_TRACKING_URI``, else ``mlruns/mlflow.db`` under the working directory).
         params: Check parameters.
         model_name: Registered model whose ``@champion`` is checked (if no `model_uri`).
         model_uri: Explicit model URI; wins over `model_name`.
         html_path: Where to write the self-contained HTML report.
         json_path: Where to write the JSON report.
     """
-    from mlflow import MlflowClient
-
+    from components._mlflow import mlflow_client
     from components.check_drift.html_report import render_html
 
     uri = champion_uri(model_name, model_uri)
     current = pd.read_parquet(window_path)
-    champion = load_champion(
-        MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), uri
-    )
+    champion = load_champion(mlflow_client(tracking_uri), uri)
     report = check_drift(
         current,
         champion.reference,

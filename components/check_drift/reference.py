@@ -54,27 +54,6 @@ NULL_LABEL = "<null>"
 UNSEEN_LABEL = "<unseen>"
 
 
-def to_scores(predictions: Any) -> np.ndarray:
-    """Returns a 1-D float array of positive-class scores from model output.
-
-    Accepts what a churn model's predict returns: a 1-D array or Series of
-    probabilities, a one-column frame/array, or a two-column
-    ``predict_proba`` array (the second column is the positive class).
-
-    Raises:
-        ValueError: If the output has any other shape.
-    """
-    arr = np.asarray(predictions, dtype=float)
-    if arr.ndim == 2 and arr.shape[1] in (1, 2):
-        arr = arr[:, -1]
-    if arr.ndim != 1:
-        raise ValueError(
-            f"model output of shape {arr.shape} is not a churn score: expected 1-D "
-            "probabilities, one column, or a two-column predict_proba array"
-        )
-    return arr
-
-
 def quantile_edges(values: np.ndarray, n_bins: int) -> list[float]:
     """Returns the inner PSI bin edges: distinct quantiles of the non-null values.
 
@@ -241,8 +220,8 @@ def build_reference(
 
     Args:
         features_df: Holdout frame; extra columns (ids, timestamps, label) are ignored.
-        scores: The model's churn probability per row of `features_df`
-            (1-D, one column, or a two-column ``predict_proba`` output).
+        scores: The model's churn probability per row of `features_df` (what
+            ``model.predict`` answers; a two-column ``predict_proba`` output works too).
         categorical_columns: Categorical features (``plan``, ``region``, ``channel``).
         numeric_columns: Numeric features.
         sample_size: Upper bound on reference rows; larger frames are sampled
@@ -266,6 +245,7 @@ def build_reference(
     from alibi_detect.version import __version__ as alibi_version
     from sklearn.metrics import roc_auc_score
 
+    from components._mlflow import churn_probability
     from components._version import suite_version
 
     _validate_columns(features_df, categorical_columns, numeric_columns)
@@ -273,7 +253,7 @@ def build_reference(
         raise ValueError("features_df is empty: a drift reference needs rows")
     if sample_size <= 0:
         raise ValueError(f"sample_size must be positive, got {sample_size}")
-    all_scores = to_scores(scores)
+    all_scores = churn_probability(scores)
     if len(all_scores) != len(features_df):
         raise ValueError(
             f"scores has {len(all_scores)} values but features_df has {len(features_df)} rows"

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from conftest import CATEGORICAL, FEATURES, NUMERIC, churn_frame
 
+from components._mlflow import churn_probability
 from components.check_drift.core import (
     DriftParams,
     champion_uri,
@@ -21,7 +22,6 @@ from components.check_drift.reference import (
     build_reference,
     load_reference,
     log_reference,
-    to_scores,
 )
 
 
@@ -147,19 +147,6 @@ def test_build_reference_rejects_bad_inputs(tmp_path, holdout_frame, predict_fn)
         build_reference(holdout_frame, scores, CATEGORICAL, NUMERIC, 0, out_dir=tmp_path)
 
 
-def test_to_scores_accepts_the_shapes_models_answer():
-    """1-D, one-column and two-column (predict_proba) outputs become one score per row.
-
-    Proves: the positive-class column is taken from predict_proba output and other
-    shapes are refused. Cannot prove the column order of an arbitrary model.
-    """
-    assert to_scores([0.1, 0.2]).tolist() == [0.1, 0.2]
-    assert to_scores(np.array([[0.9, 0.1], [0.2, 0.8]])).tolist() == [0.1, 0.8]
-    assert to_scores(pd.DataFrame({"p": [0.3]})).tolist() == [0.3]
-    with pytest.raises(ValueError, match="not a churn score"):
-        to_scores(np.zeros((2, 3)))
-
-
 @pytest.mark.parametrize(
     "form",
     [
@@ -219,7 +206,7 @@ def test_load_champion_scores_with_the_registered_model(mlflow_store, predict_fn
     window = churn_frame(300, seed=41)
 
     assert champion.run_id == mlflow_store["run_id"]
-    np.testing.assert_allclose(to_scores(champion.predict(window)), predict_fn(window))
+    np.testing.assert_allclose(churn_probability(champion.predict(window)), predict_fn(window))
     assert champion.holdout_roc_auc == reference.holdout_roc_auc
     with pytest.raises(ValueError, match="model_uri or model_name"):
         champion_uri()
