@@ -1,0 +1,90 @@
+"""KFP wrapper of `components.evaluate_model.core.evaluate` (the promotion gate)."""
+
+from kfp import dsl
+from kfp.dsl import (
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+)
+
+from components._images import image_for
+
+
+@dsl.component(base_image=image_for("evaluate_model"), install_kfp_package=False)
+def evaluate_model(
+    model: Input[Model],
+    holdout: Input[Dataset],
+    metrics: Output[Metrics],
+    classification_metrics: Output[ClassificationMetrics],
+    report: Output[Markdown],
+    evaluation: Output[Artifact],
+    tracking_uri: str = "",
+    registered_model_name: str = "churn",
+    min_roc_auc: float = 0.6,
+    max_brier: float = 0.25,
+    primary_metric: str = "roc_auc",
+    tolerance: float = 0.0,
+    threshold: float = 0.5,
+    slice_feature: str = "plan",
+    roc_max_points: int = 101,
+) -> bool:
+    """Scores the challenger (and the registry's champion) on the holdout; returns `blessed`.
+
+    Args:
+        model: `train_model`'s Model (metadata: model_uri, run_id, label_column).
+        holdout: `train_model`'s holdout Dataset (parquet).
+        metrics: Challenger's holdout metrics.
+        classification_metrics: Challenger's ROC curve and confusion matrix.
+        report: Markdown explaining the decision with both models' numbers.
+        evaluation: JSON of the whole evaluation (metrics, calibration, slices, decision).
+        tracking_uri: MLflow tracking URI; empty = MLFLOW_TRACKING_URI or ./mlruns sqlite.
+        registered_model_name: Registered model whose `champion` alias is compared.
+        min_roc_auc: Absolute ROC AUC floor.
+        max_brier: Absolute Brier ceiling.
+        primary_metric: Metric compared with the champion.
+        tolerance: Allowed shortfall against the champion on the primary metric.
+        threshold: Probability threshold for F1 and the confusion matrix.
+        slice_feature: Categorical column for per-slice metrics.
+        roc_max_points: Bound on the logged ROC curve's points.
+
+    Returns:
+        True iff the floors are met and the challenger is no worse than the champion.
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from components import _mlflow as mlf
+    from components.evaluate_model import core
+
+    client = mlf.mlflow_client(tracking_uri)
+    run_id = model.metadata["run_id"]
+    gate = core.GateConfig(min_roc_auc, max_brier, primary_metric, tolerance, threshold)
+    result = core.evaluate(
+        pd.read_parquet(holdout.path),
+        model.metadata["model_uri"],
+        client,
+        registered_model_name,
+        gate,
+        model.metadata["label_column"],
+        slice_feature,
+        run_id,
+        roc_max_points,
+    )
+    core.log_to_run(client, run_id, result)
+    for key, value in result.challenger.metrics.items():
+        metrics.log_metric(key, value)
+    metrics.log_metric("ece", result.challenger.calibration["ece"])
+    roc = result.roc_curve
+    classification_metrics.log_roc_curve(roc["fpr"], roc["tpr"], roc["threshold"])
+    classification_metrics.log_confusion_matrix(list(core.CLASS_NAMES), result.confusion_matrix)
+    Path(report.path).write_text(core.render_markdown(result), encoding="utf-8")
+    Path(evaluation.path).write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+    evaluation.metadata.update(core.summary(result))
+    return result.blessed

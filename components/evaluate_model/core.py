@@ -1,0 +1,604 @@
+"""Evaluate a challenger on the holdout, against the registry's champion, and decide.
+
+The challenger (the model `train_model` just logged) and, when the registered
+model has one, the ``champion`` alias are loaded through MLflow pyfunc - the
+same code path serving uses - and scored on the SAME holdout rows. The gate
+blesses the challenger iff it meets the absolute floors and, when a champion
+exists, its primary metric is no worse than the champion's by more than the
+tolerance.
+
+MLflow and scikit-learn are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from components import _mlflow as mlf
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+# Metric name -> True when higher is better.
+METRIC_DIRECTIONS = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "f1": True,
+    "precision": True,
+    "recall": True,
+    "log_loss": False,
+    "brier": False,
+}
+DEFAULT_ROC_POINTS = 101
+CALIBRATION_BINS = 10
+MISSING_SLICE = "__missing__"
+CLASS_NAMES = ("retained", "churned")
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The promotion gate.
+
+    Attributes:
+        min_roc_auc: Absolute floor on holdout ROC AUC.
+        max_brier: Absolute ceiling on holdout Brier score.
+        primary_metric: Metric compared with the champion (see `METRIC_DIRECTIONS`).
+        tolerance: How much worse than the champion the challenger may be on the
+            primary metric (absolute units of that metric).
+        threshold: Probability threshold for F1 / precision / recall / confusion matrix.
+    """
+
+    min_roc_auc: float = 0.6
+    max_brier: float = 0.25
+    primary_metric: str = "roc_auc"
+    tolerance: float = 0.0
+    threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Validates the configuration."""
+        if self.primary_metric not in METRIC_DIRECTIONS:
+            raise ValueError(
+                f"primary_metric {self.primary_metric!r} is not supported; "
+                f"expected one of {sorted(METRIC_DIRECTIONS)}"
+            )
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        if self.tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {self.tolerance}")
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """One model's numbers on the holdout.
+
+    Attributes:
+        name: ``challenger`` or ``champion``.
+        model_uri: MLflow URI the model was loaded from.
+        version: Registered version (champion only).
+        run_id: MLflow run that logged the model, if known.
+        metrics: See `binary_metrics`.
+        calibration: See `calibration_summary`.
+        slices: See `slice_metrics`.
+    """
+
+    name: str
+    model_uri: str
+    version: str | None
+    run_id: str | None
+    metrics: dict[str, float]
+    calibration: dict[str, Any]
+    slices: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's verdict.
+
+    Attributes:
+        blessed: True iff the challenger may be registered / promoted.
+        reasons: One line per check, each saying pass or fail and the numbers.
+    """
+
+    blessed: bool
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything `evaluate` found.
+
+    Attributes:
+        challenger: The challenger's scores.
+        champion: The champion's scores on the same rows, or None without a champion.
+        decision: The gate's verdict.
+        gate: The gate configuration used.
+        holdout_rows: Rows scored.
+        holdout_fingerprint: Content hash of the holdout frame.
+        slice_feature: Categorical column the slices are by.
+        registered_model_name: Registered model the champion was looked up in.
+        roc_curve: Bounded ROC curve of the challenger (fpr, tpr, threshold lists).
+        confusion_matrix: Challenger's [[TN, FP], [FN, TP]] at the threshold.
+    """
+
+    challenger: ModelScore
+    champion: ModelScore | None
+    decision: Decision
+    gate: GateConfig
+    holdout_rows: int
+    holdout_fingerprint: str
+    slice_feature: str
+    registered_model_name: str
+    roc_curve: dict[str, list[float]] = field(repr=False)
+    confusion_matrix: list[list[int]] = field(repr=False)
+
+    @property
+    def blessed(self) -> bool:
+        """The gate's verdict."""
+        return self.decision.blessed
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the evaluation as JSON-safe data (the JSON report)."""
+        return dataclasses.asdict(self)
+
+
+def binary_metrics(
+    label: np.ndarray, probability: np.ndarray, threshold: float
+) -> dict[str, float]:
+    """Returns the holdout metrics of one model.
+
+    ROC AUC, PR AUC (average precision), F1 / precision / recall at
+    `threshold`, log loss, Brier score, row count and positive rate.
+
+    Args:
+        label: 0/1 labels.
+        probability: P(churn) per row.
+        threshold: Rows with P(churn) >= threshold are predicted churn.
+
+    Raises:
+        ValueError: If the label holds a single class (ROC AUC is undefined).
+    """
+    from sklearn.metrics import (
+        average_precision_score,
+        brier_score_loss,
+        f1_score,
+        log_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    label = np.asarray(label, dtype="int64")
+    if len(np.unique(label)) < 2:
+        raise ValueError("the evaluation rows hold a single label class; ROC AUC is undefined")
+    predicted = (probability >= threshold).astype("int64")
+    return {
+        "roc_auc": float(roc_auc_score(label, probability)),
+        "pr_auc": float(average_precision_score(label, probability)),
+        "f1": float(f1_score(label, predicted, zero_division=0)),
+        "precision": float(precision_score(label, predicted, zero_division=0)),
+        "recall": float(recall_score(label, predicted, zero_division=0)),
+        "log_loss": float(log_loss(label, probability, labels=[0, 1])),
+        "brier": float(brier_score_loss(label, probability)),
+        "rows": float(len(label)),
+        "positive_rate": float(label.mean()),
+    }
+
+
+def calibration_summary(
+    label: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS
+) -> dict[str, Any]:
+    """Returns reliability bins and the expected calibration error (ECE).
+
+    Bins split [0, 1] into `bins` equal-width intervals (the last one closed).
+    ECE = sum over bins of (rows in bin / all rows) * |mean P(churn) - churn rate|.
+    Empty bins are listed with zero rows and None means.
+
+    Args:
+        label: 0/1 labels.
+        probability: P(churn) per row.
+        bins: Number of equal-width bins.
+    """
+    label = np.asarray(label, dtype="float64")
+    index = np.clip(np.floor(probability * bins).astype("int64"), 0, bins - 1)
+    rows = []
+    ece = 0.0
+    for b in range(bins):
+        members = index == b
+        count = int(members.sum())
+        mean_p = float(probability[members].mean()) if count else None
+        rate = float(label[members].mean()) if count else None
+        if count:
+            ece += count / len(label) * abs(mean_p - rate)
+        rows.append(
+            {
+                "lower": b / bins,
+                "upper": (b + 1) / bins,
+                "rows": count,
+                "mean_probability": mean_p,
+                "churn_rate": rate,
+            }
+        )
+    return {"bins": rows, "ece": float(ece)}
+
+
+def slice_metrics(
+    slice_values: pd.Series, label: np.ndarray, probability: np.ndarray, threshold: float
+) -> list[dict[str, Any]]:
+    """Returns metrics per value of a categorical column (missing values are one slice).
+
+    A slice with a single label class gets None for ROC AUC and PR AUC.
+
+    Args:
+        slice_values: The categorical column, aligned with `label`.
+        label: 0/1 labels.
+        probability: P(churn) per row.
+        threshold: As in `binary_metrics`.
+    """
+    from sklearn.metrics import brier_score_loss, f1_score
+
+    keys = slice_values.astype(object).where(slice_values.notna(), MISSING_SLICE).astype(str)
+    label = np.asarray(label, dtype="int64")
+    result = []
+    for value in sorted(keys.unique()):
+        members = (keys == value).to_numpy()
+        y, p = label[members], probability[members]
+        ranked = binary_metrics(y, p, threshold) if len(np.unique(y)) == 2 else None
+        result.append(
+            {
+                "value": value,
+                "rows": int(members.sum()),
+                "positive_rate": float(y.mean()),
+                "mean_probability": float(p.mean()),
+                "roc_auc": ranked["roc_auc"] if ranked else None,
+                "pr_auc": ranked["pr_auc"] if ranked else None,
+                "f1": float(f1_score(y, (p >= threshold).astype("int64"), zero_division=0)),
+                "brier": float(brier_score_loss(y, p, pos_label=1)),
+            }
+        )
+    return result
+
+
+def roc_points(
+    label: np.ndarray, probability: np.ndarray, max_points: int = DEFAULT_ROC_POINTS
+) -> dict[str, list[float]]:
+    """Returns at most `max_points` points of the ROC curve, evenly spread, ends kept.
+
+    scikit-learn's first threshold is +inf (nothing predicted positive); it is
+    reported as 1.0 since KFP metadata is JSON.
+
+    Args:
+        label: 0/1 labels.
+        probability: P(churn) per row.
+        max_points: Upper bound on the points returned (>= 2).
+    """
+    from sklearn.metrics import roc_curve
+
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2, got {max_points}")
+    fpr, tpr, thresholds = roc_curve(label, probability)
+    if len(fpr) > max_points:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype("int64"))
+        fpr, tpr, thresholds = fpr[keep], tpr[keep], thresholds[keep]
+    thresholds = np.minimum(thresholds, 1.0)
+    return {
+        "fpr": fpr.astype(float).tolist(),
+        "tpr": tpr.astype(float).tolist(),
+        "threshold": thresholds.astype(float).tolist(),
+    }
+
+
+def confusion(label: np.ndarray, probability: np.ndarray, threshold: float) -> list[list[int]]:
+    """Returns [[TN, FP], [FN, TP]] at `threshold` (rows: truth, columns: prediction)."""
+    from sklearn.metrics import confusion_matrix
+
+    predicted = (probability >= threshold).astype("int64")
+    return confusion_matrix(label, predicted, labels=[0, 1]).astype(int).tolist()
+
+
+def score_model(
+    name: str,
+    model_uri: str,
+    holdout: pd.DataFrame,
+    label_column: str,
+    slice_feature: str,
+    threshold: float,
+    version: str | None = None,
+    run_id: str | None = None,
+) -> tuple[ModelScore, np.ndarray]:
+    """Loads a model through MLflow pyfunc, scores the holdout, returns scores and P(churn).
+
+    Args:
+        name: ``challenger`` or ``champion``.
+        model_uri: MLflow model URI (or a local MLflow model directory).
+        holdout: Holdout rows: label, slice feature and the model's input columns.
+        label_column: Label column.
+        slice_feature: Categorical column to slice by.
+        threshold: Probability threshold.
+        version: Registered version, for the record.
+        run_id: MLflow run id, for the record.
+
+    Raises:
+        ValueError: If the model cannot score the holdout (e.g. its signature
+            needs a column the holdout lacks) or answers out of [0, 1].
+    """
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    model = mlflow.pyfunc.load_model(model_uri)
+    try:
+        probability = mlf.churn_probability(model.predict(holdout))
+    except MlflowException as error:
+        raise ValueError(
+            f"the {name} model {model_uri} cannot score the holdout: {error.message}"
+        ) from error
+    if not np.all((probability >= 0.0) & (probability <= 1.0)):
+        raise ValueError(f"the {name} model {model_uri} answered values outside [0, 1]")
+    label = holdout[label_column].to_numpy()
+    score = ModelScore(
+        name=name,
+        model_uri=model_uri,
+        version=version,
+        run_id=run_id,
+        metrics=binary_metrics(label, probability, threshold),
+        calibration=calibration_summary(label, probability),
+        slices=slice_metrics(holdout[slice_feature], label, probability, threshold),
+    )
+    return score, probability
+
+
+def find_champion(client: MlflowClient, name: str) -> Any | None:
+    """Returns the ``champion`` model version of registered model `name`, or None.
+
+    None when the registered model does not exist or has no champion alias;
+    any other registry error is raised.
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    try:
+        return client.get_model_version_by_alias(name, mlf.ALIAS_CHAMPION)
+    except MlflowException as error:
+        if error.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+            return None
+        raise
+
+
+def decide(
+    challenger: dict[str, float], champion: dict[str, float] | None, gate: GateConfig
+) -> Decision:
+    """Applies the gate: absolute floors, then no worse than the champion (within tolerance).
+
+    Args:
+        challenger: Challenger's holdout metrics.
+        champion: Champion's metrics on the same rows, or None.
+        gate: Floors, primary metric, tolerance.
+    """
+    reasons = []
+    checks = []
+    roc_ok = challenger["roc_auc"] >= gate.min_roc_auc
+    checks.append(roc_ok)
+    reasons.append(
+        f"{'PASS' if roc_ok else 'FAIL'} floor: roc_auc {challenger['roc_auc']:.4f} "
+        f">= min_roc_auc {gate.min_roc_auc:.4f}"
+    )
+    brier_ok = challenger["brier"] <= gate.max_brier
+    checks.append(brier_ok)
+    reasons.append(
+        f"{'PASS' if brier_ok else 'FAIL'} ceiling: brier {challenger['brier']:.4f} "
+        f"<= max_brier {gate.max_brier:.4f}"
+    )
+    metric = gate.primary_metric
+    if champion is None:
+        reasons.append("PASS no champion: first model for this name, floors decide")
+    else:
+        new, old = challenger[metric], champion[metric]
+        if METRIC_DIRECTIONS[metric]:
+            ok, relation = new >= old - gate.tolerance, f">= champion {old:.4f} - tolerance"
+        else:
+            ok, relation = new <= old + gate.tolerance, f"<= champion {old:.4f} + tolerance"
+        checks.append(ok)
+        reasons.append(
+            f"{'PASS' if ok else 'FAIL'} champion: {metric} {new:.4f} {relation} "
+            f"{gate.tolerance:.4f}"
+        )
+    return Decision(blessed=all(checks), reasons=reasons)
+
+
+def evaluate(
+    holdout: pd.DataFrame,
+    challenger_uri: str,
+    client: MlflowClient,
+    registered_model_name: str = mlf.DEFAULT_REGISTERED_MODEL,
+    gate: GateConfig | None = None,
+    label_column: str = "churned",
+    slice_feature: str = "plan",
+    challenger_run_id: str | None = None,
+    roc_max_points: int = DEFAULT_ROC_POINTS,
+) -> Evaluation:
+    """Scores challenger and champion on the holdout and applies the gate.
+
+    Args:
+        holdout: Holdout rows (label, slice feature, model inputs).
+        challenger_uri: MLflow URI of the challenger.
+        client: MLflow client (registry lookups).
+        registered_model_name: Registered model whose ``champion`` is compared.
+        gate: Gate configuration; defaults to `GateConfig()`.
+        label_column: Label column.
+        slice_feature: Categorical column for per-slice metrics.
+        challenger_run_id: MLflow run of the challenger, for the record.
+        roc_max_points: Bound on the ROC curve's points.
+
+    Raises:
+        ValueError: Missing label / slice column, a single-class holdout, or a
+            model that cannot score the holdout.
+    """
+    gate = gate or GateConfig()
+    for column, role in ((label_column, "label"), (slice_feature, "slice feature")):
+        if column not in holdout.columns:
+            raise ValueError(
+                f"{role} column {column!r} is missing from the holdout; "
+                f"columns present: {list(holdout.columns)}"
+            )
+    challenger, probability = score_model(
+        "challenger",
+        challenger_uri,
+        holdout,
+        label_column,
+        slice_feature,
+        gate.threshold,
+        run_id=challenger_run_id,
+    )
+    champion = None
+    version = find_champion(client, registered_model_name)
+    if version is not None:
+        champion, _ = score_model(
+            "champion",
+            f"models:/{registered_model_name}@{mlf.ALIAS_CHAMPION}",
+            holdout,
+            label_column,
+            slice_feature,
+            gate.threshold,
+            version=str(version.version),
+            run_id=version.run_id,
+        )
+    label = holdout[label_column].to_numpy()
+    return Evaluation(
+        challenger=challenger,
+        champion=champion,
+        decision=decide(challenger.metrics, champion.metrics if champion else None, gate),
+        gate=gate,
+        holdout_rows=len(holdout),
+        holdout_fingerprint=mlf.data_fingerprint(holdout),
+        slice_feature=slice_feature,
+        registered_model_name=registered_model_name,
+        roc_curve=roc_points(label, probability, roc_max_points),
+        confusion_matrix=confusion(label, probability, gate.threshold),
+    )
+
+
+def log_to_run(client: MlflowClient, run_id: str, evaluation: Evaluation) -> None:
+    """Records the evaluation on the challenger's MLflow run.
+
+    Holdout metrics as ``holdout_*``, the champion's on the same rows as
+    ``champion_holdout_*``, the ECE, the verdict tag and the JSON report.
+
+    Args:
+        client: MLflow client.
+        run_id: The challenger's run.
+        evaluation: What `evaluate` returned.
+    """
+    metrics = {f"{mlf.HOLDOUT_PREFIX}{k}": v for k, v in evaluation.challenger.metrics.items()}
+    metrics[f"{mlf.HOLDOUT_PREFIX}ece"] = evaluation.challenger.calibration["ece"]
+    if evaluation.champion is not None:
+        metrics.update(
+            {f"champion_{mlf.HOLDOUT_PREFIX}{k}": v for k, v in evaluation.champion.metrics.items()}
+        )
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    client.set_tag(run_id, mlf.TAG_GATE_BLESSED, str(evaluation.blessed).lower())
+    client.log_dict(run_id, evaluation.to_dict(), "evaluation/evaluation.json")
+
+
+def _fmt(value: float | None) -> str:
+    """Formats a metric for the report."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def render_markdown(evaluation: Evaluation) -> str:
+    """Returns the gate decision as Markdown: verdict, reasons, both models' numbers, slices.
+
+    Args:
+        evaluation: What `evaluate` returned.
+    """
+    verdict = "BLESSED" if evaluation.blessed else "NOT BLESSED"
+    champion = evaluation.champion
+    champion_label = (
+        f"v{champion.version} (`{champion.model_uri}`)" if champion else "none registered"
+    )
+    lines = [
+        f"# Gate decision: {verdict}",
+        "",
+        f"Registered model `{evaluation.registered_model_name}`; holdout of "
+        f"{evaluation.holdout_rows} rows (fingerprint `{evaluation.holdout_fingerprint}`); "
+        f"threshold {evaluation.gate.threshold}; primary metric "
+        f"`{evaluation.gate.primary_metric}`, tolerance {evaluation.gate.tolerance}.",
+        "",
+        "## Checks",
+        "",
+        *[f"- {reason}" for reason in evaluation.decision.reasons],
+        "",
+        "## Holdout metrics",
+        "",
+        f"Challenger `{evaluation.challenger.model_uri}` (run "
+        f"`{evaluation.challenger.run_id}`); champion {champion_label}.",
+        "",
+        "| metric | challenger | champion |",
+        "|---|---|---|",
+    ]
+    for key in [*METRIC_DIRECTIONS, "positive_rate"]:
+        old = _fmt(champion.metrics[key]) if champion else "-"
+        lines.append(f"| {key} | {_fmt(evaluation.challenger.metrics[key])} | {old} |")
+    old_ece = _fmt(champion.calibration["ece"]) if champion else "-"
+    lines.append(f"| ece | {_fmt(evaluation.challenger.calibration['ece'])} | {old_ece} |")
+    lines += [
+        "",
+        f"## Challenger by `{evaluation.slice_feature}`",
+        "",
+        "| value | rows | churn rate | mean P(churn) | roc_auc | pr_auc | f1 | brier |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in evaluation.challenger.slices:
+        lines.append(
+            f"| {s['value']} | {s['rows']} | {_fmt(s['positive_rate'])} | "
+            f"{_fmt(s['mean_probability'])} | {_fmt(s['roc_auc'])} | {_fmt(s['pr_auc'])} | "
+            f"{_fmt(s['f1'])} | {_fmt(s['brier'])} |"
+        )
+    lines += [
+        "",
+        "## Challenger calibration (reliability bins)",
+        "",
+        "| P(churn) bin | rows | mean P(churn) | churn rate |",
+        "|---|---|---|---|",
+    ]
+    for b in evaluation.challenger.calibration["bins"]:
+        lines.append(
+            f"| [{b['lower']:.1f}, {b['upper']:.1f}) | {b['rows']} | "
+            f"{_fmt(b['mean_probability'])} | {_fmt(b['churn_rate'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def summary(evaluation: Evaluation) -> dict[str, Any]:
+    """Returns the short, JSON-safe lineage of an evaluation (artifact metadata).
+
+    Args:
+        evaluation: What `evaluate` returned.
+    """
+    champion = evaluation.champion
+    return {
+        "blessed": evaluation.blessed,
+        "registered_model_name": evaluation.registered_model_name,
+        "holdout_fingerprint": evaluation.holdout_fingerprint,
+        "holdout_rows": evaluation.holdout_rows,
+        "challenger_run_id": evaluation.challenger.run_id,
+        "champion_version": champion.version if champion else None,
+        "primary_metric": evaluation.gate.primary_metric,
+        **{f"{mlf.HOLDOUT_PREFIX}{k}": v for k, v in evaluation.challenger.metrics.items()},
+    }

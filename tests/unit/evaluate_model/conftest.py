@@ -1,0 +1,50 @@
+"""Fixtures for the evaluate_model tests: two real models logged to MLflow on sqlite.
+
+`good` is XGBoost trained on the churn_data snapshot; `shuffled` is the same model
+trained on the same rows with the labels permuted, so it is clearly worse. Both are
+trained once per session (training is the expensive part); every test scores them
+on `good`'s holdout, the rows with true labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_data import GeneratorConfig, generate
+from components import _mlflow as mlf
+from components.train_model import core as train_core
+
+
+@pytest.fixture(scope="session")
+def training_frame() -> pd.DataFrame:
+    data = generate(GeneratorConfig(n_customers=2000, seed=5))
+    return data.snapshot.drop(columns=["churn_probability"])
+
+
+@pytest.fixture(scope="session")
+def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def client(tracking_uri: str):
+    return mlf.mlflow_client(tracking_uri)
+
+
+@pytest.fixture(scope="session")
+def good(training_frame: pd.DataFrame, tracking_uri: str) -> train_core.TrainResult:
+    return train_core.train(training_frame, mlf.mlflow_client(tracking_uri))
+
+
+@pytest.fixture(scope="session")
+def shuffled(training_frame: pd.DataFrame, tracking_uri: str) -> train_core.TrainResult:
+    label = np.random.default_rng(0).permutation(training_frame["churned"].to_numpy())
+    return train_core.train(training_frame.assign(churned=label), mlf.mlflow_client(tracking_uri))
+
+
+@pytest.fixture
+def model_name(request: pytest.FixtureRequest) -> str:
+    """A registered model name of this test's own (the registry is shared per session)."""
+    return f"churn-{request.node.name}"
