@@ -1,0 +1,58 @@
+"""KFP wrapper of `components.register_model.core` (register, then optionally promote)."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Markdown, Model, Output
+
+from components._images import image_for
+
+
+@dsl.component(base_image=image_for("register_model"), install_kfp_package=False)
+def register_model(
+    model: Input[Model],
+    evaluation: Input[Artifact],
+    model_card: Output[Markdown],
+    tracking_uri: str = "",
+    registered_model_name: str = "churn",
+    promote: bool = True,
+    pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+) -> str:
+    """Registers the blessed model version as `challenger`, optionally promotes it to `champion`.
+
+    Args:
+        model: `train_model`'s Model (metadata: model_uri, run_id, model_id, lineage).
+        evaluation: `evaluate_model`'s JSON report; must bless this model's run.
+        model_card: Markdown model card of the registered version.
+        tracking_uri: MLflow tracking URI; empty = MLFLOW_TRACKING_URI or ./mlruns sqlite.
+        registered_model_name: Registered model name.
+        promote: Promote right away (champion -> previous, this -> champion). Set
+            False when a deploy step promotes after serving validation.
+        pipeline_run_id: KFP run id (lineage tag).
+
+    Returns:
+        The registered model version.
+    """
+    import json
+    from pathlib import Path
+
+    from components import _mlflow as mlf
+    from components.register_model import core
+
+    report = json.loads(Path(evaluation.path).read_text(encoding="utf-8"))
+    run_id = model.metadata["run_id"]
+    core.require_blessed(report, run_id)
+    client = mlf.mlflow_client(tracking_uri)
+    registration = core.register(
+        client,
+        registered_model_name,
+        model.metadata["model_uri"],
+        run_id,
+        core.lineage_tags(model.metadata, report, pipeline_run_id),
+        model.metadata.get("model_id"),
+    )
+    if promote:
+        core.promote(client, registered_model_name, registration.version)
+    card = core.model_card(client, registered_model_name, registration.version)
+    Path(model_card.path).write_text(card, encoding="utf-8")
+    model_card.metadata.update({"registered_model_name": registered_model_name})
+    model_card.metadata.update({"version": registration.version, "promoted": promote})
+    return registration.version

@@ -1,0 +1,287 @@
+"""Register a blessed model version, and move the registry aliases that say what serves.
+
+Aliases (MLflow stages are deprecated):
+
+- ``challenger``: the latest version that passed the gate (set by `register`);
+- ``champion``: the version that serves (set by `promote`);
+- ``previous``: the champion before the current one, the rollback target.
+
+`register` and `promote` are separate steps so a deploy / serving validation can
+sit between them: register (challenger) -> validate and deploy -> promote.
+`rollback` puts ``previous`` back as ``champion``. All three are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from components import _mlflow as mlf
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+# Model-artifact metadata key -> model-version tag.
+_LINEAGE_KEYS = {
+    "data_fingerprint": mlf.TAG_DATA_FINGERPRINT,
+    "feature_service": mlf.TAG_FEATURE_SERVICE,
+    "suite_version": mlf.TAG_SUITE_VERSION,
+    "run_id": mlf.TAG_RUN_ID,
+    "model_type": mlf.TAG_MODEL_TYPE,
+}
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registered model version.
+
+    Attributes:
+        name: Registered model name.
+        version: Version number (as MLflow returns it, a string).
+        created: False when the run's model was already registered (reused).
+        model_uri: Source URI of the version.
+        run_id: MLflow run that logged the model.
+    """
+
+    name: str
+    version: str
+    created: bool
+    model_uri: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class AliasChange:
+    """Where ``champion`` and ``previous`` point after `promote` / `rollback`.
+
+    Attributes:
+        champion: Champion version now.
+        previous: Previous version now, or None.
+        changed: False when nothing had to move.
+    """
+
+    champion: str
+    previous: str | None
+    changed: bool
+
+
+def require_blessed(evaluation: Mapping[str, Any], run_id: str) -> None:
+    """Refuses to register a model the gate did not bless, or another run's evaluation.
+
+    Args:
+        evaluation: `evaluate_model`'s JSON report.
+        run_id: MLflow run of the model to register.
+
+    Raises:
+        ValueError: If the evaluation is of another run or did not bless it.
+    """
+    evaluated = evaluation["challenger"]["run_id"]
+    if evaluated != run_id:
+        raise ValueError(f"the evaluation is of run {evaluated}, not of the model's run {run_id}")
+    if not evaluation["decision"]["blessed"]:
+        reasons = "; ".join(evaluation["decision"]["reasons"])
+        raise ValueError(f"run {run_id} was not blessed by the gate: {reasons}")
+
+
+def lineage_tags(
+    model_metadata: Mapping[str, Any],
+    evaluation: Mapping[str, Any] | None = None,
+    pipeline_run_id: str = "",
+) -> dict[str, str]:
+    """Returns the tags a model version carries: data, features, suite, runs, holdout metrics.
+
+    Args:
+        model_metadata: `train_model`'s Model metadata (or `TrainResult.metadata()`).
+        evaluation: `evaluate_model`'s JSON report; its challenger metrics become
+            ``holdout_*`` tags.
+        pipeline_run_id: KFP run id that registers the model.
+    """
+    tags = {tag: str(model_metadata[key]) for key, tag in _LINEAGE_KEYS.items()}
+    if pipeline_run_id:
+        tags[mlf.TAG_PIPELINE_RUN_ID] = pipeline_run_id
+    if evaluation is not None:
+        for key, value in evaluation["challenger"]["metrics"].items():
+            tags[f"{mlf.HOLDOUT_PREFIX}{key}"] = f"{value:.6g}"
+        tags[mlf.TAG_HOLDOUT_FINGERPRINT] = evaluation["holdout_fingerprint"]
+        tags[mlf.TAG_GATE_BLESSED] = str(evaluation["decision"]["blessed"]).lower()
+    return tags
+
+
+def _ensure_registered_model(client: MlflowClient, name: str) -> None:
+    """Creates registered model `name` unless it exists."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(name)
+    except MlflowException as error:
+        if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+
+
+def register(
+    client: MlflowClient,
+    name: str,
+    model_uri: str,
+    run_id: str,
+    tags: Mapping[str, str] | None = None,
+    model_id: str | None = None,
+) -> Registration:
+    """Registers the run's model under `name` (once) and points ``challenger`` at it.
+
+    Idempotent: if a version of `name` already has this run and source, it is
+    reused (its tags refreshed) instead of creating a duplicate.
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+        model_uri: The logged model's URI (``models:/m-...``).
+        run_id: MLflow run that logged it.
+        tags: Version tags (see `lineage_tags`).
+        model_id: MLflow logged-model id, linking the version to the logged model.
+    """
+    tags = dict(tags or {})
+    _ensure_registered_model(client, name)
+    existing = [
+        v
+        for v in client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+        if v.source == model_uri
+    ]
+    if existing:
+        version = str(min(int(v.version) for v in existing))
+        for key, value in tags.items():
+            client.set_model_version_tag(name, version, key, value)
+    else:
+        created = client.create_model_version(
+            name, model_uri, run_id=run_id, tags=tags, model_id=model_id
+        )
+        version = str(created.version)
+    client.set_registered_model_alias(name, mlf.ALIAS_CHALLENGER, version)
+    return Registration(name, version, not existing, model_uri, run_id)
+
+
+def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    """Returns the version `alias` points at in registered model `name`, or None.
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+        alias: Alias, e.g. ``champion``.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException as error:
+        if error.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+            return None
+        raise
+
+
+def promote(client: MlflowClient, name: str, version: str | int) -> AliasChange:
+    """Makes `version` the ``champion``; the champion it replaces becomes ``previous``.
+
+    Promoting the current champion again changes nothing (``previous`` keeps
+    its target).
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+        version: Version to promote.
+
+    Raises:
+        mlflow.exceptions.MlflowException: If the version does not exist.
+    """
+    version = str(version)
+    client.get_model_version(name, version)
+    current = alias_version(client, name, mlf.ALIAS_CHAMPION)
+    if current == version:
+        return AliasChange(version, alias_version(client, name, mlf.ALIAS_PREVIOUS), False)
+    if current is not None:
+        client.set_registered_model_alias(name, mlf.ALIAS_PREVIOUS, current)
+    client.set_registered_model_alias(name, mlf.ALIAS_CHAMPION, version)
+    return AliasChange(version, current or alias_version(client, name, mlf.ALIAS_PREVIOUS), True)
+
+
+def rollback(client: MlflowClient, name: str) -> AliasChange:
+    """Puts ``previous`` back as ``champion``.
+
+    The demoted version is tagged ``suite.rolled_back=true`` and the
+    ``previous`` alias is removed, so a second rollback cannot bring the
+    demoted version back by accident (it raises instead).
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+
+    Raises:
+        ValueError: If there is no ``previous`` version to roll back to.
+    """
+    previous = alias_version(client, name, mlf.ALIAS_PREVIOUS)
+    if previous is None:
+        raise ValueError(f"registered model {name!r} has no {mlf.ALIAS_PREVIOUS!r} version")
+    current = alias_version(client, name, mlf.ALIAS_CHAMPION)
+    client.set_registered_model_alias(name, mlf.ALIAS_CHAMPION, previous)
+    client.delete_registered_model_alias(name, mlf.ALIAS_PREVIOUS)
+    if current is not None and current != previous:
+        client.set_model_version_tag(name, current, mlf.TAG_ROLLED_BACK, "true")
+    return AliasChange(previous, None, True)
+
+
+def model_card(client: MlflowClient, name: str, version: str | int) -> str:
+    """Returns a Markdown model card of a registered version, from the registry and its run.
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+        version: Version number.
+    """
+    mv = client.get_model_version(name, str(version))
+    aliases = sorted(client.get_registered_model(name).aliases.items())
+    here = [alias for alias, v in aliases if str(v) == str(mv.version)]
+    params = client.get_run(mv.run_id).data.params if mv.run_id else {}
+    tags = dict(sorted(mv.tags.items()))
+    metrics = {k: v for k, v in tags.items() if k.startswith(mlf.HOLDOUT_PREFIX)}
+    lineage = {k: v for k, v in tags.items() if k not in metrics}
+    lines = [
+        f"# Model card: `{name}` version {mv.version}",
+        "",
+        f"- Aliases on this version: {', '.join(f'`{a}`' for a in here) or 'none'}",
+        f"- All aliases: {', '.join(f'`{a}` -> v{v}' for a, v in aliases) or 'none'}",
+        f"- Source: `{mv.source}`",
+        f"- MLflow run: `{mv.run_id}`",
+        f"- Model type: `{params.get('model_type', tags.get(mlf.TAG_MODEL_TYPE, 'unknown'))}`",
+        "",
+        "## Intended use",
+        "",
+        "Scores each customer's probability of churning (the served model answers one",
+        "P(churn) per row of the raw feature frame Feast returns). Trained on the",
+        f"feature service `{tags.get(mlf.TAG_FEATURE_SERVICE, 'unknown')}`; the label and",
+        "feature columns are listed under training parameters.",
+        "",
+        "## Holdout metrics (latest event times, unseen in training)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *[f"| {k.removeprefix(mlf.HOLDOUT_PREFIX)} | {v} |" for k, v in metrics.items()],
+        "",
+        "## Lineage",
+        "",
+        "| tag | value |",
+        "|---|---|",
+        *[f"| {k} | `{v}` |" for k, v in lineage.items()],
+        "",
+        "## Training parameters",
+        "",
+        "| param | value |",
+        "|---|---|",
+        *[f"| {k} | `{v}` |" for k, v in sorted(params.items())],
+        "",
+        "## Limitations",
+        "",
+        "- Metrics come from one time-ordered holdout; they say nothing about data after",
+        "  its last event time. Drift monitoring (`check_drift`) watches for that.",
+        "- Categories unseen in training are encoded as all-zero (no effect of their own).",
+        "",
+    ]
+    return "\n".join(lines)
