@@ -31,7 +31,7 @@ RUN apt-get update \
 FROM base AS builder
 ARG UV_VERSION=0.13.9
 RUN pip install "uv==${UV_VERSION}"
-WORKDIR /opt/suite
+WORKDIR /app
 COPY requirements.txt ./
 COPY requirements/ ./requirements/
 COPY pyproject.toml VERSION ./
@@ -41,7 +41,7 @@ COPY churn_data/ ./churn_data/
 COPY bench/ ./bench/
 COPY feature_repo/ ./feature_repo/
 # Installs one group from the lock into /opt/venv, then the suite itself without
-# dependencies (editable, so components._version finds /opt/suite/VERSION).
+# dependencies (editable, so components._version finds /app/VERSION).
 COPY <<'EOF' /usr/local/bin/suite-install-group
 #!/bin/sh
 set -eu
@@ -50,7 +50,7 @@ test -f "requirements/${group}.in" || { echo "no requirements/${group}.in" >&2; 
 python -m venv /opt/venv
 uv pip install --python /opt/venv/bin/python --no-cache \
     -c requirements.txt -r "requirements/${group}.in"
-uv pip install --python /opt/venv/bin/python --no-cache --no-deps -e /opt/suite
+uv pip install --python /opt/venv/bin/python --no-cache --no-deps -e /app
 /opt/venv/bin/python -c "import components, pipelines, kfp"
 EOF
 RUN chmod 0755 /usr/local/bin/suite-install-group
@@ -72,7 +72,7 @@ RUN test -n "${SUITE_VERSION}" || { echo "build with --build-arg SUITE_VERSION=<
 ENV SUITE_VERSION=${SUITE_VERSION}
 LABEL org.opencontainers.image.title="kfp-mlops-suite" \
       org.opencontainers.image.version="${SUITE_VERSION}"
-COPY --from=builder /opt/suite /opt/suite
+COPY --from=builder /app /app
 WORKDIR /home/suite
 USER 10001:10001
 

@@ -26,8 +26,8 @@ KFP_PORT ?= 8080
 MLFLOW_PORT ?= 5000
 WAIT_TIMEOUT ?= 600s
 PIPELINE_NS := kubeflow
-SUITE_NS := mlops
-SERVING_NS := mlops-serving
+SUITE_NS := suite
+SERVING_NS := suite-serving
 MINIO_URL := http://minio.$(SUITE_NS).svc.cluster.local:9000
 CLUSTER_BUILD := dist/cluster
 K := $(KUBECTL) --context kind-$(CLUSTER_NAME)
@@ -124,8 +124,10 @@ secrets: ## Create/refresh the suite Secrets from manifests/.env (written with r
 	  "$$MINIO_ROOT_USER" "$$MINIO_ROOT_PASSWORD") | apply; \
 	for ns in $(SUITE_NS) $(PIPELINE_NS); do \
 	  secret "$$ns" suite-s3 --from-env-file=<(s3_env) | apply; \
-	  secret "$$ns" suite-redis --from-env-file=<(printf 'REDIS_PASSWORD=%s\n' "$$REDIS_PASSWORD") | apply; \
 	done; \
+	secret $(SUITE_NS) suite-redis --from-env-file=<(printf 'REDIS_PASSWORD=%s\n' "$$REDIS_PASSWORD") | apply; \
+	secret $(PIPELINE_NS) suite-redis --from-env-file=<(printf 'FEAST_REDIS_CONNECTION=%s\n' \
+	  "redis.$(SUITE_NS).svc.cluster.local:6379,password=$$REDIS_PASSWORD") | apply; \
 	secret $(SERVING_NS) suite-s3 --from-env-file=<(s3_env) \
 	| $(K) annotate --local -f - -o yaml \
 	    serving.kserve.io/s3-endpoint=minio.$(SUITE_NS).svc.cluster.local:9000 \

@@ -34,12 +34,13 @@ ENDPOINTS_CONFIG_MAP = "suite-endpoints"
 
 ENDPOINT_KEYS: tuple[str, ...] = (
     "MLFLOW_TRACKING_URI",
+    "MLFLOW_S3_ENDPOINT_URL",
     "AWS_ENDPOINT_URL",
     "AWS_DEFAULT_REGION",
+    "FEAST_FS_YAML_FILE_PATH",
+    "FEAST_REGISTRY_PATH",
+    "FEAST_SOURCE_DIR",
     "FEAST_S3_ENDPOINT_URL",
-    "SUITE_S3_BUCKET_DATA",
-    "SUITE_FEAST_REGISTRY",
-    "SUITE_FEAST_REDIS",
     "SUITE_MLFLOW_ARTIFACTS_DESTINATION",
     "SUITE_SERVING_NAMESPACE",
     "SUITE_SERVING_RUNTIME",
@@ -52,7 +53,8 @@ REDIS_SECRET = "suite-redis"
 SECRET_KEYS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {
         S3_SECRET: ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
-        REDIS_SECRET: ("REDIS_PASSWORD",),
+        # FEAST_REDIS_CONNECTION = "<host>:6379,password=<pw>" (feature_store.cluster.yaml).
+        REDIS_SECRET: ("FEAST_REDIS_CONNECTION",),
     }
 )
 """Secret name -> keys; each key becomes an env var of the same name. Created by `make secrets`."""

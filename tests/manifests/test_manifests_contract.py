@@ -7,6 +7,8 @@ whether upstream still serves those URLs, or the installed controllers accept th
 objects, is only proven by `make cluster-up` on a machine with Docker and kind.
 """
 
+import base64
+import dataclasses
 import json
 import os
 import re
@@ -19,6 +21,9 @@ import kfp
 import pytest
 import yaml
 
+from components.deploy_model.core import DeployRequest
+from components.deploy_model.kserve import SUITE_SERVING_RUNTIME
+from pipelines.config import ClusterDefaults
 from pipelines.k8s import ENDPOINT_KEYS, ENDPOINTS_CONFIG_MAP, SECRET_KEYS
 from pipelines.kfp_client import DEFAULT_SERVICE_ACCOUNT
 
@@ -35,7 +40,7 @@ PINNED = [
     # raw file at a tag: https://raw.githubusercontent.com/ORG/REPO/vX.Y.Z/PATH
     re.compile(rf"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/{EXACT}/[\w./-]+$"),
 ]
-SERVING_NS = "mlops-serving"
+SERVING_NS = "suite-serving"
 PIPELINE_NS = "kubeflow"
 
 
@@ -215,22 +220,50 @@ def test_mlflow_proxies_artifacts_to_minio_and_accepts_its_service_name(suite_ob
 
 
 def test_bucket_job_creates_the_buckets_the_endpoints_name(suite_objects):
-    """Proves the MinIO Job creates every bucket that the endpoints and MLflow use."""
+    """Proves the MinIO Job creates every bucket that Feast, MLflow and the data use."""
     (job,) = _by_kind(suite_objects, "Job")
     script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
     created = set(re.search(r"for bucket in ([\w\s-]+); do", script).group(1).split())
-    (config_map,) = [
-        o
-        for o in _by_kind(suite_objects, "ConfigMap")
-        if o["metadata"]["name"] == ENDPOINTS_CONFIG_MAP
-    ]
-    data = config_map["data"]
+    data = _endpoints(suite_objects)
     used = {
-        data["SUITE_S3_BUCKET_DATA"],
-        data["SUITE_FEAST_REGISTRY"].split("/")[2],
-        data["SUITE_MLFLOW_ARTIFACTS_DESTINATION"].split("/")[2],
+        _bucket(data["FEAST_SOURCE_DIR"]),
+        _bucket(data["FEAST_REGISTRY_PATH"]),
+        _bucket(data["SUITE_MLFLOW_ARTIFACTS_DESTINATION"]),
+        _bucket(ClusterDefaults().entity_source),
     }
     assert used <= created
+
+
+def test_endpoints_agree_with_the_pipeline_defaults_and_deploy_model(suite_objects):
+    """Proves the cluster matches what compiled pipelines and deploy_model assume.
+
+    pipelines.config.ClusterDefaults bakes the MLflow URL and serving namespace into
+    compiled pipelines; deploy_model defaults the runtime and service account names.
+    Cannot prove the values are reachable (no cluster).
+    """
+    data = _endpoints(suite_objects)
+    defaults = ClusterDefaults()
+    assert data["MLFLOW_TRACKING_URI"] == defaults.tracking_uri
+    assert data["SUITE_SERVING_NAMESPACE"] == defaults.serving_namespace == SERVING_NS
+    assert data["SUITE_SERVING_RUNTIME"] == SUITE_SERVING_RUNTIME
+    service_account = {f.name: f.default for f in dataclasses.fields(DeployRequest)}
+    assert data["SUITE_SERVING_SERVICE_ACCOUNT"] == service_account["service_account"]
+    assert data["FEAST_FS_YAML_FILE_PATH"] == "feature_store.cluster.yaml"
+    assert (REPO / "feature_repo" / data["FEAST_FS_YAML_FILE_PATH"]).is_file()
+    # The Dockerfile installs the suite at /app, where the pipelines look for the repo.
+    assert defaults.feature_repo == "/app/feature_repo"
+    assert "COPY --from=builder /app /app" in (REPO / "Dockerfile").read_text()
+
+
+def _endpoints(objects) -> dict:
+    (config_map,) = [
+        o for o in _by_kind(objects, "ConfigMap") if o["metadata"]["name"] == ENDPOINTS_CONFIG_MAP
+    ]
+    return config_map["data"]
+
+
+def _bucket(uri: str) -> str:
+    return uri.split("/")[2]
 
 
 def test_serving_runtime_runs_the_suite_runtime_class_with_metrics_on_8082(built):
@@ -239,7 +272,7 @@ def test_serving_runtime_runs_the_suite_runtime_class_with_metrics_on_8082(built
     (runtime,) = _by_kind(objects, "ServingRuntime")
     assert runtime["metadata"] == {
         **runtime["metadata"],
-        "name": "suite-mlserver",
+        "name": SUITE_SERVING_RUNTIME,
         "namespace": SERVING_NS,
     }
     spec = runtime["spec"]
@@ -254,6 +287,7 @@ def test_serving_runtime_runs_the_suite_runtime_class_with_metrics_on_8082(built
         r"ghcr\.io/kfp-mlops-suite/suite-serve:\d+\.\d+\.\d+\S*", container["image"]
     )
     (account,) = _by_kind(objects, "ServiceAccount")
+    assert account["metadata"]["name"] == "kserve-s3"
     assert account["secrets"] == [{"name": "suite-s3"}]
 
 
@@ -322,7 +356,7 @@ def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
         "-n kubeflow wait",
         "secrets",
         "-k manifests/suite",
-        "-n mlops wait",
+        "-n suite wait",
         "job/minio-buckets",
         "cluster-serving-overlay",
         "-k dist/cluster/serving",
@@ -393,15 +427,22 @@ def test_make_secrets_creates_the_secrets_pipelines_k8s_expects(makefile, tmp_pa
     }
     for name, keys in SECRET_KEYS.items():
         assert set(secrets[(PIPELINE_NS, name)]["data"]) == set(keys), name
-    assert set(secrets[("mlops", "minio-root")]["data"]) == {
+    assert set(secrets[("suite", "minio-root")]["data"]) == {
         "MINIO_ROOT_USER",
         "MINIO_ROOT_PASSWORD",
     }
-    assert set(secrets[("mlops", "suite-s3")]["data"]) == set(SECRET_KEYS["suite-s3"])
+    assert set(secrets[("suite", "suite-s3")]["data"]) == set(SECRET_KEYS["suite-s3"])
+    assert set(secrets[("suite", "suite-redis")]["data"]) == {"REDIS_PASSWORD"}
+    connection = base64.b64decode(
+        secrets[(PIPELINE_NS, "suite-redis")]["data"]["FEAST_REDIS_CONNECTION"]
+    )
+    assert connection.decode() == (
+        f"redis.suite.svc.cluster.local:6379,password={values['REDIS_PASSWORD']}"
+    )
     serving = secrets[(SERVING_NS, "suite-s3")]
     assert serving["metadata"]["annotations"]["serving.kserve.io/s3-endpoint"] == (
-        "minio.mlops.svc.cluster.local:9000"
+        "minio.suite.svc.cluster.local:9000"
     )
     assert (SERVING_NS, "suite-seldon-rclone") in secrets
     namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
-    assert namespaces == {PIPELINE_NS, "mlops", SERVING_NS}
+    assert namespaces == {PIPELINE_NS, "suite", SERVING_NS}

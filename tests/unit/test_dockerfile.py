@@ -174,7 +174,7 @@ def test_group_target_installs_its_own_input_file_from_the_lock(group):
         if instruction == "COPY" and "/usr/local/bin/suite-install-group" in args
     )
     assert '-c requirements.txt -r "requirements/${group}.in"' in script
-    assert "--no-deps -e /opt/suite" in script
+    assert "--no-deps -e /app" in script
 
 
 @pytest.mark.parametrize("group", GROUPS)
