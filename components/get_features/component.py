@@ -19,7 +19,7 @@ def get_features(
     """Joins the labels in a time window with their features as of label time.
 
     Every label row comes back (the task fails otherwise), with the columns of
-    CONVENTIONS.md's training frame, sorted by (timestamp, entity key, label).
+    CONVENTIONS.md's training frame, sorted by (entity key, timestamp, label).
 
     Args:
         feature_repo: Feature repo directory, already applied (its registry is read).

@@ -2,8 +2,9 @@
 
 The training frame is CONVENTIONS.md's: the entity key, the label timestamp and the
 label, then the feature service's features by their plain names, one row per entity
-(label) row, sorted by (timestamp, entity key, label). Feast is imported lazily; the
-store is passed in so tests use a real store on a repo copied to a temp dir.
+(label) row, sorted by (entity key, timestamp, label) like the churn_data files. Feast
+is imported lazily; the store is passed in so tests use a real store on a repo copied
+to a temp dir.
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def get_training_frame(
         "datetime64[ns, UTC]"
     )
     frame = frame.sort_values(
-        [suite.timestamp, suite.entity_key, suite.label], kind="mergesort"
+        [suite.entity_key, suite.timestamp, suite.label], kind="mergesort"
     ).reset_index(drop=True)
     return FeatureFrame(
         frame=frame,

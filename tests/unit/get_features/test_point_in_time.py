@@ -16,11 +16,11 @@ def test_join_matches_the_hand_computed_frame(case, store, suite):
     in; a profile older than 3650 days and activity 1 s older than 30 days come back
     null; a row exactly at label time and one exactly 30 days old are kept (Feast's
     inclusive bounds); a customer with no feature row still gets its row; columns are in
-    training-frame order, rows sorted by (time, customer). Cannot prove behaviour on
+    training-frame order, rows sorted by (customer, time). Cannot prove behaviour on
     ties (two feature rows with the same key and time) or at scale (test_generated.py).
     """
     result = get_training_frame(store, case.labels, "churn_v1", suite)
-    expected = case.expected.sort_values(["event_timestamp", "customer_id"])
+    expected = case.expected.sort_values(["customer_id", "event_timestamp"])
     pd.testing.assert_frame_equal(result.frame, expected.reset_index(drop=True))
 
 
