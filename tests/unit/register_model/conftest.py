@@ -1,0 +1,60 @@
+"""Fixtures for the register_model tests: two real logged models and their evaluations.
+
+Training and evaluation run for real (MLflow on sqlite, one database per session);
+each test registers under its own registered-model name, so tests do not share
+aliases.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from churn_data import GeneratorConfig, generate
+from components import _mlflow as mlf
+from components.evaluate_model import core as evaluate_core
+from components.train_model import core as train_core
+
+
+@pytest.fixture(scope="session")
+def training_frame() -> pd.DataFrame:
+    data = generate(GeneratorConfig(n_customers=1500, seed=3))
+    return data.snapshot.drop(columns=["churn_probability"])
+
+
+@pytest.fixture(scope="session")
+def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def client(tracking_uri: str):
+    return mlf.mlflow_client(tracking_uri)
+
+
+@pytest.fixture(scope="session")
+def runs(training_frame: pd.DataFrame, tracking_uri: str) -> list[train_core.TrainResult]:
+    """Two training runs of different model types (two versions to promote between)."""
+    client = mlf.mlflow_client(tracking_uri)
+    lineage = train_core.Lineage(pipeline_run_id="kfp-train-run")
+    return [
+        train_core.train(training_frame, client, train_core.TrainConfig(model_type=t), lineage)
+        for t in ("logistic_regression", "xgboost")
+    ]
+
+
+@pytest.fixture(scope="session")
+def evaluations(runs, tracking_uri: str) -> list[dict]:
+    """`evaluate_model`'s JSON report of each run (no champion: floors decide)."""
+    client = mlf.mlflow_client(tracking_uri)
+    return [
+        evaluate_core.evaluate(
+            r.holdout, r.model_uri, client, "no-such-model", challenger_run_id=r.run_id
+        ).to_dict()
+        for r in runs
+    ]
+
+
+@pytest.fixture
+def model_name(request: pytest.FixtureRequest) -> str:
+    return f"churn-{request.node.name}"
