@@ -2,7 +2,8 @@
 # Redis, credentials, port-forwards. Included from the Makefile (uses PYTHON).
 # Needs on your machine: docker, kind, kubectl (with built-in kustomize), git, network.
 #
-#   make images kind-load cluster-up      # from nothing to a ready cluster
+#   make images cluster-up kind-load      # from nothing to a ready cluster
+#   make cluster-data                     # churn data on MinIO + feast apply (in-cluster Job)
 #   make port-forward                     # KFP UI :8080, MLflow UI :5000 (leave running)
 #   make cluster-down
 #
@@ -19,6 +20,7 @@ ifeq ($(origin SUITE_VERSION),undefined)
 SUITE_VERSION := $(shell $(PYTHON) -c 'from components._version import suite_version; print(suite_version())')
 endif
 SUITE_GROUPS := data train serve
+SUITE_IMAGE_BASES := serving serving-seldon bootstrap
 SUITE_IMAGES := $(foreach g,$(SUITE_GROUPS),$(SUITE_IMAGE_REGISTRY)/suite-$(g):$(SUITE_VERSION))
 SELDON ?= 0
 ENV_FILE ?= manifests/.env
@@ -32,7 +34,7 @@ MINIO_URL := http://minio.$(SUITE_NS).svc.cluster.local:9000
 CLUSTER_BUILD := dist/cluster
 K := $(KUBECTL) --context kind-$(CLUSTER_NAME)
 
-.PHONY: images kind-load cluster-up cluster-down secrets port-forward cluster-serving-overlay
+.PHONY: images kind-load cluster-up cluster-down secrets port-forward cluster-overlays cluster-data
 
 images: ## Build the data/train/serve images, tagged <SUITE_IMAGE_REGISTRY>/suite-<group>:<suite version>
 	@test -n "$(SUITE_VERSION)" || { echo "could not compute the suite version"; exit 1; }
@@ -81,27 +83,35 @@ cluster-up: ## Create the kind cluster and install KFP, Knative+KServe, MinIO, M
 	$(K) -n $(SUITE_NS) wait --for=condition=Available deployment --all --timeout=$(WAIT_TIMEOUT)
 	$(K) -n $(SUITE_NS) wait --for=condition=Complete job/minio-buckets --timeout=$(WAIT_TIMEOUT)
 	@echo "==> serving runtime (image $(SUITE_IMAGE_REGISTRY)/suite-serve:$(SUITE_VERSION))"
-	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) cluster-serving-overlay
+	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) cluster-overlays
 	$(K) apply -k $(CLUSTER_BUILD)/serving
 	@if [ "$(SELDON)" = "1" ]; then $(K) apply -k $(CLUSTER_BUILD)/serving-seldon || exit 1; fi
-	@echo "Cluster ready. Next: make port-forward (another terminal), then make compile submit."
+	@echo "Cluster ready. Next: make kind-load cluster-data, make port-forward (another terminal), make compile submit."
 
-cluster-serving-overlay: # Overlays that pin the suite serve image to this version and registry
+cluster-overlays: # Overlays of the offline bases that pin the suite images to this version and registry
 	@test -n "$(SUITE_VERSION)" || { echo "could not compute the suite version"; exit 1; }
-	@for base in serving serving-seldon; do \
+	@for base in $(SUITE_IMAGE_BASES); do \
 	  mkdir -p $(CLUSTER_BUILD)/$$base; \
 	  rel=$$($(PYTHON) -c 'import os, sys; print(os.path.relpath(*sys.argv[1:]))' \
 	    manifests/$$base $(CLUSTER_BUILD)/$$base) || exit 1; \
-	  printf '%s\n' \
-	    'apiVersion: kustomize.config.k8s.io/v1beta1' \
-	    'kind: Kustomization' \
-	    "resources: [$$rel]" \
-	    'images:' \
-	    '  - name: ghcr.io/kfp-mlops-suite/suite-serve' \
-	    '    newName: $(SUITE_IMAGE_REGISTRY)/suite-serve' \
-	    '    newTag: "$(SUITE_VERSION)"' \
-	    > $(CLUSTER_BUILD)/$$base/kustomization.yaml; \
+	  { printf '%s\n' \
+	      'apiVersion: kustomize.config.k8s.io/v1beta1' \
+	      'kind: Kustomization' \
+	      "resources: [$$rel]" \
+	      'images:'; \
+	    for group in $(SUITE_GROUPS); do printf '%s\n' \
+	      "  - name: ghcr.io/kfp-mlops-suite/suite-$$group" \
+	      "    newName: $(SUITE_IMAGE_REGISTRY)/suite-$$group" \
+	      '    newTag: "$(SUITE_VERSION)"'; \
+	    done; } > $(CLUSTER_BUILD)/$$base/kustomization.yaml; \
 	done
+
+cluster-data: cluster-overlays ## Generate the churn data in the cluster, upload it to MinIO, feast apply
+	$(K) -n $(PIPELINE_NS) delete job suite-bootstrap-data --ignore-not-found
+	$(K) apply -k $(CLUSTER_BUILD)/bootstrap
+	$(K) -n $(PIPELINE_NS) wait --for=condition=Complete job/suite-bootstrap-data --timeout=900s \
+	  || { $(K) -n $(PIPELINE_NS) logs job/suite-bootstrap-data --tail=50; exit 1; }
+	$(K) -n $(PIPELINE_NS) logs job/suite-bootstrap-data --tail=5
 
 cluster-down: ## Delete the kind cluster (and everything in it)
 	$(KIND) delete cluster --name $(CLUSTER_NAME)

@@ -358,7 +358,7 @@ def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
         "-k manifests/suite",
         "-n suite wait",
         "job/minio-buckets",
-        "cluster-serving-overlay",
+        "cluster-overlays",
         "-k dist/cluster/serving",
     ]
     positions = [out.find(step) for step in steps]
@@ -366,22 +366,47 @@ def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
     assert positions == sorted(positions)
 
 
-def test_serving_overlay_pins_the_serve_image_to_version_and_registry(makefile, tmp_path, built):
-    """Proves the generated overlay builds and sets the runtime image to registry/version.
+def test_overlays_pin_the_suite_images_to_version_and_registry(makefile, tmp_path, built):
+    """Proves the generated overlays build and set every suite image to registry/version.
 
     Runs the real make target and the real kustomize build.
     """
     _make(
         makefile,
-        "cluster-serving-overlay",
+        "cluster-overlays",
         f"CLUSTER_BUILD={tmp_path}",
         "SUITE_VERSION=9.9.9-test",
         "SUITE_IMAGE_REGISTRY=localhost:5001/suite",
     )
-    for base, kind in (("serving", "ServingRuntime"), ("serving-seldon", "Server")):
+    expected = {
+        ("serving", "ServingRuntime"): "localhost:5001/suite/suite-serve:9.9.9-test",
+        ("serving-seldon", "Server"): "localhost:5001/suite/suite-serve:9.9.9-test",
+        ("bootstrap", "Job"): "localhost:5001/suite/suite-data:9.9.9-test",
+    }
+    for (base, kind), image in expected.items():
         (obj,) = _by_kind(built(tmp_path / base), kind)
-        spec = obj["spec"] if kind == "ServingRuntime" else obj["spec"]["podSpec"]
-        assert spec["containers"][0]["image"] == "localhost:5001/suite/suite-serve:9.9.9-test"
+        spec = obj["spec"]
+        pod = {"ServingRuntime": spec, "Server": spec.get("podSpec"), "Job": None}[kind]
+        pod = pod or spec["template"]["spec"]
+        assert pod["containers"][0]["image"] == image, base
+
+
+def test_bootstrap_job_uses_the_step_environment_and_no_api_token(built):
+    """Proves the data bootstrap Job gets the same endpoints/Secrets as steps, no API token.
+
+    It writes to FEAST_SOURCE_DIR and applies /app/feature_repo. Cannot prove the
+    script succeeds (needs MinIO and Redis: `make cluster-data` on a cluster).
+    """
+    (job,) = _by_kind(built(REPO / "manifests" / "bootstrap"), "Job")
+    assert job["metadata"]["namespace"] == PIPELINE_NS
+    pod = job["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    sources = [next(iter(ref.values()))["name"] for ref in container["envFrom"]]
+    assert sources == [ENDPOINTS_CONFIG_MAP, *SECRET_KEYS]
+    script = container["args"][0]
+    assert 'os.environ["FEAST_SOURCE_DIR"]' in script
+    assert 'apply_repo("/app/feature_repo"' in script
 
 
 def test_make_secrets_creates_the_secrets_pipelines_k8s_expects(makefile, tmp_path, kubectl_bin):
