@@ -104,13 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code.
     """
-    args = build_parser().parse_args(argv)
-    config = config_from_args(args)
-    began = time.perf_counter()
-    data = generate(config)
-    generated = time.perf_counter()
-    (append_sources if args.append else write_sources)(data, args.out)
-    written = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+        began = time.perf_counter()
+        data = generate(config)
+        generated = time.perf_counter()
+        (append_sources if args.append else write_sources)(data, args.out)
+        written = time.perf_counter()
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))  # exits with status 2 and the reason, no traceback
     summary = data.summary
     report = {
         "out": str(args.out),

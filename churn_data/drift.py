@@ -42,43 +42,59 @@ _VALUE_RANGE: dict[str, tuple[int, float, float]] = {
 }
 
 
+def _draw_names(features: tuple[str, ...], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Names of the uniform columns drawn per row (never reorder: it changes the data)."""
+    return (*extra, *(f"missing:{f}" for f in features), *(f"round:{f}" for f in features))
+
+
+_PROFILE_DRAWS = _draw_names(schema.PROFILE_FEATURES, ("new_category",))
+_ACTIVITY_DRAWS = _draw_names(schema.ACTIVITY_FEATURES)
+
+
 def _profile_draws(
     seed: int, n_customers: int, customer: np.ndarray, event: np.ndarray
-) -> np.ndarray:
-    """Uniforms per profile row: column 0 for a new category, 1.. for each profile feature."""
-    width = 1 + len(schema.PROFILE_FEATURES)
-    out = np.empty((len(customer), width))
+) -> dict[str, np.ndarray]:
+    """Named uniforms per profile row, from one stream per profile event number."""
+    out = np.empty((len(customer), len(_PROFILE_DRAWS)))
     for number in np.unique(event):
         rows = np.flatnonzero(event == number)
-        draws = stream(seed, STREAM_PROFILE_DRIFT, int(number)).random((n_customers, width))
-        out[rows] = draws[customer[rows]]
-    return out
+        rng = stream(seed, STREAM_PROFILE_DRIFT, int(number))
+        out[rows] = rng.random((n_customers, len(_PROFILE_DRAWS)))[customer[rows]]
+    return dict(zip(_PROFILE_DRAWS, out.T, strict=True))
 
 
 def _activity_draws(
     seed: int, n_customers: int, customer: np.ndarray, block: np.ndarray, position: np.ndarray
-) -> np.ndarray:
-    """Uniforms per activity row, one column per activity feature."""
-    width = len(schema.ACTIVITY_FEATURES)
-    out = np.empty((len(customer), width))
+) -> dict[str, np.ndarray]:
+    """Named uniforms per activity row, from one stream per slot block."""
+    out = np.empty((len(customer), len(_ACTIVITY_DRAWS)))
     for number in np.unique(block):
         rows = np.flatnonzero(block == number)
         rng = stream(seed, STREAM_ACTIVITY_DRIFT, int(number) + KEY_OFFSET)
-        draws = rng.random((n_customers, SLOTS_PER_BLOCK, width))
+        draws = rng.random((n_customers, SLOTS_PER_BLOCK, len(_ACTIVITY_DRAWS)))
         out[rows] = draws[customer[rows], position[rows]]
-    return out
+    return dict(zip(_ACTIVITY_DRAWS, out.T, strict=True))
 
 
 def _shift(
-    values: dict[str, np.ndarray], after: np.ndarray, scenario: DriftScenario
+    values: dict[str, np.ndarray],
+    after: np.ndarray,
+    draws: dict[str, np.ndarray],
+    scenario: DriftScenario,
 ) -> dict[str, np.ndarray]:
-    """Covariate shift: add ``magnitude`` reference SDs to the chosen features after drift."""
+    """Covariate shift: add ``magnitude`` reference SDs to the chosen features after drift.
+
+    Whole-number features are rounded stochastically (down or up with the probabilities
+    that keep the mean), so the mean moves by the shift, not by the shift rounded.
+    """
     out = dict(values)
     for name in scenario.shift_features:
         if name not in values:
             continue
         decimals, low, high = _VALUE_RANGE[name]
         moved = values[name] + scenario.magnitude * REFERENCE_SD[name]
+        if decimals == 0:
+            moved = np.floor(moved + draws[f"round:{name}"])
         moved = np.clip(np.round(moved, decimals), low, high)
         out[name] = np.where(after, moved, values[name])
     return out
@@ -87,16 +103,15 @@ def _shift(
 def _mask(
     values: dict[str, np.ndarray],
     after: np.ndarray,
-    draws: np.ndarray,
-    names: tuple[str, ...],
+    draws: dict[str, np.ndarray],
     scenario: DriftScenario,
 ) -> dict[str, np.ndarray]:
     """Missingness surge: null the chosen features after drift at ``missing_rate``."""
     out = dict(values)
-    for column, name in enumerate(names):
-        if name not in scenario.missing_features:
+    for name in scenario.missing_features:
+        if name not in values:
             continue
-        hit = after & (draws[:, column] < scenario.missing_rate)
+        hit = after & (draws[f"missing:{name}"] < scenario.missing_rate)
         missing = -1 if name in schema.CATEGORICAL_FEATURES else np.nan
         out[name] = np.where(hit, missing, values[name])
     return out
@@ -133,14 +148,14 @@ def drift_profiles(
     draws = _profile_draws(seed, n_customers, customer, event)
     true = values
     if scenario.has("covariate_shift"):
-        true = _shift(true, after, scenario)
+        true = _shift(true, after, draws, scenario)
     if scenario.has("new_category"):
         name = scenario.new_category_feature
-        hit = after & (draws[:, 0] < scenario.new_category_rate)
+        hit = after & (draws["new_category"] < scenario.new_category_rate)
         true = {**true, name: np.where(hit, len(schema.CATEGORIES[name]), true[name])}
     observed = true
     if scenario.has("missingness_surge"):
-        observed = _mask(true, after, draws[:, 1:], schema.PROFILE_FEATURES, scenario)
+        observed = _mask(true, after, draws, scenario)
     return true, observed
 
 
@@ -171,10 +186,12 @@ def drift_activity(
     """
     if not scenario.kinds:
         return values, values
+    shifts = scenario.has("covariate_shift") and set(scenario.shift_features) & set(values)
+    masks = scenario.has("missingness_surge") and set(scenario.missing_features) & set(values)
+    if not (shifts or masks):
+        return values, values
     after = seconds * 1_000_000_000 >= scenario.start.value
-    true = _shift(values, after, scenario) if scenario.has("covariate_shift") else values
-    observed = true
-    if scenario.has("missingness_surge") and set(scenario.missing_features) & set(values):
-        draws = _activity_draws(seed, n_customers, customer, block, position)
-        observed = _mask(true, after, draws, schema.ACTIVITY_FEATURES, scenario)
+    draws = _activity_draws(seed, n_customers, customer, block, position)
+    true = _shift(values, after, draws, scenario) if shifts else values
+    observed = _mask(true, after, draws, scenario) if masks else true
     return true, observed
