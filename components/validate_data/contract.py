@@ -28,6 +28,9 @@ YAML shape::
       event_timestamp:
         dtype: datetime64[ns, UTC]
         not_in_future: true
+
+`columns` may also be a list of specs that each carry a ``name``; `contract_parameter`
+emits that form, because a KFP dict parameter does not keep key order.
 """
 
 from __future__ import annotations
@@ -192,10 +195,10 @@ def contract_from_dict(d: Mapping[str, Any]) -> DataContract:
     version = _int_field(d, "version", 1, 1, "", problems)
     description = _string(d.get("description", ""), "description", problems)
 
-    raw_columns = d.get("columns")
-    columns = _parse_columns(raw_columns, problems)
+    column_items = _column_items(d.get("columns"), problems)
+    columns = _parse_columns(column_items, problems)
     # Declared names, valid spec or not, so a bad spec is not reported twice.
-    names = set(raw_columns) if isinstance(raw_columns, Mapping) else set()
+    names = {name for name, _ in column_items}
 
     table = d.get("table", {})
     if table is None:
@@ -225,19 +228,37 @@ def contract_from_dict(d: Mapping[str, Any]) -> DataContract:
     )
 
 
-def _parse_columns(raw: Any, problems: list[str]) -> tuple[ColumnSpec, ...]:
-    if not isinstance(raw, Mapping) or not raw:
-        problems.append("columns: expected a non-empty mapping of column name -> spec")
-        return ()
-    specs = []
-    for name, spec in raw.items():
+def _column_items(raw: Any, problems: list[str]) -> list[tuple[str, Any]]:
+    """(name, spec) pairs from a mapping (the YAML form) or a list of specs with a `name`.
+
+    The list form keeps the column order where a mapping would lose it (a KFP dict
+    parameter is a protobuf Struct, whose keys come back in arbitrary order).
+    """
+    if isinstance(raw, Mapping) and raw:
+        items = list(raw.items())
+    elif isinstance(raw, list) and raw and all(isinstance(s, Mapping) for s in raw):
+        items = [(s.get("name"), {k: v for k, v in s.items() if k != "name"}) for s in raw]
+    else:
+        problems.append(
+            "columns: expected a non-empty mapping of column name -> spec "
+            "(or a list of specs that each have a `name`)"
+        )
+        return []
+    valid, seen = [], set()
+    for name, spec in items:
         if not isinstance(name, str) or not name:
             problems.append(f"columns: column names must be non-empty strings, got {name!r}")
-            continue
-        parsed = _parse_column(name, spec, problems)
-        if parsed is not None:
-            specs.append(parsed)
-    return tuple(specs)
+        elif name in seen:
+            problems.append(f"columns: column {name!r} is declared twice")
+        else:
+            seen.add(name)
+            valid.append((name, spec))
+    return valid
+
+
+def _parse_columns(items: list[tuple[str, Any]], problems: list[str]) -> tuple[ColumnSpec, ...]:
+    parsed = (_parse_column(name, spec, problems) for name, spec in items)
+    return tuple(spec for spec in parsed if spec is not None)
 
 
 def _parse_column(name: str, spec: Any, problems: list[str]) -> ColumnSpec | None:
@@ -414,13 +435,15 @@ def _utc(value: dt.datetime | dt.date | str) -> dt.datetime:
     return ts.to_pydatetime()
 
 
-def contract_to_dict(contract: DataContract) -> dict[str, Any]:
+def contract_to_dict(contract: DataContract, *, column_list: bool = False) -> dict[str, Any]:
     """Returns the contract's plain dict form (YAML- and JSON-serialisable).
 
     `contract_from_dict(contract_to_dict(c)) == c` for every valid contract.
 
     Args:
         contract: The contract.
+        column_list: Emit ``columns`` as a list of specs with a ``name`` (order-safe through
+            a KFP parameter) instead of the name -> spec mapping of the YAML form.
     """
     columns: dict[str, dict[str, Any]] = {}
     for c in contract.columns:
@@ -444,7 +467,9 @@ def contract_to_dict(contract: DataContract) -> dict[str, Any]:
     table["unique"] = [list(k) for k in contract.unique]
     table["allow_extra_columns"] = contract.allow_extra_columns
     out["table"] = table
-    out["columns"] = columns
+    out["columns"] = (
+        [{"name": name, **spec} for name, spec in columns.items()] if column_list else columns
+    )
     return out
 
 
@@ -453,7 +478,8 @@ def contract_parameter(path: str | Path) -> dict[str, Any]:
 
     The result is validated and holds only strings, numbers, booleans, lists and dicts (no
     None, no datetime objects), which is what a KFP ``dict`` parameter can carry; raw
-    ``yaml.safe_load`` output may hold both and then fails at compile time.
+    ``yaml.safe_load`` output may hold both and then fails at compile time. Columns are a
+    list, because KFP does not keep the key order of a dict parameter.
 
     Args:
         path: Path to the contract YAML.
@@ -464,7 +490,7 @@ def contract_parameter(path: str | Path) -> dict[str, Any]:
     Raises:
         ContractError: If the contract is invalid.
     """
-    return contract_to_dict(load_contract(path))
+    return contract_to_dict(load_contract(path), column_list=True)
 
 
 def dump_contract(contract: DataContract, path: str | Path) -> Path:

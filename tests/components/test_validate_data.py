@@ -101,14 +101,21 @@ def test_clean_batch_passes_in_a_pipeline(batches, pipeline_root):
 def test_fail_mode_fails_the_pipeline_naming_the_expectation(batches, pipeline_root, capfd):
     """on_failure="fail" makes the pipeline run fail, and the task log names the failure.
 
-    Proves a failed contract stops the run (kfp.local raises on the failed task) and that
-    the error the task raised names the column, the GX expectation, and expected vs
-    observed values.
+    Proves a failed contract stops the run (kfp.local raises on the failed task), that the
+    error the task raised names the column, the GX expectation, and expected vs observed
+    values, and that the HTML report was still written (locally, in the pipeline root).
     Cannot prove how the KFP UI shows the failed task.
     """
     with pytest.raises(RuntimeError, match="FAILURE"):
         validate_pipeline(src=batches["bad"], contract=CONTRACT, on_failure="fail", now=NOW)
     log = "".join(capfd.readouterr())
+    failed_reports = [
+        p
+        for p in pipeline_root.glob("validate-data-check-*/validate-data/report")
+        if "FAILED" in p.read_text(encoding="utf-8")
+    ]
+    assert len(failed_reports) == 1, "the report is written before the task fails"
+    assert "e.g. platinum" in failed_reports[0].read_text(encoding="utf-8")
     assert "DataValidationError" in log
     assert "plan: expect_column_values_to_be_in_set (allowed_values)" in log
     assert "observed" in log

@@ -38,6 +38,11 @@ def make_churn_frame():
 
 
 @pytest.fixture(scope="session")
+def churn_contract_path() -> Path:
+    return CHURN_CONTRACT
+
+
+@pytest.fixture(scope="session")
 def churn_contract() -> DataContract:
     return load_contract(CHURN_CONTRACT)
 

@@ -10,6 +10,7 @@ from churn_data import schema
 from components.validate_data.core import (
     ContractError,
     contract_from_dict,
+    contract_parameter,
     contract_to_dict,
     draft_contract,
     dump_contract,
@@ -67,6 +68,30 @@ def test_dict_round_trip_and_yaml_round_trip(churn_contract, tmp_path):
     assert load_contract(dump_contract(churn_contract, tmp_path / "c.yaml")) == churn_contract
 
 
+def test_contract_survives_a_kfp_dict_parameter(churn_contract, churn_contract_path):
+    """The contract dict survives being a KFP pipeline parameter.
+
+    Proves contract_parameter gives a dict that KFP's own compiler turns into a protobuf
+    value (it rejects None and datetime objects), and that the dict that comes back, where
+    every number has become a float (version 1.0, allowed_values [0.0, 1.0]), parses to the
+    same contract with integer fields restored.
+    Cannot prove a KFP backend passes parameters identically; kfp.local does (component test).
+    """
+    from google.protobuf import json_format
+    from kfp.compiler.pipeline_spec_builder import to_protobuf_value
+
+    parameter = contract_parameter(churn_contract_path)
+    through_kfp = json_format.MessageToDict(to_protobuf_value(parameter))
+    assert through_kfp["version"] == 1.0
+    assert isinstance(through_kfp["version"], float)
+    parsed = contract_from_dict(through_kfp)
+    assert parsed == churn_contract
+    assert isinstance(parsed.version, int)
+    assert isinstance(parsed.min_rows, int)
+    label = next(c for c in parsed.columns if c.name == "churned")
+    assert all(isinstance(v, int) for v in label.allowed_values)
+
+
 def test_minimal_contract_parses_with_defaults():
     """A minimal dict parses, with defaults and UTC datetime bounds.
 
@@ -103,7 +128,12 @@ def test_minimal_contract_parses_with_defaults():
         (lambda d: d["table"].update(min_rows=-1), "table.min_rows"),
         (lambda d: d["table"].update(max_rows=0, min_rows=5), "table.max_rows"),
         (lambda d: d.update(columns={}), "columns: expected a non-empty mapping"),
-        (lambda d: d.update(version=0), "version: expected a positive integer"),
+        (lambda d: d.update(version=0), "version: expected an integer >= 1"),
+        (lambda d: d.update(version=1.5), "version: expected an integer >= 1, got 1.5"),
+        (
+            lambda d: d.update(columns=[{"name": "id", "dtype": "int64"}] * 2),
+            "column 'id' is declared twice",
+        ),
     ],
 )
 def test_malformed_contract_is_rejected_with_its_key_path(mutate, fragment):
