@@ -9,7 +9,6 @@ only: importing this module is cheap.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +48,7 @@ TAG_ROLLED_BACK = "suite.rolled_back"
 HOLDOUT_PREFIX = "holdout_"
 
 # MLflow's dataset digest column holds at most 36 characters.
-FINGERPRINT_CHARS = 16
+DIGEST_CHARS = 32
 
 
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
@@ -130,20 +129,27 @@ def ensure_experiment(client: MlflowClient, name: str = DEFAULT_EXPERIMENT) -> s
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:
-    """Returns a stable content hash of a frame: column names, dtypes and every value.
+    """Returns the content fingerprint of a frame, ``sha256:<hex>``.
 
-    Row order matters (the same rows in another order are another data set for a
-    time-ordered split). The index is ignored.
+    The same function `get_features` stamps on its Dataset artifact, so the
+    fingerprint on a training run equals the one on the frame it was trained on.
+    Row order, dtypes and every value count; the index does not.
 
     Args:
         frame: Any data frame.
     """
-    import pandas as pd
+    from components.get_features.core import frame_fingerprint
 
-    digest = hashlib.sha256()
-    digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()[:FINGERPRINT_CHARS]
+    return frame_fingerprint(frame)
+
+
+def dataset_digest(fingerprint: str) -> str:
+    """Returns a `data_fingerprint` shortened to fit MLflow's dataset digest (36 chars).
+
+    Args:
+        fingerprint: A ``sha256:<hex>`` fingerprint.
+    """
+    return fingerprint.removeprefix("sha256:")[:DIGEST_CHARS]
 
 
 def churn_probability(predictions: Any) -> np.ndarray:

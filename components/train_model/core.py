@@ -678,7 +678,7 @@ def train(
 
     mlflow.set_tracking_uri(client.tracking_uri)
     experiment_id = mlf.ensure_experiment(client, experiment_name)
-    run_name = f"{config.model_type}-{fingerprint[:8]}"
+    run_name = f"{config.model_type}-{mlf.dataset_digest(fingerprint)[:8]}"
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
         mlflow.log_params(_run_params(config, fitted.hyperparameters, cutoff))
         mlflow.log_metrics(
@@ -689,22 +689,17 @@ def train(
             # fine), and the logged frames' integer entity/label columns are not model inputs.
             warnings.filterwarnings("ignore", message="The specified dataset source")
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            for context, part, digest in (
-                ("training", split.train, fingerprint),
-                ("holdout", split.holdout, mlf.data_fingerprint(split.holdout)),
-            ):
+            for context, part in (("training", split.train), ("holdout", split.holdout)):
+                part_fingerprint = mlf.data_fingerprint(part)
                 dataset = mlflow.data.from_pandas(
                     part,
                     source=lineage.data_source or "unknown",
                     targets=config.label_column,
                     name=f"{lineage.feature_service}-{context}",
-                    digest=digest,
+                    digest=mlf.dataset_digest(part_fingerprint),
                 )
-                mlflow.log_input(
-                    dataset,
-                    context=context,
-                    tags={"fingerprint": digest, "whole_frame_fingerprint": fingerprint},
-                )
+                input_tags = {"fingerprint": part_fingerprint, "source_fingerprint": fingerprint}
+                mlflow.log_input(dataset, context=context, tags=input_tags)
         with tempfile.TemporaryDirectory() as code_root:
             info = mlflow.sklearn.log_model(
                 fitted.model,

@@ -211,12 +211,16 @@ def test_run_records_params_metrics_tags_inputs_and_model(
     assert tags[mlf.TAG_DATA_FINGERPRINT] == mlf.data_fingerprint(training_frame)
     assert tags[mlf.TAG_GIT_SHA]
     inputs = {
-        next(t.value for t in d.tags if t.key == "mlflow.data.context"): d.dataset
+        next(t.value for t in d.tags if t.key == "mlflow.data.context"): d
         for d in run.inputs.dataset_inputs
     }
-    assert inputs["training"].digest == trained.data_fingerprint
-    assert json.loads(inputs["training"].source) == {"uri": "/data/train.parquet"}
-    assert inputs["holdout"].digest == mlf.data_fingerprint(trained.holdout)
+    train_rows = core.time_split(training_frame, core.TrainConfig()).train
+    for context, rows in (("training", train_rows), ("holdout", trained.holdout)):
+        logged = inputs[context]
+        assert logged.dataset.digest == mlf.dataset_digest(mlf.data_fingerprint(rows))
+        assert json.loads(logged.dataset.source) == {"uri": "/data/train.parquet"}
+        input_tags = {t.key: t.value for t in logged.tags}
+        assert input_tags["source_fingerprint"] == trained.data_fingerprint
     info = mlflow.models.get_model_info(trained.model_uri)
     assert info.saved_input_example_info is not None
     metadata = json.loads(json.dumps(trained.metadata()))
