@@ -118,7 +118,10 @@ def test_custom_resources_validate_against_the_shared_crd_schemas(
 
 
 def test_strict_crd_validation_catches_a_misspelt_field(schemas):
-    """Proves the CRD check is not vacuous: a typo in a ServingRuntime field fails it."""
+    """Proves the CRD check is not vacuous: a typo in a ServingRuntime field fails it.
+
+    Cannot prove every kind of mistake is caught, only unknown fields.
+    """
     schema = _strict(schemas[("serving.kserve.io", "v1alpha1", "ServingRuntime")])
     good = {
         "apiVersion": "serving.kserve.io/v1alpha1",
@@ -134,7 +137,10 @@ def test_strict_crd_validation_catches_a_misspelt_field(schemas):
 
 
 def test_images_are_pinned_and_never_latest(local_kustomization, built):
-    """Proves every container image in the built output has an explicit, non-latest tag."""
+    """Proves every container image in the built output has an explicit, non-latest tag.
+
+    Cannot prove the tags exist on their registries.
+    """
     for obj in built(local_kustomization):
         for image in _images(obj):
             name, _, tag = image.rpartition(":")
@@ -144,7 +150,10 @@ def test_images_are_pinned_and_never_latest(local_kustomization, built):
 
 
 def test_no_latest_tag_in_any_manifest_file():
-    """Proves the text `:latest` appears in no file under manifests/ (remote ones included)."""
+    """Proves the text `:latest` appears in no file under manifests/ (remote ones included).
+
+    Cannot prove what the remote upstream files reference.
+    """
     offenders = [
         str(path.relative_to(REPO))
         for path in (REPO / "manifests").rglob("*")
@@ -164,7 +173,10 @@ def test_no_secret_objects_or_credentials_in_the_repo(local_kustomization, built
 
 
 def test_no_secret_manifest_or_env_file_is_tracked():
-    """Proves manifests/ holds no Secret manifest and manifests/.env is git-ignored."""
+    """Proves manifests/ holds no Secret manifest and manifests/.env is git-ignored.
+
+    Cannot prove a user never commits a copy under another name.
+    """
     texts = {
         path: path.read_text(encoding="utf-8") for path in (REPO / "manifests").rglob("*.yaml")
     }

@@ -194,7 +194,10 @@ def test_every_group_package_is_pinned_in_the_lock(group):
 
 
 def test_every_group_input_file_belongs_to_a_group():
-    """Proves requirements/ holds no stale group file that no component uses."""
+    """Proves requirements/ holds no stale group file that no component uses.
+
+    Cannot prove each group lists every package its components import.
+    """
     files = sorted(path.stem for path in GROUP_DIR.glob("*.in"))
     assert files == GROUPS
 
@@ -213,7 +216,10 @@ def test_base_image_is_an_exact_python_311_slim_tag():
 
 
 def test_no_latest_tag_anywhere_in_the_dockerfile():
-    """Proves the text `:latest` appears nowhere in the Dockerfile."""
+    """Proves the text `:latest` appears nowhere in the Dockerfile.
+
+    Cannot prove what a tag resolves to on the registry on build day.
+    """
     assert ":latest" not in DOCKERFILE.read_text(encoding="utf-8")
 
 
@@ -238,7 +244,10 @@ def test_group_images_run_as_a_non_root_user(group):
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_group_images_carry_the_suite_version_from_a_build_arg(group):
-    """Proves SUITE_VERSION is an ENV set from a build ARG, which suite_version() reads."""
+    """Proves SUITE_VERSION is an ENV set from a build ARG, which suite_version() reads.
+
+    Cannot prove `make images` passes the same version the pipelines are compiled with.
+    """
     instructions = [item for stage in reversed(_lineage(group)) for item in stage.instructions]
     assert ("ARG", "SUITE_VERSION") in instructions
     assert ("ENV", "SUITE_VERSION=${SUITE_VERSION}") in instructions
@@ -257,7 +266,10 @@ def test_serve_image_exposes_mlserver_ports_and_starts_mlserver():
 
 
 def test_dockerignore_sends_only_the_suite_sources():
-    """Proves the build context is an allow-list, so .env, .venv and data never ship."""
+    """Proves the build context is an allow-list, so .env, .venv and data never ship.
+
+    Cannot prove Docker's matcher reads the file the same way (no Docker here).
+    """
     lines = [
         line.strip()
         for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()

@@ -134,7 +134,10 @@ def test_compiled_pipeline_still_runs_locally_with_env_from_the_caller(
 
 
 def test_overrides_change_cache_and_retries(tmp_path):
-    """Proves `cache=` and `retries=` override the kind's defaults in the compiled YAML."""
+    """Proves `cache=` and `retries=` override the kind's defaults in the compiled YAML.
+
+    Cannot prove Argo honours them on a cluster.
+    """
 
     @dsl.pipeline(name="k8s-override-probe")
     def overridden():
@@ -150,7 +153,10 @@ def test_overrides_change_cache_and_retries(tmp_path):
 
 
 def test_unknown_kind_is_rejected_with_the_known_kinds():
-    """Proves a typo in the kind fails when the pipeline is defined and names the valid kinds."""
+    """Proves a typo in the kind fails when the pipeline is defined and names the valid kinds.
+
+    Cannot prove the chosen kind is the right one for a step.
+    """
     with pytest.raises(ValueError, match="unknown step kind 'gpu'") as error:
 
         @dsl.pipeline(name="k8s-bad-kind")
@@ -161,7 +167,10 @@ def test_unknown_kind_is_rejected_with_the_known_kinds():
 
 
 def test_negative_retries_are_rejected():
-    """Proves a negative retry count is refused instead of silently compiling."""
+    """Proves a negative retry count is refused instead of silently compiling.
+
+    Cannot prove a given retry count suits a service's failure modes.
+    """
     with pytest.raises(ValueError, match="retries must be >= 0"):
 
         @dsl.pipeline(name="k8s-bad-retries")

@@ -60,6 +60,7 @@ def test_submit_with_a_missing_yaml_names_make_compile(closed_port_host, tmp_pat
 
     The host is a closed port, so a network attempt would raise a different error:
     the YAML check runs before any connection.
+    Cannot prove the upload path (needs a KFP backend).
     """
     missing = tmp_path / "dist" / "training-0.1.0.yaml"
     with pytest.raises(FileNotFoundError, match="make compile") as error:
@@ -68,7 +69,10 @@ def test_submit_with_a_missing_yaml_names_make_compile(closed_port_host, tmp_pat
 
 
 def test_schedule_with_a_missing_yaml_names_make_compile(closed_port_host, tmp_path):
-    """Proves schedule() also checks the YAML before touching the network."""
+    """Proves schedule() also checks the YAML before touching the network.
+
+    Cannot prove the recurring-run creation (needs a KFP backend).
+    """
     with pytest.raises(FileNotFoundError, match="make compile"):
         schedule(
             closed_port_host,
@@ -109,13 +113,19 @@ def test_submit_to_an_unreachable_host_says_which_host_and_how_to_port_forward(
     ids=["list_runs", "unschedule"],
 )
 def test_every_entry_point_reports_an_unreachable_host(call, closed_port_host):
-    """Proves list_runs and unschedule give the same clear error for a dead host."""
+    """Proves list_runs and unschedule give the same clear error for a dead host.
+
+    Cannot prove what they list or delete on a live KFP.
+    """
     with pytest.raises(KfpUnreachableError, match="unreachable"):
         call(closed_port_host)
 
 
 def test_host_defaults_to_the_port_forwarded_ui_and_env_wins(monkeypatch):
-    """Proves the host order: argument, then KFP_HOST, then http://localhost:8080."""
+    """Proves the host order: argument, then KFP_HOST, then http://localhost:8080.
+
+    Cannot prove the port-forward is running.
+    """
     assert resolve_host() == DEFAULT_HOST == "http://localhost:8080"
     monkeypatch.setenv("KFP_HOST", "http://kfp.example:8888/")
     assert resolve_host() == "http://kfp.example:8888"
@@ -123,7 +133,10 @@ def test_host_defaults_to_the_port_forwarded_ui_and_env_wins(monkeypatch):
 
 
 def test_token_comes_from_the_option_or_kfp_token(monkeypatch):
-    """Proves the token order: argument, then KFP_TOKEN, else None (standalone KFP)."""
+    """Proves the token order: argument, then KFP_TOKEN, else None (standalone KFP).
+
+    Cannot prove a real auth proxy accepts the token.
+    """
     assert resolve_token() is None
     monkeypatch.setenv("KFP_TOKEN", "from-env")
     assert resolve_token() == "from-env"
@@ -135,7 +148,10 @@ def test_token_comes_from_the_option_or_kfp_token(monkeypatch):
     ["0 0 * * * *", "0 */15 * * * *", "30 0 6 * * MON-FRI", "0   0 6 1 * ?"],
 )
 def test_six_field_cron_expressions_are_accepted(expression):
-    """Proves valid six-field (seconds-first) expressions pass, whitespace normalised."""
+    """Proves valid six-field (seconds-first) expressions pass, whitespace normalised.
+
+    Cannot prove KFP's scheduler fires at the intended times.
+    """
     assert validate_cron(expression) == " ".join(expression.split())
 
 
@@ -159,7 +175,10 @@ def test_malformed_cron_is_refused_with_a_reason(expression, message):
 
 
 def test_schedule_refuses_five_field_cron_before_any_network_call(closed_port_host, compiled_yaml):
-    """Proves schedule() validates the cron before connecting (a closed port would raise else)."""
+    """Proves schedule() validates the cron before connecting (a closed port would raise else).
+
+    Cannot prove KFP would have rejected it too.
+    """
     with pytest.raises(ValueError, match="needs 6 fields"):
         schedule(
             closed_port_host,
@@ -173,7 +192,10 @@ def test_schedule_refuses_five_field_cron_before_any_network_call(closed_port_ho
 
 
 def test_schedule_refuses_zero_concurrency(closed_port_host, compiled_yaml):
-    """Proves max_concurrency < 1 is refused before connecting."""
+    """Proves max_concurrency < 1 is refused before connecting.
+
+    Cannot prove KFP enforces max_concurrency at run time.
+    """
     with pytest.raises(ValueError, match="max_concurrency"):
         schedule(
             closed_port_host,
@@ -188,7 +210,10 @@ def test_schedule_refuses_zero_concurrency(closed_port_host, compiled_yaml):
 
 
 def test_params_from_yaml_file_with_typed_overrides(tmp_path):
-    """Proves a YAML parameter file is read and key=value overrides win, typed as YAML."""
+    """Proves a YAML parameter file is read and key=value overrides win, typed as YAML.
+
+    Cannot prove the pipeline accepts these names and types (KFP checks that on submit).
+    """
     path = tmp_path / "params.yaml"
     path.write_text("n_rows: 1000\nscenario: covariate_shift\nseed: 7\n", encoding="utf-8")
     params = parse_params(["seed=11", "ratio=0.25", "retrain=true", "tag=v1"], path)
@@ -203,14 +228,20 @@ def test_params_from_yaml_file_with_typed_overrides(tmp_path):
 
 
 def test_params_from_json_file(tmp_path):
-    """Proves a JSON parameter file works too (JSON is YAML), lists included."""
+    """Proves a JSON parameter file works too (JSON is YAML), lists included.
+
+    Cannot prove the pipeline accepts these parameters.
+    """
     path = tmp_path / "params.json"
     path.write_text(json.dumps({"features": ["plan", "region"], "k": 3}), encoding="utf-8")
     assert parse_params(params_file=path) == {"features": ["plan", "region"], "k": 3}
 
 
 def test_empty_param_value_is_an_empty_string():
-    """Proves `name=` sets an empty string rather than None."""
+    """Proves `name=` sets an empty string rather than None.
+
+    Cannot prove a pipeline treats an empty string as intended.
+    """
     assert parse_params(["note="]) == {"note": ""}
 
 
@@ -224,7 +255,10 @@ def test_empty_param_value_is_an_empty_string():
     ],
 )
 def test_bad_params_are_refused(tmp_path, assignments, content, error, message):
-    """Proves assignments without a key and files that are not a mapping are refused."""
+    """Proves assignments without a key and files that are not a mapping are refused.
+
+    Cannot prove every malformed input is caught, only these shapes.
+    """
     path = None
     if content is not None:
         path = tmp_path / "params.yaml"
@@ -234,11 +268,17 @@ def test_bad_params_are_refused(tmp_path, assignments, content, error, message):
 
 
 def test_missing_params_file_is_named(tmp_path):
-    """Proves a missing parameter file raises FileNotFoundError naming it."""
+    """Proves a missing parameter file raises FileNotFoundError naming it.
+
+    Cannot prove anything about file contents.
+    """
     with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
         parse_params(params_file=tmp_path / "nope.yaml")
 
 
 def test_default_service_account_is_the_least_privilege_runner():
-    """Proves runs default to the suite's own runner SA that manifests/suite/rbac.yaml binds."""
+    """Proves runs default to the suite's own runner SA that manifests/suite/rbac.yaml binds.
+
+    Cannot prove KFP runs the pods under it (needs a cluster).
+    """
     assert kfp_client.DEFAULT_SERVICE_ACCOUNT == "suite-pipeline-runner"
