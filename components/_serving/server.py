@@ -82,12 +82,25 @@ class LocalMLServer:
             os.killpg(pgid, signal.SIGKILL)
         self.process.wait()
         self._log_file.close()
+        # Workers orphaned by the SIGKILL are reaped by init a moment later.
+        deadline = time.monotonic() + timeout_s
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def __enter__(self) -> LocalMLServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group still exists (zombies included)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _child_env() -> dict[str, str]:

@@ -18,6 +18,8 @@ RUNTIME_IMPLEMENTATION = "components._serving.runtime.SuiteMLflowRuntime"
 LOOPBACK = "127.0.0.1"
 SETTINGS_FILE = "settings.json"
 MODEL_SETTINGS_FILE = "model-settings.json"
+ARTIFACTS_DIR = "_artifacts"
+"""Folder of a model repository holding MLflow model copies (no model-settings inside)."""
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,8 @@ def write_model_settings(
     content = json.dumps(model_settings(name, uri, version), indent=2) + "\n"
     path.write_text(content, encoding="utf-8")
     return path
+
+
+def artifact_dir(repo_dir: Path, served_name: str, version: str) -> Path:
+    """Where a model repository keeps the copy of one version: ``_artifacts/<name>/v<version>``."""
+    return repo_dir / ARTIFACTS_DIR / served_name / f"v{version}"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from components._serving.settings import MODEL_SETTINGS_FILE
+from components._serving.settings import MODEL_SETTINGS_FILE, artifact_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     import requests
     from mlflow import MlflowClient
 
-ARTIFACTS_DIR = "_artifacts"
 CANDIDATE_SUFFIX = "-candidate"
 
 
@@ -74,7 +73,7 @@ def install_artifact(
     """Copies the model into ``_artifacts/<served>/v<version>`` once; returns the folder."""
     from components._serving.models import download_model
 
-    dst = target.repo_dir / ARTIFACTS_DIR / target.served_name / f"v{version}"
+    dst = artifact_dir(target.repo_dir, target.served_name, version)
     return dst if dst.is_dir() else download_model(client, model_uri, dst)
 
 

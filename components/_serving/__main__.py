@@ -1,0 +1,8 @@
+"""Entry point: ``python -m components._serving serve --repo DIR --port 8080``."""
+
+import sys
+
+from components._serving.serve import main
+
+if __name__ == "__main__":
+    sys.exit(main())
