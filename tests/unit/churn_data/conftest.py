@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 
 from churn_data import ChurnData, DriftScenario, GeneratorConfig, generate
 
 DRIFT_START = "2024-04-01"
+
+
+@pytest.fixture(scope="session")
+def drift_start() -> pd.Timestamp:
+    """The drift start used by ``scenario_data``."""
+    return pd.Timestamp(DRIFT_START, tz="UTC")
 
 
 @pytest.fixture(scope="session")

@@ -7,21 +7,24 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DRIFT_START
 
-from churn_data import SCENARIOS, ChurnData, DriftScenario, schema
+from churn_data import SCENARIOS, ChurnData, DriftScenario, churn_logit, schema
 from churn_data.drift import REFERENCE_SD
 
-CUT = pd.Timestamp(DRIFT_START, tz="UTC")
 FRAMES = ("profiles", "activity", "labels", "snapshot")
+Rows = Callable[[pd.DataFrame], pd.DataFrame]
 
 
-def _before(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame[schema.TIMESTAMP] < CUT].reset_index(drop=True)
+@pytest.fixture(scope="module")
+def before(drift_start: pd.Timestamp) -> Rows:
+    """The rows of a frame before the drift start."""
+    return lambda frame: frame[frame[schema.TIMESTAMP] < drift_start].reset_index(drop=True)
 
 
-def _after(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame[schema.TIMESTAMP] >= CUT].reset_index(drop=True)
+@pytest.fixture(scope="module")
+def after(drift_start: pd.Timestamp) -> Rows:
+    """The rows of a frame at or after the drift start."""
+    return lambda frame: frame[frame[schema.TIMESTAMP] >= drift_start].reset_index(drop=True)
 
 
 def _odds(rate: float) -> float:
@@ -30,7 +33,7 @@ def _odds(rate: float) -> float:
 
 @pytest.mark.parametrize("spec", [*SCENARIOS, "+".join(SCENARIOS)])
 def test_rows_before_drift_start_are_untouched(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData], spec: str
+    clean: ChurnData, scenario_data: Callable[..., ChurnData], spec: str, before: Rows, after: Rows
 ) -> None:
     """Every row before the drift start equals the drift-free world's row, bit for bit.
 
@@ -41,15 +44,13 @@ def test_rows_before_drift_start_are_untouched(
     """
     drifted = scenario_data(spec)
     for name in FRAMES:
-        pd.testing.assert_frame_equal(
-            _before(getattr(drifted, name)), _before(getattr(clean, name))
-        )
-    assert not _after(drifted.snapshot).equals(_after(clean.snapshot))
-    assert drifted.summary["before_drift"]["labels"] == len(_before(clean.labels))
+        pd.testing.assert_frame_equal(before(getattr(drifted, name)), before(getattr(clean, name)))
+    assert not after(drifted.snapshot).equals(after(clean.snapshot))
+    assert drifted.summary["before_drift"]["labels"] == len(before(clean.labels))
 
 
 def test_covariate_shift_moves_chosen_features_by_magnitude_sd(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData]
+    clean: ChurnData, scenario_data: Callable[..., ChurnData], after: Rows
 ) -> None:
     """covariate_shift moves the chosen features' means by ~magnitude SD, others not at all.
 
@@ -60,7 +61,7 @@ def test_covariate_shift_moves_chosen_features_by_magnitude_sd(
     clipping damps (documented).
     """
     drifted = scenario_data("covariate_shift", magnitude=1.5)
-    base_after, moved_after = _after(clean.activity), _after(drifted.activity)
+    base_after, moved_after = after(clean.activity), after(drifted.activity)
     for feature in schema.ACTIVITY_FEATURES:
         delta = moved_after[feature].mean() - base_after[feature].mean()
         if feature in ("sessions_7d", "spend_30d"):
@@ -68,15 +69,13 @@ def test_covariate_shift_moves_chosen_features_by_magnitude_sd(
             assert delta == pytest.approx(1.5 * REFERENCE_SD[feature], rel=0.02)
         else:
             pd.testing.assert_series_equal(moved_after[feature], base_after[feature])
-    from churn_data import churn_logit
-
     snapshot = drifted.snapshot
     expected = 1 / (1 + np.exp(-churn_logit(snapshot[list(schema.FEATURES)])))
     np.testing.assert_allclose(snapshot[schema.PROBABILITY], expected)
 
 
 def test_covariate_shift_on_profile_feature(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData]
+    clean: ChurnData, scenario_data: Callable[..., ChurnData], after: Rows
 ) -> None:
     """A profile feature (age) can be shifted; it stays within 18-90.
 
@@ -85,13 +84,13 @@ def test_covariate_shift_on_profile_feature(
     predates the start (profiles change slowly).
     """
     drifted = scenario_data("covariate_shift", shift_features=("age",), magnitude=-0.5)
-    base_age, moved_age = _after(clean.profiles)["age"], _after(drifted.profiles)["age"]
+    base_age, moved_age = after(clean.profiles)["age"], after(drifted.profiles)["age"]
     assert (moved_age.mean() - base_age.mean()) / base_age.std() == pytest.approx(-0.5, abs=0.1)
     assert drifted.profiles["age"].between(18, 90).all()
 
 
 def test_new_category_appears_only_after_start(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData]
+    clean: ChurnData, scenario_data: Callable[..., ChurnData], before: Rows, after: Rows
 ) -> None:
     """new_category adds an unseen value at the configured rate, only after the start.
 
@@ -100,17 +99,17 @@ def test_new_category_appears_only_after_start(
     how a model treats the unseen value (that is the consumer's problem to handle).
     """
     drifted = scenario_data("new_category", new_category_feature="plan", new_category_rate=0.4)
-    assert "family" not in set(_before(drifted.profiles)["plan"])
-    share = (_after(drifted.profiles)["plan"] == "family").mean()
+    assert "family" not in set(before(drifted.profiles)["plan"])
+    share = (after(drifted.profiles)["plan"] == "family").mean()
     assert share == pytest.approx(0.4, abs=0.06)
     assert "family" not in set(clean.profiles["plan"])
-    snapshot = _after(drifted.snapshot)
+    snapshot = after(drifted.snapshot)
     assert (snapshot["plan"] == "family").sum() > 0
     assert set(drifted.snapshot["plan"]) <= {*schema.PLANS, "family"}
 
 
 def test_missingness_surge_nulls_chosen_features_at_rate(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData]
+    clean: ChurnData, scenario_data: Callable[..., ChurnData], before: Rows, after: Rows
 ) -> None:
     """missingness_surge nulls the chosen features at ~rate after the start; labels keep truth.
 
@@ -120,17 +119,17 @@ def test_missingness_surge_nulls_chosen_features_at_rate(
     behaves.
     """
     drifted = scenario_data("missingness_surge", missing_features=("spend_30d",), missing_rate=0.4)
-    after = _after(drifted.activity)
-    assert after["spend_30d"].isna().mean() == pytest.approx(0.4, abs=0.03)
-    assert _before(drifted.activity)["spend_30d"].notna().all()
+    surge = after(drifted.activity)
+    assert surge["spend_30d"].isna().mean() == pytest.approx(0.4, abs=0.03)
+    assert before(drifted.activity)["spend_30d"].notna().all()
     for feature in set(schema.ACTIVITY_FEATURES) - {"spend_30d"}:
-        pd.testing.assert_series_equal(after[feature], _after(clean.activity)[feature])
+        pd.testing.assert_series_equal(surge[feature], after(clean.activity)[feature])
     pd.testing.assert_frame_equal(drifted.labels, clean.labels)
-    assert _after(drifted.snapshot)["spend_30d"].isna().mean() > 0.3
+    assert after(drifted.snapshot)["spend_30d"].isna().mean() > 0.3
 
 
 def test_label_shift_changes_prior_not_class_conditionals(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData]
+    clean: ChurnData, scenario_data: Callable[..., ChurnData], after: Rows
 ) -> None:
     """label_shift multiplies the churn odds by the factor while P(features | class) stays.
 
@@ -141,7 +140,7 @@ def test_label_shift_changes_prior_not_class_conditionals(
     """
     factor = 2.5
     drifted = scenario_data("label_shift", churn_odds_factor=factor)
-    base, shifted = _after(clean.snapshot), _after(drifted.snapshot)
+    base, shifted = after(clean.snapshot), after(drifted.snapshot)
     key = [schema.ENTITY, schema.TIMESTAMP]
     base_pos = base[base[schema.LABEL] == 1].reset_index(drop=True)
     shifted_pos = shifted[shifted[schema.LABEL] == 1].reset_index(drop=True)
@@ -161,7 +160,7 @@ def test_label_shift_changes_prior_not_class_conditionals(
 
 
 def test_concept_drift_changes_relation_not_features(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData]
+    clean: ChurnData, scenario_data: Callable[..., ChurnData], after: Rows
 ) -> None:
     """concept_drift changes how labels depend on features; features are untouched.
 
@@ -182,18 +181,21 @@ def test_concept_drift_changes_relation_not_features(
         corr = np.corrcoef(snapshot[schema.LABEL], sessions)[0, 1]
         return corr, snapshot.groupby("plan")[schema.LABEL].mean()
 
-    base_corr, base_plan = relation(_after(clean.snapshot))
-    drift_corr, drift_plan = relation(_after(drifted.snapshot))
+    base_corr, base_plan = relation(after(clean.snapshot))
+    drift_corr, drift_plan = relation(after(drifted.snapshot))
     assert base_corr < -0.2
     assert drift_corr > 0.05
     assert base_plan.idxmin() == "premium"
     assert drift_plan.idxmax() == "premium"
-    after = drifted.summary["after_drift"]["churn_rate"]
-    assert after == pytest.approx(clean.summary["churn_rate"], abs=0.04)
+    rate_after = drifted.summary["after_drift"]["churn_rate"]
+    assert rate_after == pytest.approx(clean.summary["churn_rate"], abs=0.04)
 
 
 def test_combined_scenario_applies_both(
-    clean: ChurnData, scenario_data: Callable[..., ChurnData]
+    clean: ChurnData,
+    scenario_data: Callable[..., ChurnData],
+    after: Rows,
+    drift_start: pd.Timestamp,
 ) -> None:
     """The monitoring demo default, covariate_shift+concept_drift, applies both effects.
 
@@ -201,20 +203,17 @@ def test_combined_scenario_applies_both(
     features (churn_probability differs from the base formula after the start only). Cannot
     prove the two effects are separable by a detector.
     """
-    from churn_data import churn_logit
-
     drifted = scenario_data("covariate_shift+concept_drift")
     assert drifted.summary["config"]["scenario"]["name"] == "covariate_shift+concept_drift"
     shift = (
-        _after(drifted.activity)["sessions_7d"].mean()
-        - _after(clean.activity)["sessions_7d"].mean()
+        after(drifted.activity)["sessions_7d"].mean() - after(clean.activity)["sessions_7d"].mean()
     )
     assert shift == pytest.approx(REFERENCE_SD["sessions_7d"], rel=0.05)
     snapshot = drifted.snapshot
     base_p = 1 / (1 + np.exp(-churn_logit(snapshot[list(schema.FEATURES)])))
-    after = (snapshot[schema.TIMESTAMP] >= CUT).to_numpy()
-    np.testing.assert_allclose(snapshot.loc[~after, schema.PROBABILITY], base_p[~after])
-    assert np.abs(snapshot.loc[after, schema.PROBABILITY] - base_p[after]).mean() > 0.05
+    late = (snapshot[schema.TIMESTAMP] >= drift_start).to_numpy()
+    np.testing.assert_allclose(snapshot.loc[~late, schema.PROBABILITY], base_p[~late])
+    assert np.abs(snapshot.loc[late, schema.PROBABILITY] - base_p[late]).mean() > 0.05
 
 
 def test_scenario_specs_are_validated() -> None:
