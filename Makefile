@@ -11,10 +11,10 @@ SCENARIO ?= covariate_shift+concept_drift
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock run test lint format compile bench clean
+.PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,12 +43,34 @@ test: setup ## Run the whole test suite
 compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 	$(PY) -m pipelines compile
 
-run: setup ## The main job: data -> features -> validation -> training -> gate -> registry, locally
+run: setup ## The main job, locally: data -> features -> validate -> train -> gate -> registry -> serve -> drift -> retrain
 	$(PY) -m pipelines run-local --data-dir $(DATA_DIR) --scenario $(SCENARIO)
 
-bench: setup ## Benchmarks (results go in the README)
+SERVE_PORT ?= 8080
+serve: setup ## Serve the registry's champion with the suite MLServer runtime on 127.0.0.1:$(SERVE_PORT)
+	$(PY) -m components._serving serve --repo $(DATA_DIR)/serving --port $(SERVE_PORT) \
+	  --model-uri models:/churn@champion --tracking-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db
+
+KFP_ARGS ?=
+submit: setup ## Upload dist/<pipeline>-<version>.yaml as a KFP pipeline version and start a run (PIPELINE=training|monitoring)
+	$(PY) -m pipelines submit --pipeline $(or $(PIPELINE),training) $(KFP_ARGS)
+
+CRON ?= 0 0 6 * * *
+schedule: setup ## Create or replace the recurring monitoring run (CRON, six fields, seconds first)
+	$(PY) -m pipelines schedule --cron "$(CRON)" $(KFP_ARGS)
+
+unschedule: setup ## Delete the recurring monitoring run
+	$(PY) -m pipelines unschedule $(KFP_ARGS)
+
+runs: setup ## List recent KFP runs
+	$(PY) -m pipelines runs $(KFP_ARGS)
+
+bench: setup ## Benchmarks (results go in the README): generator, get_features, drift, pipeline overhead
 	$(PY) -m bench.generator
 	$(PY) -m bench.features
+	$(PY) -m bench.drift
 
 clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache
+
+include mk/cluster.mk

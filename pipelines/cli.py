@@ -133,7 +133,7 @@ def _kfp_command(args: argparse.Namespace) -> int:
         elif args.command == "runs":
             for run in kfp_client.list_runs(args.host, namespace=args.namespace, token=args.token):
                 print(run)
-    except (FileNotFoundError, kfp_client.KfpClientError) as error:
+    except (FileNotFoundError, ValueError, kfp_client.KfpClientError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

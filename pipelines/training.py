@@ -24,7 +24,11 @@ TRAINING_PIPELINE_NAME = "churn-training"
 
 
 def with_cluster_settings(
-    config: PipelineConfig, task: "PipelineTask", kind: str, cache: bool | None = None
+    config: PipelineConfig,
+    task: "PipelineTask",
+    kind: str,
+    cache: bool | None = None,
+    retries: int | None = None,
 ) -> "PipelineTask":
     """Attaches the Kubernetes settings of a step kind when the config asks for them.
 
@@ -33,6 +37,7 @@ def with_cluster_settings(
         task: A task inside a pipeline function.
         kind: Step kind, see `pipelines.k8s.PROFILES`.
         cache: Overrides the kind's caching choice.
+        retries: Overrides the kind's retry count.
 
     Returns:
         The same task.
@@ -40,7 +45,7 @@ def with_cluster_settings(
     if config.kubernetes:
         from pipelines.k8s import apply_cluster_settings
 
-        apply_cluster_settings(task, kind=kind, cache=cache)
+        apply_cluster_settings(task, kind=kind, cache=cache, retries=retries)
     return task
 
 
@@ -173,7 +178,8 @@ def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELIN
                 tracking_uri=tracking_uri,
                 atol=serving_atol,
             )
-            with_cluster_settings(config, serving_check, "service")
+            # A wrong answer or a failed load is a verdict, not a blip: no retries.
+            with_cluster_settings(config, serving_check, "service", retries=0)
 
             deployment = deploy_model(
                 model_uri=registration.outputs["Output"],
@@ -186,6 +192,7 @@ def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELIN
                 local_url=local_serving_url,
                 local_repo=local_serving_repo,
             ).after(serving_check)
-            with_cluster_settings(config, deployment, "deploy")
+            # A rollback is a verdict; retrying would roll the canary out again.
+            with_cluster_settings(config, deployment, "deploy", retries=0)
 
     return training
