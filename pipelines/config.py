@@ -81,9 +81,11 @@ class PipelineConfig:
             contract_path: Data contract YAML.
             **overrides: Field values that win over the files.
         """
+        from components.validate_data.contract import contract_parameter
+
         suite = _load_yaml(Path(feature_repo) / "suite.yaml")
         values: dict[str, Any] = {
-            "contract": _load_yaml(Path(contract_path)),
+            "contract": contract_parameter(contract_path),
             "label": suite.get("label", cls.label),
             "entity_key": suite.get("entity_key", cls.entity_key),
             "timestamp": suite.get("timestamp", cls.timestamp),
