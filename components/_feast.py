@@ -156,6 +156,22 @@ def copy_repo(destination: str | Path, source: str | Path = DEFAULT_REPO) -> Pat
     return Path(shutil.copytree(source, destination, ignore=ignore))
 
 
+def set_offline_store(repo_path: str | Path, offline_type: str) -> None:
+    """Switches a repo copy's feature_store.yaml to another offline store type.
+
+    Used to compare stores on the same repo (tests, `bench.features`): e.g. ``duckdb``
+    (Feast's stock DuckDB store) or ``file`` (dask). Rewrites the yaml, dropping comments.
+
+    Args:
+        repo_path: The feature repo directory (a copy: the file is rewritten).
+        offline_type: The Feast ``offline_store.type``.
+    """
+    path = Path(repo_path) / "feature_store.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["offline_store"] = {"type": offline_type}
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
 @contextlib.contextmanager
 def _env(name: str, value: str | None) -> Iterator[None]:
     """Sets an environment variable for the duration of the block (None: leave as is)."""

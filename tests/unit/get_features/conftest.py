@@ -13,9 +13,15 @@ from typing import NamedTuple
 
 import pandas as pd
 import pytest
-import yaml
 
-from components._feast import SuiteConfig, apply_repo, copy_repo, load_suite_config, open_store
+from components._feast import (
+    SuiteConfig,
+    apply_repo,
+    copy_repo,
+    load_suite_config,
+    open_store,
+    set_offline_store,
+)
 
 T0 = pd.Timestamp("2024-03-01T12:00:00", tz="UTC")
 DAY = pd.Timedelta(days=1)
@@ -104,14 +110,6 @@ def write_sources(directory: Path) -> Path:
     for name, frame in [("profiles", PROFILES), ("activity", ACTIVITY), ("labels", LABELS)]:
         frame.to_parquet(directory / f"{name}.parquet", index=False)
     return directory
-
-
-def set_offline_store(repo: Path, offline_type: str) -> None:
-    """Rewrites a copied repo's feature_store.yaml to use another offline store type."""
-    path = repo / "feature_store.yaml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    config["offline_store"] = {"type": offline_type}
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
 
 
 class TinyCase(NamedTuple):
