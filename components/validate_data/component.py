@@ -26,8 +26,10 @@ def validate_data(
         data: Parquet batch, e.g. the training frame from get_features.
         contract: The contract as a dict (the pipeline factory loads the YAML at compile
             time, so the compiled pipeline carries its contract).
-        on_failure: "fail" raises an error naming each failed expectation; "report" only
-            reports.
+        on_failure: "fail" raises an error naming each failed expectation; "schema" raises
+            only for a broken batch (row count, columns, dtypes, key, future timestamps)
+            and lets drift-like failures (nulls, categories, ranges) through; "report"
+            never raises.
         now: ISO 8601 time that "not in the future" checks compare against; "" = task time.
         report: Self-contained HTML report (inline CSS, no external assets).
         result: JSON validation result.

@@ -45,6 +45,7 @@ from components.validate_data.contract import (
 
 __all__ = [
     "ON_FAILURE_MODES",
+    "SCHEMA_CHECKS",
     "TABLE",
     "CheckResult",
     "ColumnSpec",
@@ -70,7 +71,11 @@ __all__ = [
     "write_outputs",
 ]
 
-ON_FAILURE_MODES = ("fail", "report")
+ON_FAILURE_MODES = ("fail", "schema", "report")
+SCHEMA_CHECKS = frozenset({"row_count", "columns", "exists", "dtype", "unique", "not_in_future"})
+"""Checks that mean a broken batch rather than drifted data; on_failure="schema" stops on
+these only, so a drifted batch (nulls, new categories, values out of range) reaches the
+drift check instead of failing validation."""
 TABLE = "(table)"
 """The `column` of checks that concern the whole table (row count, column set)."""
 
@@ -87,9 +92,10 @@ _UNEXPECTED_NOUN = {
 class DataValidationError(RuntimeError):
     """A batch failed its data contract; the message names each failed check."""
 
-    def __init__(self, report: ValidationReport) -> None:
+    def __init__(self, report: ValidationReport, on_failure: str = "fail") -> None:
         self.report = report
-        super().__init__(report.failure_message())
+        self.on_failure = on_failure
+        super().__init__(f"{report.failure_message()}\n(on_failure={on_failure!r})")
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,8 @@ def parse_on_failure(on_failure: str) -> str:
     """Checks the `on_failure` parameter.
 
     Args:
-        on_failure: ``"fail"`` (raise on a failed check) or ``"report"`` (only report).
+        on_failure: ``"fail"`` (raise on any failed check), ``"schema"`` (raise only on a
+            failed `SCHEMA_CHECKS` check) or ``"report"`` (never raise).
 
     Returns:
         The mode.
@@ -532,17 +539,25 @@ def enforce(report: ValidationReport, on_failure: str) -> bool:
 
     Args:
         report: The validation report.
-        on_failure: ``"fail"`` raises on any failed check; ``"report"`` never raises.
+        on_failure: ``"fail"`` raises on any failed check; ``"schema"`` raises only if a
+            `SCHEMA_CHECKS` check failed; ``"report"`` never raises.
 
     Returns:
-        Whether the batch passed.
+        Whether every check passed (also False when a non-raising mode let failures by).
 
     Raises:
-        DataValidationError: In ``"fail"`` mode, if any check failed.
+        DataValidationError: If the mode says the failures stop the run; the message lists
+            every failed check.
         ValueError: If `on_failure` is not a known mode.
     """
-    if parse_on_failure(on_failure) == "fail" and not report.success:
-        raise DataValidationError(report)
+    mode = parse_on_failure(on_failure)
+    blocking = {
+        "fail": report.failures,
+        "schema": tuple(c for c in report.failures if c.check in SCHEMA_CHECKS),
+        "report": (),
+    }[mode]
+    if blocking:
+        raise DataValidationError(report, mode)
     return report.success
 
 

@@ -132,4 +132,4 @@ def test_bad_on_failure_value_fails_the_task_clearly(batches, pipeline_root, cap
     with pytest.raises(RuntimeError, match="FAILURE"):
         validate_pipeline(src=batches["good"], contract=CONTRACT, on_failure="warn", now=NOW)
     log = "".join(capfd.readouterr())
-    assert "on_failure must be one of ['fail', 'report'], got 'warn'" in log
+    assert "on_failure must be one of ['fail', 'schema', 'report'], got 'warn'" in log

@@ -174,6 +174,28 @@ def test_report_mode_does_not_raise_but_marks_failures(good_batch, churn_contrac
     assert report.to_dict()["checks"][0]["success"] is True
 
 
+def test_schema_mode_stops_broken_batches_but_lets_drift_through(good_batch, churn_contract, now):
+    """on_failure="schema" raises for a broken batch only.
+
+    Proves drift-like failures (unknown category, nulls beyond tolerance, out-of-range
+    values) return False without raising, while structural failures (missing column,
+    wrong dtype, duplicate key, empty batch, future timestamps) raise and name the check.
+    Cannot prove that this split is right for every domain; it is the monitoring
+    pipeline's choice.
+    """
+    for corrupt in (_unknown_category, _nulls_beyond_tolerance, _out_of_range):
+        report = validate_frame(corrupt(good_batch.copy()), churn_contract, now=now)
+        assert report.failures
+        assert enforce(report, "schema") is False
+    for corrupt in (_missing_column, _wrong_dtype, _duplicate_key, _empty_batch):
+        report = validate_frame(corrupt(good_batch.copy()), churn_contract, now=now)
+        with pytest.raises(DataValidationError, match="on_failure='schema'"):
+            enforce(report, "schema")
+    report = validate_frame(_future_timestamps(good_batch), churn_contract, now=now)
+    with pytest.raises(DataValidationError, match=r"event_timestamp: .*\(not_in_future\)"):
+        enforce(report, "schema")
+
+
 def test_bad_on_failure_is_rejected():
     """An unknown on_failure value is rejected clearly.
 
@@ -183,7 +205,7 @@ def test_bad_on_failure_is_rejected():
     wiring).
     """
     with pytest.raises(
-        ValueError, match=r"on_failure must be one of \['fail', 'report'\], got 'warn'"
+        ValueError, match=r"on_failure must be one of \['fail', 'schema', 'report'\], got 'warn'"
     ):
         parse_on_failure("warn")
     assert parse_on_failure("report") == "report"
