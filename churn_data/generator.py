@@ -100,19 +100,6 @@ def _gather(values: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.nd
     return out
 
 
-def _label_times(
-    config: GeneratorConfig, signup_day: np.ndarray, start_day: float, end_day: float
-) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
-    """Random label times: per customer Poisson many, uniform over its eligible span."""
-    rng = stream(config.seed, STREAM_LABELS, _seconds(config.start), _seconds(config.end))
-    eligible_from = np.maximum(start_day, signup_day + config.warmup_days)
-    span = np.clip(end_day - eligible_from, 0.0, None)
-    counts = rng.poisson(config.labels_per_customer * span / (end_day - start_day))
-    customer = np.repeat(np.arange(len(signup_day)), counts)
-    day = eligible_from[customer] + rng.random(len(customer)) * span[customer]
-    return customer, day, rng
-
-
 def _rate_and_auc(churned: np.ndarray, probability: np.ndarray) -> dict[str, Any]:
     """Label count, churn rate and ceiling AUC of a subset."""
     return {
@@ -122,105 +109,136 @@ def _rate_and_auc(churned: np.ndarray, probability: np.ndarray) -> dict[str, Any
     }
 
 
-def generate(config: GeneratorConfig) -> ChurnData:
-    """Generate one window of the churn world.
+@dataclass(frozen=True)
+class _Rows:
+    """Feature rows of one view, sorted by (customer, time), with true and recorded values."""
 
-    Args:
-        config: What to generate.
+    customer: np.ndarray
+    seconds: np.ndarray
+    true: dict[str, np.ndarray]
+    seen: dict[str, np.ndarray]
 
-    Returns:
-        The sources, the ground-truth snapshot and a summary.
-    """
-    scenario = config.scenario
+
+@dataclass(frozen=True)
+class _Labels:
+    """Label rows sorted by (customer, time) and the feature rows each was computed from."""
+
+    customer: np.ndarray
+    seconds: np.ndarray
+    churned: np.ndarray
+    probability: np.ndarray
+    after_drift: np.ndarray
+    profile_at: np.ndarray
+    activity_at: np.ndarray
+
+
+def _day(config: GeneratorConfig, stamp: pd.Timestamp) -> float:
+    """Days from the origin."""
+    return (stamp.value - config.origin.value) / (SECONDS_PER_DAY * NS_PER_SECOND)
+
+
+def _world(config: GeneratorConfig) -> tuple[np.ndarray, _Rows, _Rows]:
+    """The customers' signup days, their profile rows and their activity rows."""
+    seed, n = config.seed, config.n_customers
     origin_seconds = _seconds(config.origin)
-    start_day = (config.start.value - config.origin.value) / (SECONDS_PER_DAY * NS_PER_SECOND)
-    end_day = (config.end.value - config.origin.value) / (SECONDS_PER_DAY * NS_PER_SECOND)
-    new_category = (scenario.new_category_feature, scenario.new_category_value)
-
-    base = customer_base(config.seed, config.n_customers)
+    end_day = _day(config, config.end)
+    base = customer_base(seed, n)
     # Profile events past the window too: activity values near the end depend on them.
-    horizon_day = activity_horizon(config.cadence_days, end_day)
-    events = profile_events(base, config.seed, horizon_day)
+    events = profile_events(base, seed, activity_horizon(config.cadence_days, end_day))
     profile_seconds = to_seconds(origin_seconds, events.day)
     region, channel, tenure, age = profile_values(base, events)
-    profile_base = {
+    profile = {
         "plan": events.plan.astype(np.int16),
         "region": region.astype(np.int16),
         "channel": channel.astype(np.int16),
         "tenure_months": tenure,
         "age": age,
     }
-    profile_true, profile_seen = drift_profiles(
-        scenario,
-        config.seed,
-        base.size,
+    profiles = _Rows(
         events.customer,
-        events.event,
         profile_seconds,
-        profile_base,
+        *drift_profiles(
+            config.scenario, seed, n, events.customer, events.event, profile_seconds, profile
+        ),
     )
-
-    lookback_day = start_day - schema.ACTIVITY_TTL_DAYS - 1.0
-    slots = activity_slots(base, events, config.seed, config.cadence_days, lookback_day, end_day)
+    lookback_day = _day(config, config.start) - schema.ACTIVITY_TTL_DAYS - 1.0
+    slots = activity_slots(base, events, seed, config.cadence_days, lookback_day, end_day)
     activity_seconds = to_seconds(origin_seconds, slots.day)
-    activity_true, activity_seen = drift_activity(
-        scenario,
-        config.seed,
-        base.size,
+    activity = _Rows(
         slots.customer,
-        slots.block,
-        slots.position,
         activity_seconds,
-        slots.values,
+        *drift_activity(
+            config.scenario,
+            seed,
+            n,
+            slots.customer,
+            slots.block,
+            slots.position,
+            activity_seconds,
+            slots.values,
+        ),
     )
+    return base.signup_day, profiles, activity
 
-    # Labels: random times, features as of each time (TTL semantics), Bernoulli draw.
-    label_customer, label_day, rng = _label_times(config, base.signup_day, start_day, end_day)
-    label_seconds = to_seconds(origin_seconds, label_day)
-    u_label = rng.random(len(label_customer))
-    order = np.lexsort((label_seconds, label_customer))
-    label_customer, label_seconds, u_label = (
-        label_customer[order],
-        label_seconds[order],
-        u_label[order],
-    )
+
+def _label_times(config: GeneratorConfig, signup_day: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Label (customer, seconds, uniform) sorted by (customer, time), without duplicates.
+
+    Each customer gets Poisson(labels_per_customer x eligible share of the window) times,
+    uniform over its eligible span (from signup + warm-up, inside the window).
+    """
+    rng = stream(config.seed, STREAM_LABELS, _seconds(config.start), _seconds(config.end))
+    start_day, end_day = _day(config, config.start), _day(config, config.end)
+    eligible_from = np.maximum(start_day, signup_day + config.warmup_days)
+    span = np.clip(end_day - eligible_from, 0.0, None)
+    counts = rng.poisson(config.labels_per_customer * span / (end_day - start_day))
+    customer = np.repeat(np.arange(len(signup_day)), counts)
+    day = eligible_from[customer] + rng.random(len(customer)) * span[customer]
+    uniform = rng.random(len(customer))
+    seconds = to_seconds(_seconds(config.origin), day)
+    order = np.lexsort((seconds, customer))
+    customer, seconds, uniform = customer[order], seconds[order], uniform[order]
     keep = np.ones(len(order), dtype=bool)
-    keep[1:] = (np.diff(label_customer) != 0) | (np.diff(label_seconds) != 0)
-    keep &= label_seconds * NS_PER_SECOND < config.end.value
-    label_customer, label_seconds, u_label = (
-        label_customer[keep],
-        label_seconds[keep],
-        u_label[keep],
-    )
+    keep[1:] = (np.diff(customer) != 0) | (np.diff(seconds) != 0)
+    keep &= seconds * NS_PER_SECOND < config.end.value
+    return customer[keep], seconds[keep], uniform[keep]
+
+
+def _labels(
+    config: GeneratorConfig, signup_day: np.ndarray, profiles: _Rows, activity: _Rows
+) -> _Labels:
+    """Draw labels from the true features as of each label time (the generating function)."""
+    scenario = config.scenario
+    customer, seconds, uniform = _label_times(config, signup_day)
     profile_at = asof_index(
-        events.customer,
-        profile_seconds,
-        label_customer,
-        label_seconds,
+        profiles.customer,
+        profiles.seconds,
+        customer,
+        seconds,
         schema.PROFILE_TTL_DAYS * SECONDS_PER_DAY,
     )
     activity_at = asof_index(
-        slots.customer,
-        activity_seconds,
-        label_customer,
-        label_seconds,
+        activity.customer,
+        activity.seconds,
+        customer,
+        seconds,
         schema.ACTIVITY_TTL_DAYS * SECONDS_PER_DAY,
     )
     true_features = _frame(
-        label_customer,
-        label_seconds,
-        {**_gather(profile_true, profile_at), **_gather(activity_true, activity_at)},
+        customer,
+        seconds,
+        {**_gather(profiles.true, profile_at), **_gather(activity.true, activity_at)},
         (schema.ENTITY, schema.TIMESTAMP, *schema.FEATURES),
-        new_category,
+        (scenario.new_category_feature, scenario.new_category_value),
     )
     logit = churn_logit(true_features, BASE_COEFFICIENTS)
-    after = np.zeros(len(label_seconds), dtype=bool)
+    after = np.zeros(len(seconds), dtype=bool)
     if scenario.start is not None:
-        after = label_seconds * NS_PER_SECOND >= scenario.start.value
+        after = seconds * NS_PER_SECOND >= scenario.start.value
     if scenario.has("concept_drift"):
         drifted = BASE_COEFFICIENTS.blend(DRIFTED_COEFFICIENTS, scenario.concept_strength)
         logit = np.where(after, churn_logit(true_features, drifted), logit)
-    churned = (u_label < sigmoid(logit)).astype(np.int64)
+    churned = (uniform < sigmoid(logit)).astype(np.int64)
     keep = np.ones(len(churned), dtype=bool)
     if scenario.has("label_shift"):
         factor = scenario.churn_odds_factor
@@ -232,71 +250,105 @@ def generate(config: GeneratorConfig) -> ChurnData:
         accept = np.where(churned == 1, min(factor, 1.0), min(1.0 / factor, 1.0))
         keep = ~after | (u_accept < accept)
         logit = np.where(after, logit + np.log(factor), logit)
-    probability = sigmoid(logit)
+    return _Labels(
+        customer[keep],
+        seconds[keep],
+        churned[keep],
+        sigmoid(logit)[keep],
+        after[keep],
+        profile_at[keep],
+        activity_at[keep],
+    )
 
-    rows = np.flatnonzero(keep)
-    seen_features = {
-        **_gather(profile_seen, profile_at[rows]),
-        **_gather(activity_seen, activity_at[rows]),
+
+def _summary(
+    config: GeneratorConfig, frames: dict[str, pd.DataFrame], labels: _Labels
+) -> dict[str, Any]:
+    """Row counts, churn rate, ceiling AUC (overall and around the drift start), config."""
+    summary: dict[str, Any] = {
+        "config": config.to_dict(),
+        "rows": {name: len(frame) for name, frame in frames.items()},
+        "customers_labelled": len(np.unique(labels.customer)),
+        **_rate_and_auc(labels.churned, labels.probability),
+        "activity_ttl_null_rate": round(float((labels.activity_at < 0).mean()), 6)
+        if len(labels.customer)
+        else None,
     }
+    if config.scenario.start is not None:
+        after = labels.after_drift
+        summary["before_drift"] = _rate_and_auc(labels.churned[~after], labels.probability[~after])
+        summary["after_drift"] = _rate_and_auc(labels.churned[after], labels.probability[after])
+    return summary
+
+
+def _emit(
+    rows: _Rows,
+    mask: np.ndarray,
+    columns: tuple[str, ...],
+    new_category: tuple[str, str | None],
+) -> pd.DataFrame:
+    """The recorded rows under ``mask`` as a frame with ``columns``."""
+    picked = np.flatnonzero(mask)
+    return _frame(
+        rows.customer[picked],
+        rows.seconds[picked],
+        {name: array[picked] for name, array in rows.seen.items()},
+        columns,
+        new_category,
+    )
+
+
+def generate(config: GeneratorConfig) -> ChurnData:
+    """Generate one window of the churn world.
+
+    Args:
+        config: What to generate.
+
+    Returns:
+        The sources, the ground-truth snapshot and a summary.
+    """
+    new_category = (config.scenario.new_category_feature, config.scenario.new_category_value)
+    signup_day, profiles, activity = _world(config)
+    labels = _labels(config, signup_day, profiles, activity)
+
     snapshot = _frame(
-        label_customer[rows],
-        label_seconds[rows],
-        {**seen_features},
+        labels.customer,
+        labels.seconds,
+        {**_gather(profiles.seen, labels.profile_at), **_gather(activity.seen, labels.activity_at)},
         (schema.ENTITY, schema.TIMESTAMP, *schema.FEATURES),
         new_category,
     )
-    snapshot.insert(2, schema.LABEL, churned[rows])
-    snapshot[schema.PROBABILITY] = probability[rows]
-    labels = snapshot[list(schema.LABEL_COLUMNS)].copy()
+    snapshot.insert(2, schema.LABEL, labels.churned)
+    snapshot[schema.PROBABILITY] = labels.probability
 
-    profile_ns = profile_seconds * NS_PER_SECOND
-    emit = profile_ns < config.end.value
-    if not config.is_first_period:
-        emit &= profile_ns >= config.start.value
-    emit_rows = np.flatnonzero(emit)
-    profiles = _frame(
-        events.customer[emit_rows],
-        profile_seconds[emit_rows],
-        {name: array[emit_rows] for name, array in profile_seen.items()},
-        schema.PROFILE_COLUMNS,
-        new_category,
-    )
-
-    activity_ns = activity_seconds * NS_PER_SECOND
-    emit_from = config.start.value
+    # The first period also carries the history later labels need; later periods only
+    # their own window, so appending never duplicates a row.
+    end = config.end.value
+    profile_ns = profiles.seconds * NS_PER_SECOND
+    profile_from = np.iinfo(np.int64).min if config.is_first_period else config.start.value
+    activity_ns = activity.seconds * NS_PER_SECOND
+    activity_from = config.start.value
     if config.is_first_period:
-        emit_from -= schema.ACTIVITY_TTL_DAYS * SECONDS_PER_DAY * NS_PER_SECOND
-    emit_rows = np.flatnonzero((activity_ns >= emit_from) & (activity_ns < config.end.value))
-    activity = _frame(
-        slots.customer[emit_rows],
-        activity_seconds[emit_rows],
-        {name: array[emit_rows] for name, array in activity_seen.items()},
-        schema.ACTIVITY_COLUMNS,
-        new_category,
-    )
-
-    final_churned = churned[rows]
-    final_probability = probability[rows]
-    final_after = after[rows]
-    summary: dict[str, Any] = {
-        "config": config.to_dict(),
-        "rows": {
-            "profiles": len(profiles),
-            "activity": len(activity),
-            "labels": len(labels),
-        },
-        "customers_labelled": len(np.unique(label_customer[rows])),
-        **_rate_and_auc(final_churned, final_probability),
-        "activity_ttl_null_rate": round(float((activity_at[rows] < 0).mean()), 6)
-        if len(rows)
-        else None,
+        activity_from -= schema.ACTIVITY_TTL_DAYS * SECONDS_PER_DAY * NS_PER_SECOND
+    frames = {
+        "profiles": _emit(
+            profiles,
+            (profile_ns >= profile_from) & (profile_ns < end),
+            schema.PROFILE_COLUMNS,
+            new_category,
+        ),
+        "activity": _emit(
+            activity,
+            (activity_ns >= activity_from) & (activity_ns < end),
+            schema.ACTIVITY_COLUMNS,
+            new_category,
+        ),
+        "labels": snapshot[list(schema.LABEL_COLUMNS)].copy(),
     }
-    if scenario.start is not None:
-        summary["before_drift"] = _rate_and_auc(
-            final_churned[~final_after], final_probability[~final_after]
-        )
-        summary["after_drift"] = _rate_and_auc(
-            final_churned[final_after], final_probability[final_after]
-        )
-    return ChurnData(profiles, activity, labels, snapshot, summary)
+    return ChurnData(
+        frames["profiles"],
+        frames["activity"],
+        frames["labels"],
+        snapshot,
+        _summary(config, frames, labels),
+    )
