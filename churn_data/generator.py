@@ -102,10 +102,11 @@ def _gather(values: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.nd
 
 def _rate_and_auc(churned: np.ndarray, probability: np.ndarray) -> dict[str, Any]:
     """Label count, churn rate and ceiling AUC of a subset."""
+    auc = roc_auc(churned, probability) if len(churned) else float("nan")
     return {
         "labels": len(churned),
         "churn_rate": round(float(churned.mean()), 6) if len(churned) else None,
-        "ceiling_auc": round(roc_auc(churned, probability), 6) if len(churned) else None,
+        "ceiling_auc": None if np.isnan(auc) else round(auc, 6),
     }
 
 
