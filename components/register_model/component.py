@@ -29,7 +29,8 @@ def register_model(
         pipeline_run_id: KFP run id (lineage tag).
 
     Returns:
-        The registered model version.
+        The registered version as a pinned registry URI, ``models:/<name>/<version>``
+        (what validate_serving and deploy_model take as ``model_uri``).
     """
     import json
     from pathlib import Path
@@ -53,6 +54,12 @@ def register_model(
         core.promote(client, registered_model_name, registration.version)
     card = core.model_card(client, registered_model_name, registration.version)
     Path(model_card.path).write_text(card, encoding="utf-8")
-    model_card.metadata.update({"registered_model_name": registered_model_name})
-    model_card.metadata.update({"version": registration.version, "promoted": promote})
-    return registration.version
+    model_card.metadata.update(
+        {
+            "registered_model_name": registered_model_name,
+            "model_uri": registration.version_uri,
+            "version": registration.version,
+            "promoted": promote,
+        }
+    )
+    return registration.version_uri

@@ -50,6 +50,11 @@ class Registration:
     model_uri: str
     run_id: str
 
+    @property
+    def version_uri(self) -> str:
+        """The version as a pinned registry URI, ``models:/<name>/<version>``."""
+        return f"models:/{self.name}/{self.version}"
+
 
 @dataclass(frozen=True)
 class AliasChange:

@@ -9,8 +9,10 @@ venv (the suite image is only named). No ``from __future__ import annotations``:
 KFP reads the component annotations as types.
 """
 
+import json
 from pathlib import Path
 
+import mlflow
 import pytest
 from kfp import dsl, local
 from kfp.dsl import Dataset, Output
@@ -95,7 +97,9 @@ def test_blessed_model_becomes_champion_with_lineage(pipeline_runs: dict) -> Non
     single bool drives dsl.If, and register_model leaves ``champion`` (and
     ``challenger``) on a version whose tags carry the KFP run id (same as the training
     run's), the data fingerprint of the very frame the producer wrote, the feature
-    service, suite version and holdout metrics; the model card and gate report exist.
+    service, suite version and holdout metrics; the task returns the pinned
+    ``models:/<name>/<version>`` URI; the Model artifact is a loadable MLflow model of
+    the same run; the model card and gate report exist.
     Cannot prove the same on a cluster (Argo, MinIO, an MLflow server) - only locally.
     """
     from churn_data import GeneratorConfig, generate
@@ -117,8 +121,12 @@ def test_blessed_model_becomes_champion_with_lineage(pipeline_runs: dict) -> Non
     assert tags[mlf.TAG_SUITE_VERSION]
     assert float(tags["holdout_roc_auc"]) > 0.6
     assert tags[mlf.TAG_GATE_BLESSED] == "true"
-    card_dir = pipeline_runs["registered_after_first"][0]
-    card = (card_dir / "model_card").read_text(encoding="utf-8")
+    task_dir = pipeline_runs["registered_after_first"][0]
+    returned = json.loads((task_dir / "executor_output.json").read_text(encoding="utf-8"))
+    assert returned["parameterValues"]["Output"] == f"models:/{MODEL_NAME}/{version.version}"
+    card = (task_dir / "model_card").read_text(encoding="utf-8")
+    exported = task_dir.parent / "train-model" / "model"
+    assert mlflow.pyfunc.load_model(str(exported)).metadata.run_id == version.run_id
     assert f"# Model card: `{MODEL_NAME}` version {version.version}" in card
     reports = _task_dirs(pipeline_runs["runs_root"], "evaluate-model")
     assert "# Gate decision: BLESSED" in (reports[0] / "report").read_text(encoding="utf-8")
