@@ -84,7 +84,7 @@ class LocalMLServer:
         self._log_file.close()
         # Workers orphaned by the SIGKILL are reaped by init a moment later.
         deadline = time.monotonic() + timeout_s
-        while _group_alive(pgid) and time.monotonic() < deadline:
+        while group_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def __enter__(self) -> LocalMLServer:
@@ -94,7 +94,7 @@ class LocalMLServer:
         self.stop()
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     """Whether any process of the group still exists (zombies included)."""
     try:
         os.killpg(pgid, 0)

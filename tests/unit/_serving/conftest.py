@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,19 +10,10 @@ import pytest
 from components._mlflow import mlflow_client
 from components._serving.demo_model import log_demo_model
 from components._serving.models import download_model
-from components._serving.server import LocalMLServer, start_mlserver
+from components._serving.server import LocalMLServer, group_alive, start_mlserver
 from components._serving.settings import write_model_settings
 
 MODEL = "churn"
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of a process group is still alive."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="session")

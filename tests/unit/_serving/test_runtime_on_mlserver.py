@@ -9,13 +9,14 @@ import mlflow.pyfunc
 import numpy as np
 import pytest
 import requests
-from conftest import MODEL, group_alive
 
 from components._serving.demo_model import FEATURES, demo_frame
 from components._serving.metrics import sample_total, scrape
-from components._serving.server import ServingError, start_mlserver
+from components._serving.server import ServingError, group_alive, start_mlserver
 from components._serving.settings import RUNTIME_IMPLEMENTATION, write_model_settings
 from components._serving.v2 import build_v2_request, decode_v2_outputs, infer
+
+MODEL = "churn"
 
 
 @pytest.fixture(scope="module")

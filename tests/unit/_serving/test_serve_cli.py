@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import MODEL, group_alive
 
 from components._serving.demo_model import FEATURES, demo_frame
+from components._serving.server import group_alive
 from components._serving.v2 import build_v2_request, infer
+
+MODEL = "churn"
 
 
 def test_serve_seeds_a_model_prints_endpoints_and_stops_on_sigterm(registry, tmp_path: Path):
