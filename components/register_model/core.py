@@ -106,7 +106,9 @@ def lineage_tags(
     if pipeline_run_id:
         tags[mlf.TAG_PIPELINE_RUN_ID] = pipeline_run_id
     if evaluation is not None:
-        for key, value in evaluation["challenger"]["metrics"].items():
+        challenger = evaluation["challenger"]
+        measured = {**challenger["metrics"], "ece": challenger["calibration"]["ece"]}
+        for key, value in measured.items():
             tags[f"{mlf.HOLDOUT_PREFIX}{key}"] = f"{value:.6g}"
         tags[mlf.TAG_HOLDOUT_FINGERPRINT] = evaluation["holdout_fingerprint"]
         tags[mlf.TAG_GATE_BLESSED] = str(evaluation["decision"]["blessed"]).lower()
@@ -259,10 +261,10 @@ def model_card(client: MlflowClient, name: str, version: str | int) -> str:
         "",
         "## Intended use",
         "",
-        "Scores each customer's probability of churning (the served model answers one",
-        "P(churn) per row of the raw feature frame Feast returns). Trained on the",
-        f"feature service `{tags.get(mlf.TAG_FEATURE_SERVICE, 'unknown')}`; the label and",
-        "feature columns are listed under training parameters.",
+        "Scores each customer's probability of churning: the served model answers one",
+        "P(churn) per row of the raw feature frame Feast returns. Trained on feature",
+        f"service `{tags.get(mlf.TAG_FEATURE_SERVICE, 'unknown')}`; label and feature",
+        "columns are listed under training parameters.",
         "",
         "## Holdout metrics (latest event times, unseen in training)",
         "",

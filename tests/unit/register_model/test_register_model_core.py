@@ -46,6 +46,8 @@ def test_register_sets_challenger_with_lineage_and_is_idempotent(
     assert tags[mlf.TAG_HOLDOUT_FINGERPRINT] == evaluation["holdout_fingerprint"]
     roc = evaluation["challenger"]["metrics"]["roc_auc"]
     assert float(tags["holdout_roc_auc"]) == pytest.approx(roc, rel=1e-5)
+    ece = evaluation["challenger"]["calibration"]["ece"]
+    assert float(tags["holdout_ece"]) == pytest.approx(ece, rel=1e-5)
     assert first.version_uri == f"models:/{model_name}/{first.version}"
     served = mlflow.pyfunc.load_model(f"models:/{model_name}@{mlf.ALIAS_CHALLENGER}")
     logged = mlflow.pyfunc.load_model(run.model_uri)
