@@ -115,39 +115,50 @@ def local_arguments(run: LocalRunConfig, served_url: str) -> dict[str, Any]:
     }
 
 
-def generate_day0(run: LocalRunConfig, echo: Echo) -> dict[str, Any]:
-    """Writes the day-0 period's sources; returns the generator summary."""
-    from churn_data import GeneratorConfig, generate, write_sources
+def _day0_config(run: LocalRunConfig):
+    from churn_data import GeneratorConfig
 
-    config = GeneratorConfig(
+    return GeneratorConfig(
         n_customers=run.customers,
         start=run.day0_start,
         end=run.day0_end,
         seed=run.seed,
         labels_per_customer=run.labels_per_customer,
     )
-    data = generate(config)
+
+
+def generate_day0(run: LocalRunConfig, echo: Echo) -> dict[str, Any]:
+    """Writes the day-0 period's sources; returns the generator summary."""
+    from churn_data import generate, write_sources
+
+    data = generate(_day0_config(run))
     write_sources(data, run.sources)
     _echo_rows(data, echo)
     return data.summary
 
 
-def append_monitored_period(run: LocalRunConfig, echo: Echo) -> dict[str, Any]:
-    """Appends the later period, with the drift scenario starting at its first day."""
-    from churn_data import DriftScenario, GeneratorConfig, append_sources, generate
+def append_period(
+    run: LocalRunConfig, start: str, end: str, scenario: str, echo: Echo
+) -> dict[str, Any]:
+    """Appends a later period of the same customers; drift (if any) starts at `start`.
 
-    day0 = GeneratorConfig(
-        n_customers=run.customers,
-        start=run.day0_start,
-        end=run.day0_end,
-        seed=run.seed,
-        labels_per_customer=run.labels_per_customer,
-    )
-    kinds = "" if run.scenario in ("", "none") else run.scenario
-    scenario = DriftScenario.parse(kinds, start=run.day0_end) if kinds else DriftScenario()
-    data = generate(day0.later_period(run.day0_end, run.monitor_end, scenario))
+    Args:
+        run: The run (its sources are appended to).
+        start: Period start (inclusive), also the drift start.
+        end: Period end (exclusive).
+        scenario: ``none`` or scenario names joined by ``+``.
+        echo: Progress output.
+
+    Returns:
+        The generator summary of the period.
+    """
+    from churn_data import DriftScenario, append_sources, generate
+
+    kinds = "" if scenario in ("", "none") else scenario
+    drift = DriftScenario.parse(kinds, start=start) if kinds else DriftScenario()
+    data = generate(_day0_config(run).later_period(start, end, drift))
     append_sources(data, run.sources)
-    echo(f"    scenario: {run.scenario} from {run.day0_end}")
+    echo(f"    scenario: {scenario} from {start}")
     _echo_rows(data, echo)
     return data.summary
 
@@ -242,7 +253,9 @@ def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = p
                 echo,
             )
         with timer.stage(f"6/7 append {run.day0_end} .. {run.monitor_end} ({run.scenario})"):
-            facts["monitored"] = append_monitored_period(run, echo)
+            facts["monitored"] = append_period(
+                run, run.day0_end, run.monitor_end, run.scenario, echo
+            )
             prepare_feature_store(run, run.monitor_end, echo)
         with timer.stage("7/7 monitoring pipeline: drift check -> retrain if drifted"):
             facts["monitoring"] = run_pipeline(

@@ -188,8 +188,9 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
 def promote(client: MlflowClient, name: str, version: str | int) -> AliasChange:
     """Makes `version` the ``champion``; the champion it replaces becomes ``previous``.
 
-    Promoting the current champion again changes nothing (``previous`` keeps
-    its target).
+    A ``challenger`` alias on `version` is removed: the challenger has won, and a
+    later reader must not mistake it for a candidate still waiting. Promoting the
+    current champion again changes nothing (``previous`` keeps its target).
 
     Args:
         client: MLflow client.
@@ -201,6 +202,8 @@ def promote(client: MlflowClient, name: str, version: str | int) -> AliasChange:
     """
     version = str(version)
     client.get_model_version(name, version)
+    if alias_version(client, name, mlf.ALIAS_CHALLENGER) == version:
+        client.delete_registered_model_alias(name, mlf.ALIAS_CHALLENGER)
     current = alias_version(client, name, mlf.ALIAS_CHAMPION)
     if current == version:
         return AliasChange(version, alias_version(client, name, mlf.ALIAS_PREVIOUS), False)

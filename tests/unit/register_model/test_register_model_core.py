@@ -59,7 +59,7 @@ def test_promote_moves_champion_to_previous(client, model_name: str, runs, evalu
 
     Proves: first promotion sets champion with no previous; promoting a second version
     moves the old champion to previous; promoting the champion again changes nothing;
-    promoting a version that does not exist raises.
+    promoting a version that does not exist raises; the winner loses its challenger alias.
     Cannot prove anything about the serving deployment (deploy_model moves traffic).
     """
     v1 = _register(client, model_name, runs[0], evaluations[0]).version
@@ -71,6 +71,7 @@ def test_promote_moves_champion_to_previous(client, model_name: str, runs, evalu
     second = core.promote(client, model_name, v2)
     assert (second.champion, second.previous, second.changed) == (v2, v1, True)
     assert core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v1
+    assert core.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) is None
     repeat = core.promote(client, model_name, v2)
     assert (repeat.champion, repeat.previous, repeat.changed) == (v2, v1, False)
     with pytest.raises(mlflow.exceptions.MlflowException):
@@ -120,7 +121,8 @@ def test_only_a_blessed_evaluation_of_the_same_run_is_registered(runs, evaluatio
 def test_model_card_describes_the_version(client, model_name: str, runs, evaluations) -> None:
     """The model card names the version, its aliases, metrics, lineage and parameters.
 
-    Proves: the Markdown card holds the version, its aliases, holdout ROC AUC, the data
+    Proves: the Markdown card holds the version, its aliases (champion only, once
+    promoted), holdout ROC AUC, the data
     fingerprint and the training params read back from the registry and the run.
     Cannot prove the card renders well in the KFP UI (plain Markdown tables only).
     """
@@ -129,7 +131,8 @@ def test_model_card_describes_the_version(client, model_name: str, runs, evaluat
     core.promote(client, model_name, version)
     card = core.model_card(client, model_name, version)
     assert f"# Model card: `{model_name}` version {version}" in card
-    assert "`challenger`, `champion`" in card
+    assert "`champion`" in card
+    assert "`challenger`" not in card
     assert "| roc_auc |" in card
     assert run.data_fingerprint in card
     assert "| model_type | `logistic_regression` |" in card
