@@ -11,16 +11,22 @@ Checks (``DriftParams.checks``, any subset of `CHECKS`):
   scores on the reference sample.
 - ``multivariate``: alibi-detect ClassifierDrift (sklearn random forest,
   3 seeded folds) with the features the domain classifier relied on.
-- ``performance``: when the window carries labels, the champion's ROC AUC on
-  the window against its holdout ROC AUC minus ``performance_tolerance``.
+- ``performance``: when the window carries labels, a one-sided test that the
+  champion's ROC AUC on the window is more than ``performance_tolerance`` below
+  its holdout ROC AUC (Hanley-McNeil standard error).
+
+One row per entity: rows of one customer are repeated measurements, so the
+window (and the reference) keep each customer's latest row before testing (see
+`latest_row_per_entity`); ``min_sample_size`` counts those rows.
 
 False alarms: ``alpha`` is the significance level of the whole decision. The
-hypothesis-test checks that run (feature, prediction, multivariate) share it
-equally (Bonferroni across checks), so under no drift the chance that any of
-them fires is at most ``alpha``. PSI and performance are effect-size rules,
-not tests: with the default ``min_sample_size`` (500) and ``psi_threshold``
-(0.2) sampling noise alone essentially never reaches them (under no drift PSI
-is about ``chi2(bins - 1) * (1/n_cur + 1/n_ref)``, ~0.02 at n=500).
+hypothesis-test checks that run (feature, prediction, multivariate,
+performance) share it equally (Bonferroni across checks), so under no drift
+the chance that any of them fires is at most ``alpha``. PSI is an effect-size
+rule, not a test: under no drift PSI is about
+``chi2(bins - 1) * (1/n_cur + 1/n_ref)``, ~0.05 at n=200 with 10 bins, so the
+default ``psi_threshold`` (0.2) is out of reach of sampling noise from the
+default ``min_sample_size`` (200) up.
 `bench/drift.py` measures the resulting false-alarm rate and power.
 """
 
@@ -33,6 +39,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -40,17 +47,20 @@ import pandas as pd
 
 from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, churn_probability
 from components.check_drift.reference import (
+    DEFAULT_ENTITY,
+    DEFAULT_TIMESTAMP,
     NULL_LABEL,
     UNSEEN_LABEL,
     DriftReference,
     client_uris,
+    latest_row_per_entity,
     load_reference,
     nulls_as_lowest,
 )
 
 CHECKS = ("feature", "psi", "prediction", "multivariate", "performance")
 DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
-TEST_CHECKS = ("feature", "prediction", "multivariate")
+TEST_CHECKS = ("feature", "prediction", "multivariate", "performance")
 CORRECTIONS = ("bonferroni", "fdr")
 PSI_EPSILON = 1e-4
 DEFAULT_LABEL = "churned"
@@ -70,22 +80,27 @@ class DriftParams:
         alpha: Significance level of the whole drift decision (shared by the
             hypothesis-test checks, see the module docstring).
         correction: ``bonferroni`` or ``fdr`` across features.
-        min_sample_size: Windows with fewer rows get status ``insufficient_data``.
+        min_sample_size: Windows with fewer rows (one per entity) get status
+            ``insufficient_data``.
         psi_threshold: PSI at or above which a feature counts as drifted.
         checks: Checks to run, a subset of `CHECKS`.
         performance_tolerance: Allowed ROC AUC drop below the holdout value.
         label_column: Label column used by the performance check when present.
         seed: Seed of every random choice (domain classifier).
+        entity_column: Entity key; one row per entity is checked ("" = every row).
+        timestamp_column: Orders an entity's rows; its latest row is kept.
     """
 
     alpha: float = 0.05
     correction: str = "bonferroni"
-    min_sample_size: int = 500
+    min_sample_size: int = 200
     psi_threshold: float = 0.2
     checks: tuple[str, ...] = DEFAULT_CHECKS
     performance_tolerance: float = 0.05
     label_column: str = DEFAULT_LABEL
     seed: int = 0
+    entity_column: str = DEFAULT_ENTITY
+    timestamp_column: str = DEFAULT_TIMESTAMP
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "checks", tuple(dict.fromkeys(self.checks)))
@@ -178,6 +193,7 @@ class PerformanceCheck:
     reference_roc_auc: float | None = None
     current_roc_auc: float | None = None
     std_error: float | None = None
+    upper_bound: float | None = None
     degraded: bool = False
     n_labelled: int = 0
     label_rate_reference: float | None = None
@@ -194,6 +210,7 @@ class DriftReport:
     n_current: int
     n_reference: int
     params: dict[str, Any]
+    n_window_rows: int = 0
     features: list[FeatureDrift] = field(default_factory=list)
     feature_threshold: float | None = None
     prediction: PredictionDrift | None = None
@@ -231,6 +248,7 @@ class DriftReport:
         values: dict[str, float] = {
             "drift_detected": float(self.drift_detected),
             "n_current": float(self.n_current),
+            "n_window_rows": float(self.n_window_rows),
             "share_drifted": self.share_drifted,
             "n_drifted_features": float(len(self.drifted_features)),
         }
@@ -472,6 +490,7 @@ def _performance(
     params: DriftParams,
     reference_auc: float | None,
     reference_label_rate: float | None,
+    alpha: float,
 ) -> PerformanceCheck:
     from sklearn.metrics import roc_auc_score
 
@@ -501,10 +520,13 @@ def _performance(
     if reference_auc is None:
         check.note = "no holdout ROC AUC in the reference or the run's metrics: not compared"
         return check
-    check.degraded = check.current_roc_auc < reference_auc - params.performance_tolerance
+    check.upper_bound = check.current_roc_auc + NormalDist().inv_cdf(1 - alpha) * check.std_error
+    floor = reference_auc - params.performance_tolerance
+    check.degraded = check.upper_bound < floor
     check.note = (
-        f"ROC AUC {check.current_roc_auc:.3f} (SE {check.std_error:.3f}) vs holdout "
-        f"{reference_auc:.3f}, tolerance {params.performance_tolerance:g}"
+        f"ROC AUC {check.current_roc_auc:.3f}, one-sided {1 - alpha:.2%} upper bound "
+        f"{check.upper_bound:.3f} vs holdout {reference_auc:.3f} - tolerance "
+        f"{params.performance_tolerance:g} = {floor:.3f}"
     )
     return check
 
@@ -539,7 +561,7 @@ def check_drift(
 
     Returns:
         The report. ``status`` is ``insufficient_data`` (and nothing is flagged)
-        when the window has fewer than ``min_sample_size`` rows.
+        when the window has fewer than ``min_sample_size`` rows (one per entity).
 
     Raises:
         ValueError: If the window lacks reference columns (all are named), a
@@ -555,19 +577,29 @@ def check_drift(
     needs_scores = [c for c in ("prediction", "performance") if c in params.checks]
     if needs_scores and predict_fn is None:
         raise ValueError(f"checks {needs_scores} need the champion's predict_fn")
+    n_window_rows = len(current)
+    current = current.iloc[
+        latest_row_per_entity(current, params.entity_column, params.timestamp_column)
+    ]
     report = DriftReport(
         status=STATUS_NO_DRIFT,
         drift_detected=False,
         n_current=len(current),
         n_reference=len(reference.features),
         params={**asdict(params), "alpha_per_test": params.alpha_per_test},
+        n_window_rows=n_window_rows,
         model_uri=model_uri,
         run_id=reference.run_id,
     )
+    if len(current) < n_window_rows:
+        report.messages.append(
+            f"checked the latest row of each {params.entity_column}: {n_window_rows} rows -> "
+            f"{len(current)}"
+        )
     if len(current) < params.min_sample_size:
         report.status = STATUS_INSUFFICIENT
         report.messages.append(
-            f"window has {len(current)} rows, fewer than min_sample_size="
+            f"window has {len(current)} rows (one per entity), fewer than min_sample_size="
             f"{params.min_sample_size}: no drift decision"
         )
         return report
@@ -591,7 +623,7 @@ def check_drift(
     if "performance" in params.checks:
         auc = holdout_roc_auc if holdout_roc_auc is not None else reference.holdout_roc_auc
         report.performance = _performance(
-            current, scores, params, auc, reference.manifest.get("holdout_label_rate")
+            current, scores, params, auc, reference.manifest.get("holdout_label_rate"), alpha
         )
         report.messages.append(f"performance: {report.performance.note}")
     report.messages.extend(f"{f.name}: {note}" for f in report.features for note in f.notes)

@@ -172,7 +172,8 @@ def render_html(report: DriftReport) -> str:
         "<h1>Drift report</h1>",
         f'<div class="status {report.status}">{label}</div>',
         f'<p class="meta">model {escape(str(report.model_uri))} &middot; run '
-        f"{escape(str(report.run_id))} &middot; window {report.n_current} rows &middot; "
+        f"{escape(str(report.run_id))} &middot; window {report.n_window_rows} rows, "
+        f"{report.n_current} checked (one per entity) &middot; "
         f"reference {report.n_reference} rows<br>{params}</p>",
     ]
     if report.reasons:

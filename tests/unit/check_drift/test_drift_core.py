@@ -198,6 +198,7 @@ def test_concept_drift_shows_as_performance_drop_only(reference, predict_fn):
     assert report.drifted_features == []
     assert report.performance.degraded is True
     assert report.performance.current_roc_auc < reference.holdout_roc_auc - 0.2
+    assert report.performance.upper_bound < reference.holdout_roc_auc - 0.05
     assert report.drift_detected is True
     assert any(r.startswith("performance degraded") for r in report.reasons)
 
@@ -339,12 +340,13 @@ def test_bad_parameters_are_rejected_by_name(kwargs, message):
 def test_alpha_is_shared_by_the_test_based_checks():
     """The level of each hypothesis-test check is alpha over the number of such checks.
 
-    Proves: feature+prediction+multivariate share alpha in three, PSI and
-    performance (effect-size rules) take no share. Cannot prove the overall
-    false-alarm rate (the benchmark measures it).
+    Proves: feature, prediction, multivariate and performance share alpha equally,
+    PSI (an effect-size rule) takes no share. Cannot prove the overall false-alarm
+    rate (the benchmark measures it).
     """
-    assert DriftParams(alpha=0.06, checks=CHECKS).alpha_per_test == pytest.approx(0.02)
-    assert DriftParams(alpha=0.05, checks=("feature", "psi", "performance")).alpha_per_test == 0.05
+    assert DriftParams(alpha=0.06, checks=CHECKS).alpha_per_test == pytest.approx(0.015)
+    assert DriftParams(checks=("feature", "psi", "performance")).alpha_per_test == 0.025
+    assert DriftParams(checks=("feature", "psi")).alpha_per_test == 0.05
     assert DriftParams(checks=["feature", "feature"]).checks == ("feature",)
 
 
@@ -364,3 +366,27 @@ def test_window_extra_columns_and_categorical_nulls_are_handled(reference, predi
     assert plan.null_share_current == pytest.approx(0.01)
     assert isinstance(report.to_dict()["features"], list)
     assert pd.Series([f.name for f in report.features]).is_unique
+
+
+def test_repeated_customers_are_checked_once_at_their_latest_row(reference, predict_fn):
+    """A window with several rows per customer is reduced to each customer's latest row.
+
+    Proves: 600 customers with 3 rows each (the latest row last in time but first in
+    the frame) are checked as 600 rows, the report says so, and the kept rows are the
+    latest ones (their age is the shifted one, so age drifts). Cannot prove one row
+    per customer removes every dependence between rows (bench/drift.py measures the
+    resulting false-alarm rate).
+    """
+    base = churn_frame(600, seed=27)
+    stamps = pd.Timestamp("2024-06-01", tz="UTC") + pd.to_timedelta(np.arange(600), "min")
+    old = [base.assign(event_timestamp=stamps - pd.Timedelta(days=d)) for d in (2, 1)]
+    latest = churn_frame(600, seed=27, age_shift=8.0).assign(event_timestamp=stamps)
+    window = pd.concat([latest, *old], ignore_index=True)
+    report = check_drift(window, reference, DriftParams(checks=("feature",)))
+
+    assert report.n_window_rows == 1800
+    assert report.n_current == 600
+    assert "checked the latest row of each customer_id: 1800 rows -> 600" in report.messages
+    assert report.drifted_features == ["age"]
+    every_row = DriftParams(checks=("feature",), entity_column="")
+    assert check_drift(window, reference, every_row).n_current == 1800

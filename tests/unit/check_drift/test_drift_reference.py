@@ -237,3 +237,26 @@ def test_run_drift_check_writes_html_and_json(mlflow_store, tmp_path):
     assert on_disk["model_uri"] == "models:/churn@champion"
     assert on_disk["run_id"] == mlflow_store["run_id"]
     assert (tmp_path / "r" / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_reference_sample_takes_one_row_per_customer(tmp_path, holdout_frame, predict_fn):
+    """A holdout with repeated customers is sampled from each customer's latest row.
+
+    Proves: doubling every customer (an older copy with other values) gives a manifest
+    counting 3,000 entities and a sample drawn only from the latest copies. Cannot
+    prove the holdout's time range is the right reference (train_model chooses it).
+    """
+    latest = holdout_frame.assign(event_timestamp=pd.Timestamp("2024-06-02", tz="UTC"))
+    older = holdout_frame.assign(event_timestamp=pd.Timestamp("2024-06-01", tz="UTC"), age=-1.0)
+    frame = pd.concat([older, latest], ignore_index=True)
+    out = build_reference(
+        frame, predict_fn(frame), CATEGORICAL, NUMERIC, 5000, seed=0, out_dir=tmp_path
+    )
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    sample = pd.read_parquet(out / "reference_features.parquet")
+    assert manifest["n_source_rows"] == 6000
+    assert manifest["n_source_entities"] == 3000
+    assert manifest["entity_column"] == "customer_id"
+    assert len(sample) == 3000
+    assert not (sample["age"] == -1.0).any()
