@@ -69,6 +69,7 @@ bench: setup ## Benchmarks (results go in the README): generator, get_features, 
 	$(PY) -m bench.generator
 	$(PY) -m bench.features
 	$(PY) -m bench.drift
+	$(PY) -m bench.pipeline_overhead
 
 clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache
