@@ -44,7 +44,8 @@ ACTIVITY_FEATURES = (
 
 def _fresh(alias: str, ttl_days: int, features: Sequence[str]) -> str:
     """Feature columns of one ASOF-joined view, null when older than the TTL."""
-    fresh = f"{alias}.event_timestamp >= l.event_timestamp - INTERVAL {ttl_days} DAY"
+    ttl_us = ttl_days * 86_400 * 1_000_000
+    fresh = f"epoch_us({alias}.event_timestamp) >= epoch_us(l.event_timestamp) - {ttl_us}"
     return ", ".join(f"CASE WHEN {fresh} THEN {alias}.{f} END AS {f}" for f in features)
 
 
