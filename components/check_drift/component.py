@@ -16,7 +16,7 @@ def check_drift(
     model_uri: str = "",
     alpha: float = 0.05,
     correction: str = "bonferroni",
-    min_sample_size: int = 500,
+    min_sample_size: int = 200,
     psi_threshold: float = 0.2,
     checks: Optional[list] = None,  # noqa: UP045 (kfp cannot parse `list | None`)
     performance_tolerance: float = 0.05,
@@ -35,7 +35,7 @@ def check_drift(
         model_uri: Explicit model URI (wins over `model_name`), e.g. ``models:/churn/3``.
         alpha: Significance level of the whole decision, shared by the test-based checks.
         correction: ``bonferroni`` or ``fdr`` across features.
-        min_sample_size: Fewer rows give status ``insufficient_data`` and no drift.
+        min_sample_size: Fewer rows (one per customer) give status ``insufficient_data``.
         psi_threshold: PSI at or above which a feature counts as drifted.
         checks: Subset of feature, psi, prediction, multivariate, performance;
             None = feature, psi, prediction, performance.
