@@ -1,31 +1,21 @@
 """Move MLflow registry aliases only after a rollout is confirmed.
 
-``champion`` is what serves; ``previous`` is the rollback target. A rolled-back
-version keeps its aliases untouched and gets a ``suite.rolled_back`` tag saying
-why. (Written here because ``register_model``'s promote/rollback helpers were
-not committed when this was; swap them in if they land.)
+``champion`` is what serves; ``previous`` is the rollback target. Promotion is
+`register_model`'s (one implementation of the alias rules); a rolled-back version
+keeps its aliases untouched and gets a ``suite.rolled_back`` tag saying why.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components._mlflow import ALIAS_CHAMPION, ALIAS_PREVIOUS, TAG_ROLLED_BACK
+from components._mlflow import TAG_ROLLED_BACK
+from components.register_model.core import alias_version, promote
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-
-def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
-    """Returns the version an alias points at, or None if the alias is not set."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise
+__all__ = ["alias_version", "mark_rolled_back", "promote_champion"]
 
 
 def promote_champion(client: MlflowClient, name: str, version: str) -> str | None:
@@ -36,13 +26,8 @@ def promote_champion(client: MlflowClient, name: str, version: str) -> str | Non
     Returns:
         The former champion version (None if there was none or it is the same).
     """
-    current = alias_version(client, name, ALIAS_CHAMPION)
-    if current == str(version):
-        return None
-    if current is not None:
-        client.set_registered_model_alias(name, ALIAS_PREVIOUS, current)
-    client.set_registered_model_alias(name, ALIAS_CHAMPION, str(version))
-    return current
+    change = promote(client, name, version)
+    return change.previous if change.changed else None
 
 
 def mark_rolled_back(client: MlflowClient, name: str, version: str, reason: str) -> None:
