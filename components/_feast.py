@@ -323,6 +323,10 @@ def apply_repo(repo_path: str | Path, source_dir: str | None = None) -> dict[str
     }
 
 
+# Row number column the ASOF store adds to the entity dataframe to keep its order.
+ENTITY_ROW = "__entity_row"
+
+
 def _ident(name: str) -> str:
     """Quotes a SQL identifier for DuckDB."""
     return '"' + name.replace('"', '""') + '"'
@@ -379,14 +383,16 @@ def asof_join_sql(entity_table: str, entity_timestamp: str, joins: list[ViewJoin
     per view, the features of the latest source row with the same keys and
     ``timestamp <= entity timestamp``; if that row is older than the view's TTL
     (``timestamp + ttl < entity timestamp``) the features are null. Every entity row is
-    returned exactly once, in no particular order.
+    returned exactly once, in entity-table order (by its `ENTITY_ROW` column, which is
+    not returned).
 
     Args:
-        entity_table: Name of the registered entity dataframe.
+        entity_table: Name of the registered entity dataframe, with an `ENTITY_ROW`
+            column numbering its rows.
         entity_timestamp: Its event-timestamp column.
         joins: One entry per feature view.
     """
-    selects = ["e.* EXCLUDE (__entity_ts)"]
+    selects = [f"e.* EXCLUDE (__entity_ts, {ENTITY_ROW})"]
     clauses = [
         f"(SELECT *, CAST({_ident(entity_timestamp)} AS TIMESTAMPTZ) AS __entity_ts"
         f" FROM {_ident(entity_table)}) AS e"
@@ -402,7 +408,8 @@ def asof_join_sql(entity_table: str, entity_timestamp: str, joins: list[ViewJoin
                 fresh = f"epoch_us({alias}.__ts) + {join.ttl_us} >= epoch_us(e.__entity_ts)"
                 value = f"CASE WHEN {fresh} THEN {value} END"
             selects.append(f"{value} AS {_ident(out)}")
-    return f"SELECT {', '.join(selects)}\nFROM " + "\n".join(clauses)
+    ordering = f"ORDER BY e.{ENTITY_ROW}"
+    return f"SELECT {', '.join(selects)}\nFROM " + "\n".join([*clauses, ordering])
 
 
 def _s3_setup_sql(endpoint: str | None) -> list[str]:
@@ -429,6 +436,7 @@ def _offline_store_classes() -> dict[str, type]:
 
     import duckdb
     import ibis
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
     from feast.data_format import ParquetFormat
@@ -471,7 +479,8 @@ def _offline_store_classes() -> dict[str, type]:
                 con.execute("SET TimeZone = 'UTC'")
                 for statement in self._setup:
                     con.execute(statement)
-                con.register("entity_df", self._entity_df)
+                rows = np.arange(len(self._entity_df), dtype=np.int64)
+                con.register("entity_df", self._entity_df.assign(**{ENTITY_ROW: rows}))
                 return con.execute(self._sql).arrow()
 
         def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
@@ -501,9 +510,10 @@ def _offline_store_classes() -> dict[str, type]:
     class AsofDuckDBOfflineStore(feast_duckdb.DuckDBOfflineStore):
         """Feast's DuckDB offline store with the point-in-time join as a DuckDB ASOF JOIN.
 
-        Everything but `get_historical_features` is Feast's DuckDB store. Requests this
-        join does not cover (an SQL entity query, on-demand views, non-parquet sources)
-        are passed to Feast's implementation unchanged.
+        Everything but `get_historical_features` is Feast's DuckDB store. Unlike Feast's
+        stores it returns rows in entity-dataframe order. Requests this join does not
+        cover (an SQL entity query, on-demand views, non-parquet sources) are passed to
+        Feast's implementation unchanged.
         """
 
         @staticmethod
