@@ -426,7 +426,13 @@ def _s3_setup_sql(endpoint: str | None) -> list[str]:
         host = endpoint.split("://", 1)[-1].rstrip("/")
         options += [f"ENDPOINT {_literal(host)}", "URL_STYLE 'path'"]
         options.append(f"USE_SSL {str(endpoint.startswith('https')).lower()}")
-    return ["INSTALL httpfs", "LOAD httpfs", f"CREATE SECRET ({', '.join(options)})"]
+    secret = f"CREATE OR REPLACE SECRET suite_s3 ({', '.join(options)})"
+    return ["INSTALL httpfs", "LOAD httpfs", secret]
+
+
+def _s3_endpoint(source: Any) -> str | None:
+    """The S3 endpoint of a FileSource: its override, else ``FEAST_S3_ENDPOINT_URL``."""
+    return source.s3_endpoint_override or os.environ.get("FEAST_S3_ENDPOINT_URL")
 
 
 @functools.cache
@@ -513,8 +519,36 @@ def _offline_store_classes() -> dict[str, type]:
         Everything but `get_historical_features` is Feast's DuckDB store. Unlike Feast's
         stores it returns rows in entity-dataframe order. Requests this join does not
         cover (an SQL entity query, on-demand views, non-parquet sources) are passed to
-        Feast's implementation unchanged.
+        Feast's implementation unchanged. Reads of s3:// sources get DuckDB's httpfs and
+        an S3 secret from the ``AWS_*`` variables and ``FEAST_S3_ENDPOINT_URL`` (Feast's
+        store relies on DuckDB defaults, which never read those variables).
         """
+
+        @staticmethod
+        def pull_latest_from_table_or_query(
+            config: Any,
+            data_source: Any,
+            join_key_columns: list[str],
+            feature_name_columns: list[str],
+            timestamp_field: str,
+            created_timestamp_column: str | None,
+            start_date: Any,
+            end_date: Any,
+        ) -> RetrievalJob:
+            """Feast's DuckDB implementation (used by materialization), S3 configured."""
+            if isinstance(data_source, FileSource) and data_source.path.startswith("s3://"):
+                for statement in _s3_setup_sql(_s3_endpoint(data_source)):
+                    ibis.get_backend().raw_sql(statement)
+            return feast_duckdb.DuckDBOfflineStore.pull_latest_from_table_or_query(
+                config,
+                data_source,
+                join_key_columns,
+                feature_name_columns,
+                timestamp_field,
+                created_timestamp_column,
+                start_date,
+                end_date,
+            )
 
         @staticmethod
         def get_historical_features(
@@ -571,9 +605,7 @@ def _offline_store_classes() -> dict[str, type]:
                     )
                 )
                 if source.path.startswith("s3://"):
-                    endpoints.add(
-                        source.s3_endpoint_override or os.environ.get("FEAST_S3_ENDPOINT_URL")
-                    )
+                    endpoints.add(_s3_endpoint(source))
             if len(endpoints) > 1:
                 raise ValueError(f"s3 sources use different endpoints {endpoints}; use one")
             times = pd.to_datetime(entity_df[timestamp], utc=True)
