@@ -142,6 +142,7 @@ def log_demo_model(
             name="model",
             signature=signature,
             pyfunc_predict_fn="predict_proba",
+            input_example=frame[list(FEATURES)].head(5),
             serialization_format="cloudpickle",
         )
     if not client.search_registered_models(filter_string=f"name='{registered_name}'"):
