@@ -242,7 +242,7 @@ def false_alarm_table(champion, maker, sizes, seeds, params) -> list[str]:
 def power_table(champion, maker, n, seeds, params) -> list[str]:
     """Markdown table of detection rate per scenario and setting."""
     lines = [
-        f"### Detection rate by scenario (window n = {n:,})",
+        f"### Detection rate by scenario ({n:,} window rows)",
         "",
         "| scenario | setting | windows | rows checked (median) | detected | rate | 95% CI "
         "| checks that fired | most flagged features |",
@@ -270,8 +270,8 @@ def sweep_table(champion, maker, seeds, params) -> list[str]:
         f"{TARGET:.0%} of {len(seeds)}); the sweep stops at the first magnitude that does.",
         "",
         "| shifted features | window rows | rows checked (median) | magnitude (SD) | windows "
-        "| detected | rate | 95% CI |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| detected | rate | 95% CI | checks that fired |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     smallest: dict[tuple[str, int], str] = {}
     for features, grids in SWEEPS.items():
@@ -286,7 +286,7 @@ def sweep_table(champion, maker, seeds, params) -> list[str]:
                 done = "" if t.windows == len(seeds) else " (stopped)"
                 lines.append(
                     f"| {name} | {n:,} | {int(np.median(t.checked_rows)):,} | {magnitude:g} "
-                    f"| {t.windows}{done} | {t.detected} | {t.rate:.2f} | {_ci(t)} |"
+                    f"| {t.windows}{done} | {t.detected} | {t.rate:.2f} | {_ci(t)} | {_fired(t)} |"
                 )
                 if t.windows == len(seeds) and t.rate >= TARGET:
                     smallest[(name, n)] = f"{magnitude:g} SD"

@@ -46,37 +46,23 @@ def check_drift(
         metrics: Per-feature p-value, statistic and PSI; share drifted.
 
     Returns:
-        Whether drift was detected (the single value a ``dsl.If`` can read).
+        Whether drift was detected: the one return value a ``dsl.If`` can read, as
+        ``task.outputs["Output"]`` (with artifact outputs ``task.output`` is ambiguous).
     """
     from components.check_drift.core import DEFAULT_CHECKS, DriftParams, run_drift_check
 
     params = DriftParams(
-        alpha,
-        correction,
-        min_sample_size,
-        psi_threshold,
-        tuple(checks or DEFAULT_CHECKS),
-        performance_tolerance,
-        seed=seed,
-    )
+        alpha=alpha, correction=correction, min_sample_size=min_sample_size,
+        psi_threshold=psi_threshold, checks=tuple(checks or DEFAULT_CHECKS),
+        performance_tolerance=performance_tolerance, seed=seed,
+    )  # fmt: skip
     result = run_drift_check(
-        current.path,
-        tracking_uri,
-        params,
-        model_name=model_name,
-        model_uri=model_uri,
-        html_path=report.path,
-        json_path=report_json.path,
-    )
+        current.path, tracking_uri, params, model_name=model_name, model_uri=model_uri,
+        html_path=report.path, json_path=report_json.path,
+    )  # fmt: skip
     for name, value in result.metrics().items():
         metrics.log_metric(name, value)
-    lineage = {
-        "status": result.status,
-        "model_uri": result.model_uri,
-        "run_id": result.run_id,
-        "n_current": result.n_current,
-        "drifted_features": result.drifted_features,
-    }
+    lineage = result.lineage()
     report.metadata.update(lineage)
     report_json.metadata.update(lineage)
     print(f"[suite] check_drift: {result.status} {result.reasons}", flush=True)

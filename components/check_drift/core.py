@@ -243,6 +243,18 @@ class DriftReport:
         out["share_drifted"] = self.share_drifted
         return _json_safe(out)
 
+    def lineage(self) -> dict[str, Any]:
+        """Small JSON-safe summary for KFP artifact metadata."""
+        return {
+            "status": self.status,
+            "drift_detected": self.drift_detected,
+            "model_uri": self.model_uri,
+            "mlflow_run_id": self.run_id,
+            "n_window_rows": self.n_window_rows,
+            "n_current": self.n_current,
+            "drifted_features": self.drifted_features,
+        }
+
     def metrics(self) -> dict[str, float]:
         """Flat, finite metrics for a KFP ``Metrics`` artifact."""
         values: dict[str, float] = {
@@ -319,9 +331,15 @@ def numeric_bin_labels(edges: Sequence[float]) -> list[str]:
     return [*labels, f"> {edges[-1]:.4g}", NULL_LABEL]
 
 
-def _shares(counts: np.ndarray) -> list[float]:
-    total = counts.sum()
-    return [float(c / total) if total else 0.0 for c in counts]
+def histogram_shares(
+    labels: Sequence[str], reference_counts: np.ndarray, current_counts: np.ndarray
+) -> tuple[list[str], list[float], list[float]]:
+    """Bin labels and shares of both histograms, without bins empty on both sides."""
+    keep = (reference_counts + current_counts) > 0
+    ref = reference_counts[keep] / max(reference_counts.sum(), 1)
+    cur = current_counts[keep] / max(current_counts.sum(), 1)
+    kept = [label for label, k in zip(labels, keep, strict=True) if k]
+    return kept, [float(v) for v in ref], [float(v) for v in cur]
 
 
 # ------------------------------------------------------------------ the checks
@@ -359,10 +377,9 @@ def _profile_features(
         feat.null_share_reference = float(ref_null.mean())
         feat.null_share_current = float(cur_null.mean())
         feat.psi = psi(ref_counts, cur_counts)
-        keep = (ref_counts + cur_counts) > 0
-        feat.bins = [b for b, k in zip(labels, keep, strict=True) if k]
-        feat.reference_share = [s for s, k in zip(_shares(ref_counts), keep, strict=True) if k]
-        feat.current_share = [s for s, k in zip(_shares(cur_counts), keep, strict=True) if k]
+        feat.bins, feat.reference_share, feat.current_share = histogram_shares(
+            labels, ref_counts, cur_counts
+        )
         feat.notes = _column_notes(ref_col[~ref_null], cur_col[~cur_null], "reference", "window")
         if feat.unseen_categories:
             feat.notes.append(
@@ -432,8 +449,9 @@ def _prediction_drift(
     result = ks_2samp(reference.scores, scores, method="asymp")
     ref_counts = numeric_histogram(reference.scores, reference.score_edges)
     cur_counts = numeric_histogram(scores, reference.score_edges)
-    keep = (ref_counts + cur_counts) > 0
-    labels = numeric_bin_labels(reference.score_edges)
+    bins, ref_share, cur_share = histogram_shares(
+        numeric_bin_labels(reference.score_edges), ref_counts, cur_counts
+    )
     return PredictionDrift(
         statistic=float(result.statistic),
         p_value=float(result.pvalue),
@@ -442,9 +460,9 @@ def _prediction_drift(
         drifted=bool(result.pvalue < alpha),
         reference_mean=float(np.mean(reference.scores)),
         current_mean=float(np.mean(scores)),
-        bins=[b for b, k in zip(labels, keep, strict=True) if k],
-        reference_share=[s for s, k in zip(_shares(ref_counts), keep, strict=True) if k],
-        current_share=[s for s, k in zip(_shares(cur_counts), keep, strict=True) if k],
+        bins=bins,
+        reference_share=ref_share,
+        current_share=cur_share,
     )
 
 

@@ -180,9 +180,9 @@ def latest_row_per_entity(
 
     Rows of one customer are repeated measurements, not independent draws. The KS
     and Chi2 tests assume independent rows; with about two rows per customer in a
-    window they raise false alarms several times more often than alpha
-    (bench/drift.py measured 27 of 40 no-drift windows flagged). One row per
-    customer restores the level. Ties and frames without `timestamp_column` keep
+    window they raise false alarms ten times more often than alpha (bench/drift.py:
+    55 of 100 no-drift windows of 1,000 rows flagged at alpha 0.05, 3 of 100 with
+    one row per customer). Ties and frames without `timestamp_column` keep
     the last occurrence; without `entity_column` (or with "") every row is kept.
     """
     if not entity_column or entity_column not in frame.columns:
