@@ -13,9 +13,9 @@ def deploy_model(
     manifest: Output[Artifact],
     tracking_uri: str = "",
     served_name: str = "churn",
-    namespace: str = "kfp-mlops",
+    namespace: str = "",
     canary_percent: int = 10,
-    service_account: str = "kserve-s3",
+    service_account: str = "",
     storage_uri: str = "",
     render_only: bool = False,
     observe_seconds: float = 120.0,
@@ -32,10 +32,12 @@ def deploy_model(
         manifest: The rendered objects (multi-document YAML; empty for local).
         tracking_uri: MLflow tracking/registry URI; "" = MLFLOW_TRACKING_URI or the default.
         served_name: Name clients call (V2 model / object name).
-        namespace: Kubernetes namespace (kserve, seldon).
+        namespace: Kubernetes namespace; "" = SUITE_SERVING_NAMESPACE or suite-serving.
         canary_percent: Traffic share of the new version while it is watched.
-        service_account: KServe predictor service account holding the S3 credentials.
-        storage_uri: Artifact URI the cluster fetches; "" = the registry's download URI.
+        service_account: KServe predictor service account with the S3 credentials; "" =
+            SUITE_SERVING_SERVICE_ACCOUNT or kserve-s3.
+        storage_uri: Artifact URI the cluster fetches; "" = the registry's download URI
+            (mlflow-artifacts:/ mapped under SUITE_MLFLOW_ARTIFACTS_DESTINATION).
         render_only: kserve/seldon: write the manifest, apply nothing, leave the registry alone.
         observe_seconds: How long the canary must serve healthily before promotion.
         ready_timeout_seconds: Longest wait for the new version to become ready.
@@ -55,7 +57,13 @@ def deploy_model(
     from components.deploy_model.kube import cluster_from_environment
 
     request = core.DeployRequest(
-        model_uri, target, served_name, namespace, canary_percent, service_account, storage_uri,
+        model_uri, target, served_name,
+        namespace=core.setting(namespace, "SUITE_SERVING_NAMESPACE"),
+        canary_percent=canary_percent,
+        service_account=core.setting(service_account, "SUITE_SERVING_SERVICE_ACCOUNT"),
+        storage_uri=storage_uri,
+        runtime=core.setting("", "SUITE_SERVING_RUNTIME"),
+        artifacts_destination=core.setting("", "SUITE_MLFLOW_ARTIFACTS_DESTINATION"),
         suite_version=suite_version(),
     )  # fmt: skip
     remote = target != "local" and not render_only

@@ -10,11 +10,13 @@ The rendered objects are returned so the component can publish them.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from components.deploy_model import kserve, seldon
 from components.deploy_model.canary import CanaryPolicy, Decision, Phase, State, Verdict, decide
@@ -27,6 +29,13 @@ if TYPE_CHECKING:
     from components.deploy_model.kube import Cluster
 
 TARGETS = ("local", "kserve", "seldon")
+# Cluster settings come from the suite-endpoints ConfigMap (manifests/suite/endpoints.yaml).
+ENV_DEFAULTS = {
+    "SUITE_SERVING_NAMESPACE": "suite-serving",
+    "SUITE_SERVING_RUNTIME": kserve.SUITE_SERVING_RUNTIME,
+    "SUITE_SERVING_SERVICE_ACCOUNT": "kserve-s3",
+    "SUITE_MLFLOW_ARTIFACTS_DESTINATION": "",
+}
 _REMOTE_SCHEMES = ("s3://", "gs://", "pvc://", "https://", "http://", "azure://")
 
 
@@ -48,19 +57,23 @@ class DeployRequest:
         storage_uri: Override of the artifact URI the cluster fetches; "" =
             the registry's download URI.
         runtime: KServe ServingRuntime name.
-        seldon_server: Seldon Server to pin the Model to ("" = any mlflow server).
+        seldon_server: Seldon Server to pin the Model to ("" = any mlflow server);
+            the suite's Server runs the suite runtime.
+        artifacts_destination: Where an MLflow artifact proxy stores
+            ``mlflow-artifacts:/`` paths (e.g. ``s3://mlflow/artifacts``).
         suite_version: Suite version for labels.
     """
 
     model_uri: str
     target: str
     served_name: str = "churn"
-    namespace: str = "kfp-mlops"
+    namespace: str = ENV_DEFAULTS["SUITE_SERVING_NAMESPACE"]
     canary_percent: int = 10
     service_account: str = "kserve-s3"
     storage_uri: str = ""
     runtime: str = kserve.SUITE_SERVING_RUNTIME
-    seldon_server: str = ""
+    seldon_server: str = seldon.SUITE_SERVER
+    artifacts_destination: str = ""
     suite_version: str = "0.0.0"
 
     def __post_init__(self) -> None:
@@ -100,8 +113,36 @@ class ResolvedModel:
     storage_uri: str
 
 
-def resolve_registered(client: MlflowClient, model_uri: str, override: str = "") -> ResolvedModel:
-    """Resolves a registry URI to name, version and storage URI.
+def setting(value: str, env: str) -> str:
+    """Returns ``value``, else the environment variable ``env``, else its suite default."""
+    return value or os.environ.get(env) or ENV_DEFAULTS[env]
+
+
+def cluster_storage_uri(artifact_uri: str, artifacts_destination: str = "") -> str:
+    """Maps an MLflow artifact-proxy URI to the bucket the cluster reads.
+
+    An MLflow server run with ``--serve-artifacts --artifacts-destination s3://b/p``
+    hands out ``mlflow-artifacts:/<path>``; KServe and Seldon fetch ``s3://b/p/<path>``.
+    Other URIs are returned unchanged.
+
+    Raises:
+        ValueError: For a proxy URI when the destination is unknown.
+    """
+    parsed = urlparse(artifact_uri)
+    if parsed.scheme != "mlflow-artifacts":
+        return artifact_uri
+    if not artifacts_destination:
+        raise ValueError(
+            f"{artifact_uri!r} is served by MLflow's artifact proxy; set "
+            "SUITE_MLFLOW_ARTIFACTS_DESTINATION (e.g. s3://mlflow/artifacts) or pass storage_uri"
+        )
+    return f"{artifacts_destination.rstrip('/')}/{parsed.path.lstrip('/')}"
+
+
+def resolve_registered(
+    client: MlflowClient, model_uri: str, override: str = "", artifacts_destination: str = ""
+) -> ResolvedModel:
+    """Resolves a registry URI to name, version and the storage URI a cluster fetches.
 
     Raises:
         ValueError: If the URI does not name a registered model version.
@@ -114,7 +155,8 @@ def resolve_registered(client: MlflowClient, model_uri: str, override: str = "")
             f"{model_uri!r} does not name a registered model version; use "
             "models:/<name>/<version> or models:/<name>@<alias> so the registry can be updated"
         )
-    return ResolvedModel(ref.name, ref.version, override or ref.artifact_uri)
+    storage = override or cluster_storage_uri(ref.artifact_uri, artifacts_destination)
+    return ResolvedModel(ref.name, ref.version, storage)
 
 
 def require_remote(storage_uri: str) -> str:
@@ -374,7 +416,13 @@ def deploy(
     from components.deploy_model.local import LocalTarget, deploy_local
 
     policy = policy or CanaryPolicy()
-    model = resolve_registered(client, request.model_uri, request.storage_uri)
+    remote = request.target != "local"
+    model = resolve_registered(
+        client,
+        request.model_uri,
+        request.storage_uri if remote else "",
+        request.artifacts_destination if remote else "",
+    )
     if request.target == "local":
         if local_repo is None:
             raise ValueError("target local needs local_repo (the MLServer model repository)")

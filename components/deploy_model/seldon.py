@@ -24,6 +24,7 @@ from components.deploy_model.kube import check_object_name, condition, generatio
 API_VERSION = "mlops.seldon.io/v1alpha1"
 MODEL_KIND = "Model"
 EXPERIMENT_KIND = "Experiment"
+SUITE_SERVER = "kfp-mlops-suite-mlserver"  # the Server running the suite image (manifests/)
 # Model states Seldon reports (in the condition's reason or message) that mean "will not serve".
 _FAILED_STATES = ("ModelFailed", "ScheduleFailed", "ModelTerminateFailed", "LoadFailed")
 

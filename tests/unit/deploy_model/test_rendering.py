@@ -23,6 +23,7 @@ from components.deploy_model import kserve, seldon
 from components.deploy_model.core import (
     DeployRequest,
     ResolvedModel,
+    cluster_storage_uri,
     deploy_kserve,
     deploy_seldon,
     kserve_objects,
@@ -154,6 +155,7 @@ def test_seldon_objects_validate_against_seldon_crds():
         {"name": "churn-v7", "weight": 20},
     ]
     assert objects["candidate"]["metadata"]["name"] == "churn-v7"
+    assert objects["default"]["spec"]["server"] == seldon.SUITE_SERVER
 
 
 def test_render_only_publishes_multi_document_yaml():
@@ -220,3 +222,23 @@ def test_schema_checks_catch_typos_and_wrong_types():
     obj["spec"]["predictor"]["canaryTrafficPercent"] = "20"
     with pytest.raises(jsonschema.ValidationError, match="'20' is not of type 'integer'"):
         jsonschema.Draft7Validator(schema).validate(obj)
+
+
+def test_artifact_proxy_uris_map_to_the_bucket():
+    """MLflow artifact-proxy URIs are mapped to the bucket KServe/Seldon read.
+
+    Proves: ``mlflow-artifacts:/1/models/m-x/artifacts`` (with or without a host) becomes
+    ``s3://mlflow/artifacts/1/models/m-x/artifacts``; other URIs pass unchanged; a proxy
+    URI without a known destination is refused naming the setting.
+
+    Cannot prove the MLflow server was started with that destination.
+    """
+    dest = "s3://mlflow/artifacts/"
+    expected = "s3://mlflow/artifacts/1/models/m-x/artifacts"
+    assert cluster_storage_uri("mlflow-artifacts:/1/models/m-x/artifacts", dest) == expected
+    assert cluster_storage_uri("mlflow-artifacts://mlflow:5000/1/models/m-x/artifacts", dest) == (
+        expected
+    )
+    assert cluster_storage_uri("s3://other/m", dest) == "s3://other/m"
+    with pytest.raises(ValueError, match="SUITE_MLFLOW_ARTIFACTS_DESTINATION"):
+        cluster_storage_uri("mlflow-artifacts:/1/m")
