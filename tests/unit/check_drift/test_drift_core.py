@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CATEGORICAL, NUMERIC, churn_frame
+from drift_data import CATEGORICAL, NUMERIC, churn_frame
 
 from components.check_drift.core import (
     CHECKS,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CATEGORICAL, FEATURES, NUMERIC, churn_frame
+from drift_data import CATEGORICAL, FEATURES, NUMERIC, churn_frame
 
 from components._mlflow import churn_probability
 from components.check_drift.core import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from conftest import churn_frame
+from drift_data import churn_frame
 
 from components.check_drift.core import CHECKS, DriftParams, check_drift
 from components.check_drift.html_report import bar_chart_svg, render_html
