@@ -37,7 +37,7 @@ margin:0 4px 0 10px}
 
 def _fmt(value: float | None, spec: str = ".3g") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "&ndash;"
+        return "n/a"
     return format(value, spec)
 
 
@@ -134,7 +134,7 @@ def _checks_table(report: DriftReport) -> str:
                 "prediction (KS on scores)",
                 p.drifted,
                 f"p={_fmt(p.p_value)} vs {_fmt(p.threshold)}, mean score "
-                f"{p.reference_mean:.3f} &rarr; {p.current_mean:.3f}, PSI {_fmt(p.psi, '.3f')}",
+                f"{p.reference_mean:.3f} → {p.current_mean:.3f}, PSI {_fmt(p.psi, '.3f')}",
             )
         )
     if report.multivariate:
@@ -147,12 +147,10 @@ def _checks_table(report: DriftReport) -> str:
             )
         )
     if report.performance:
-        rows.append(
-            ("performance (ROC AUC)", report.performance.degraded, escape(report.performance.note))
-        )
+        rows.append(("performance (ROC AUC)", report.performance.degraded, report.performance.note))
     body = "".join(
         f'<tr class="{"flag" if flag else ""}"><td>{name}</td>'
-        f"<td>{'DRIFT' if flag else 'ok'}</td><td>{detail}</td></tr>"
+        f"<td>{'DRIFT' if flag else 'ok'}</td><td>{escape(detail)}</td></tr>"
         for name, flag, detail in rows
     )
     return f"<table><tr><th>check</th><th>result</th><th>detail</th></tr>{body}</table>"
