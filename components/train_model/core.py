@@ -121,6 +121,9 @@ class TrainConfig:
         entity_column: Entity key (kept in the holdout, not a feature).
         categorical_features: Categorical feature columns.
         numeric_features: Numeric feature columns.
+        drift_reference_rows: Holdout rows (at most) kept as the drift reference logged
+            with the model, so a champion always carries what "no drift" looks like for
+            it (`check_drift`); 0 logs none.
     """
 
     model_type: str = DEFAULT_MODEL_TYPE
@@ -134,6 +137,7 @@ class TrainConfig:
     entity_column: str = "customer_id"
     categorical_features: tuple[str, ...] = DEFAULT_CATEGORICAL
     numeric_features: tuple[str, ...] = DEFAULT_NUMERIC
+    drift_reference_rows: int = 5000
 
     @property
     def feature_columns(self) -> list[str]:
@@ -711,6 +715,8 @@ def train(
                 serialization_format="skops",
                 skops_trusted_types=_trusted_types(fitted.model),
             )
+        if config.drift_reference_rows > 0:
+            _log_drift_reference(client, run.info.run_id, fitted.model, split.holdout, config)
     return TrainResult(
         run_id=run.info.run_id,
         model_uri=info.model_uri,
@@ -728,6 +734,33 @@ def train(
         feature_columns=config.feature_columns,
         holdout=split.holdout,
     )
+
+
+def _log_drift_reference(
+    client: MlflowClient, run_id: str, model: Any, holdout: pd.DataFrame, config: TrainConfig
+) -> None:
+    """Fits the drift detectors on the holdout and logs them with the model's run.
+
+    The holdout, not the training rows: it is data the model has not seen, so its
+    scores are what the model's scores on fresh, undrifted data look like (training
+    scores are sharper and would read as prediction drift).
+    """
+    from components.check_drift.reference import build_reference, log_reference
+
+    with tempfile.TemporaryDirectory() as scratch:
+        reference_dir = build_reference(
+            holdout,
+            model.predict(holdout[config.feature_columns]),
+            list(config.categorical_features),
+            list(config.numeric_features),
+            sample_size=config.drift_reference_rows,
+            seed=config.seed,
+            out_dir=Path(scratch) / "drift_reference",
+            labels=holdout[config.label_column],
+            entity_column=config.entity_column,
+            timestamp_column=config.timestamp_column,
+        )
+        log_reference(run_id, reference_dir, client)
 
 
 def export_model(model_uri: str, path: str) -> None:

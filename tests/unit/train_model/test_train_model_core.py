@@ -306,3 +306,21 @@ def test_bad_training_frames_fail_loudly(training_frame: pd.DataFrame, mutate, m
     config = core.TrainConfig()
     with pytest.raises(ValueError, match=message):
         core.split_training_frame(mutate(training_frame), config)
+
+
+def test_run_carries_the_drift_reference_of_its_model(trained: core.TrainResult, client) -> None:
+    """A trained run logs its drift reference: detectors, holdout sample and the model's scores.
+
+    Proves: `check_drift.reference.load_reference` finds the reference on the run, its
+    sample is drawn from the holdout (bounded, the model's features only) and the stored
+    scores are the model's own P(churn) on those rows.
+    Cannot prove the reference detects drift (tests/unit/check_drift does).
+    """
+    from components.check_drift.reference import load_reference
+
+    reference = load_reference(trained.run_id, client)
+    assert 0 < len(reference.features) <= min(len(trained.holdout), 5000)
+    assert set(core.DEFAULT_CATEGORICAL) | set(core.DEFAULT_NUMERIC) <= set(reference.features)
+    model = mlflow.pyfunc.load_model(trained.model_uri)
+    expected = mlf.churn_probability(model.predict(reference.features))
+    assert np.allclose(reference.scores, expected, atol=1e-9)
