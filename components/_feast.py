@@ -492,6 +492,12 @@ def _offline_store_classes() -> dict[str, type]:
         def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
             return self._to_arrow_internal(timeout).to_pandas()
 
+        def to_df(self, validation_reference: Any = None, timeout: int | None = None):
+            """Like Feast's, minus a full copy (its ``reset_index``) of a fresh frame."""
+            if validation_reference is not None:
+                return super().to_df(validation_reference, timeout)
+            return self._to_df_internal(timeout)
+
         @property
         def full_feature_names(self) -> bool:
             return self._full_feature_names
