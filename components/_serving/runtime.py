@@ -19,6 +19,7 @@ a subclass needs its base class at definition time.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -48,6 +49,38 @@ class ModelSignatureMissing(MLServerError):
             "`signature=infer_signature(X, y)` so requests can be checked",
             status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
+
+
+def _count_values(data: Any) -> int:
+    values = getattr(data, "root", data)
+    if isinstance(values, list | tuple):
+        return sum(_count_values(v) for v in values)
+    return 1
+
+
+def check_tensor_shapes(payload: InferenceRequest) -> None:
+    """Rejects inputs whose data does not fill their shape, or whose batch sizes differ.
+
+    Without this, MLServer builds the frame from columns of different lengths and
+    pandas pads the short ones with missing values: the model answers, with
+    imputed data the client never sent.
+
+    Raises:
+        RequestSchemaError: Naming the input and the mismatch.
+    """
+    batch_sizes: dict[str, int] = {}
+    for tensor in payload.inputs:
+        declared = math.prod(tensor.shape)
+        carried = _count_values(tensor.data)
+        if carried != declared:
+            raise RequestSchemaError(
+                f"input {tensor.name!r} declares shape {tensor.shape} ({declared} values) "
+                f"but carries {carried}"
+            )
+        if tensor.shape:
+            batch_sizes[tensor.name] = tensor.shape[0]
+    if len(set(batch_sizes.values())) > 1:
+        raise RequestSchemaError(f"inputs have different batch sizes: {batch_sizes}")
 
 
 def schema_error_message(exc: MlflowException) -> str:
@@ -84,9 +117,11 @@ class SuiteMLflowRuntime(MLflowRuntime):
 
         Raises:
             RequestSchemaError: If the inputs cannot be decoded into one table
-                (e.g. columns of different lengths, data that does not match the
-                declared datatype) or the batch has no rows.
+                (data that does not fill its shape, columns of different lengths,
+                data that does not match the declared datatype) or the batch has
+                no rows.
         """
+        check_tensor_shapes(payload)
         try:
             decoded = super().decode_request(payload, default_codec)
         except (ValueError, TypeError, KeyError) as exc:

@@ -16,6 +16,7 @@ and the Prometheus query's label names (they depend on the scrape config).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from components.deploy_model.canary import Phase, State
@@ -90,7 +91,7 @@ def render_inference_service(
             "protocolVersion": "v2",
             "runtime": runtime,
             "storageUri": storage_uri,
-            "resources": resources or DEFAULT_RESOURCES,
+            "resources": copy.deepcopy(resources or DEFAULT_RESOURCES),
         },
     }
     if canary_traffic_percent is not None:

@@ -55,7 +55,12 @@ def test_v2_predictions_match_in_process(server, model_dir: Path, rows):
 
 @pytest.mark.parametrize(
     ("case", "needle"),
-    [("missing_column", "age"), ("wrong_type", "tenure_months"), ("empty_batch", "empty")],
+    [
+        ("missing_column", "age"),
+        ("wrong_type", "tenure_months"),
+        ("empty_batch", "empty"),
+        ("ragged_input", "'plan' declares shape [3, 1] (3 values) but carries 2"),
+    ],
 )
 def test_malformed_requests_get_422_naming_the_problem(server, rows, case, needle):
     """Malformed requests get 422 naming the problem.
@@ -63,16 +68,22 @@ def test_malformed_requests_get_422_naming_the_problem(server, rows, case, needl
     Proves each malformed request gets HTTP 422 with a message naming the column or
     the empty batch (stock MLServer answers 500), and a good request still works after.
 
-    Cannot prove every possible malformed payload is mapped (e.g. ragged inputs).
+    A ragged input (fewer values than its shape) would otherwise be padded with missing
+    values by pandas and answered with 200.
+
+    Cannot prove every possible malformed payload is mapped.
     """
     sample = rows.head(3)
+    ragged = build_v2_request(sample)
+    ragged["inputs"][0]["data"] = ragged["inputs"][0]["data"][:2]
     bad = {
-        "missing_column": sample.drop(columns=["age"]),
-        "wrong_type": sample.assign(tenure_months=["x", "y", "z"]),
-        "empty_batch": sample.head(0),
+        "missing_column": build_v2_request(sample.drop(columns=["age"])),
+        "wrong_type": build_v2_request(sample.assign(tenure_months=["x", "y", "z"])),
+        "empty_batch": build_v2_request(sample.head(0)),
+        "ragged_input": ragged,
     }[case]
     with requests.Session() as session:
-        answer = infer(session, server.http_url, MODEL, build_v2_request(bad))
+        answer = infer(session, server.http_url, MODEL, bad)
         good = infer(session, server.http_url, MODEL, build_v2_request(sample))
     assert answer.status == 422, (answer.status, answer.error)
     assert needle in answer.error
