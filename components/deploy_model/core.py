@@ -259,9 +259,8 @@ def deploy_kserve(
         decision = watch(lambda: kserve.rollout_state(read()), _full_rollout(policy))
         return _finish(result, decision, first=True)
     if not apply_diff(objects["full"], live, absent=(kserve.CANARY_PATH,)):
-        result.action, result.reason = "unchanged", f"version {model.version} already serves"
         result.manifests = [objects["full"]]
-        return result
+        return _unchanged(result, lambda: kserve.rollout_state(read()), policy)
 
     result.manifests = [objects["canary"]]
     cluster.apply(objects["canary"])
@@ -340,9 +339,10 @@ def deploy_seldon(
         )
         return _finish(result, decision, first=True)
     if not apply_diff(objects["default"], live):
-        result.action, result.reason = "unchanged", f"version {model.version} already serves"
         result.manifests = [objects["default"]]
-        return result
+        return _unchanged(
+            result, lambda: seldon.object_state(read(objects["default"]), "ModelReady"), policy
+        )
 
     result.manifests = [objects["candidate"], objects["experiment"]]
     cluster.apply(objects["candidate"])
@@ -367,6 +367,21 @@ def deploy_seldon(
     _delete(cluster, objects["experiment"])
     _delete(cluster, objects["candidate"])
     return _finish(result, decision, first=False)
+
+
+def _unchanged(
+    result: DeployResult, read: Callable[[], State], policy: CanaryPolicy
+) -> DeployResult:
+    """The spec already names this version: report "unchanged" only if it really serves.
+
+    A matching spec that is not serving (e.g. left by an earlier failed rollout) is
+    watched like a first rollout, so the registry never calls it champion untested.
+    """
+    if read().phase is Phase.SERVING:
+        result.action = "unchanged"
+        result.reason = f"version {result.version} already serves"
+        return result
+    return _finish(result, watch(read, _full_rollout(policy)), first=False)
 
 
 def _delete(cluster: Cluster, obj: dict[str, Any]) -> None:
