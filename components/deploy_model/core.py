@@ -281,7 +281,9 @@ def deploy_kserve(
         result.manifests.append(objects["full"])
         cluster.apply(objects["full"])
         promoted = watch(lambda: kserve.rollout_state(read()), _full_rollout(policy))
-        return _finish(result, promoted, first=False, canary=decision)
+        if promoted.verdict is Verdict.PROMOTE:
+            return _finish(result, promoted, first=False, canary=decision)
+        decision = Decision(Verdict.ROLLBACK, f"full rollout failed: {promoted.reason}")
     result.manifests.append(objects["rollback"])
     cluster.apply(objects["rollback"])
     return _finish(result, decision, first=False)
@@ -363,7 +365,11 @@ def deploy_seldon(
         if promoted.verdict is Verdict.PROMOTE:
             _delete(cluster, objects["experiment"])
             _delete(cluster, objects["candidate"])
-        return _finish(result, promoted, first=False, canary=decision)
+            return _finish(result, promoted, first=False, canary=decision)
+        restored = _restore_default(request, live)
+        result.manifests.append(restored)
+        cluster.apply(restored)
+        decision = Decision(Verdict.ROLLBACK, f"default Model update failed: {promoted.reason}")
     _delete(cluster, objects["experiment"])
     _delete(cluster, objects["candidate"])
     return _finish(result, decision, first=False)
@@ -382,6 +388,21 @@ def _unchanged(
         result.reason = f"version {result.version} already serves"
         return result
     return _finish(result, watch(read, _full_rollout(policy)), first=False)
+
+
+def _restore_default(request: DeployRequest, live: dict[str, Any]) -> dict[str, Any]:
+    """Re-renders the default Model as it was before this rollout (artifact and labels)."""
+    meta = live.get("metadata") or {}
+    spec = live.get("spec") or {}
+    return seldon.render_model(
+        name=request.served_name,
+        namespace=request.namespace,
+        storage_uri=spec["storageUri"],
+        labels=meta.get("labels") or {},
+        replicas=spec.get("replicas", 1),
+        memory=spec.get("memory"),
+        server=spec.get("server"),
+    )
 
 
 def _delete(cluster: Cluster, obj: dict[str, Any]) -> None:

@@ -242,3 +242,27 @@ def test_artifact_proxy_uris_map_to_the_bucket():
     assert cluster_storage_uri("s3://other/m", dest) == "s3://other/m"
     with pytest.raises(ValueError, match="SUITE_MLFLOW_ARTIFACTS_DESTINATION"):
         cluster_storage_uri("mlflow-artifacts:/1/m")
+
+
+def test_seldon_rollback_restores_the_previous_default_model():
+    """A failed promotion re-renders the default Model exactly as it was before.
+
+    Proves: from a live Model (server fields, status, previous artifact and labels), the
+    restored object names the previous artifact and version label, keeps the server pin,
+    validates against the Seldon CRD, and re-applying it over that live Model is a no-op.
+
+    Cannot prove Seldon reloads the previous artifact in time (needs a cluster).
+    """
+    from components.deploy_model.core import _restore_default
+    from components.deploy_model.kube import apply_diff
+
+    previous = ResolvedModel("churn", "6", "s3://mlflow/1/models/m-old/artifacts")
+    live = seldon_objects(REQUEST, previous)["default"]
+    live["metadata"].update({"uid": "u-1", "generation": 4, "resourceVersion": "99"})
+    live["status"] = {"observedGeneration": 4, "replicas": 1, "availableReplicas": 1}
+    restored = _restore_default(REQUEST, live)
+    assert restored["spec"]["storageUri"] == previous.storage_uri
+    assert restored["metadata"]["labels"]["mlops.kfp-suite.io/model-version"] == "6"
+    assert restored["spec"]["server"] == seldon.SUITE_SERVER
+    assert_valid_against_crd(restored, "mlops.seldon.io_models.yaml")
+    assert apply_diff(restored, live) == []
