@@ -366,7 +366,7 @@ def deploy_seldon(
             _delete(cluster, objects["experiment"])
             _delete(cluster, objects["candidate"])
             return _finish(result, promoted, first=False, canary=decision)
-        restored = _restore_default(request, live)
+        restored = restore_default_model(request, live)
         result.manifests.append(restored)
         cluster.apply(restored)
         decision = Decision(Verdict.ROLLBACK, f"default Model update failed: {promoted.reason}")
@@ -390,7 +390,7 @@ def _unchanged(
     return _finish(result, watch(read, _full_rollout(policy)), first=False)
 
 
-def _restore_default(request: DeployRequest, live: dict[str, Any]) -> dict[str, Any]:
+def restore_default_model(request: DeployRequest, live: dict[str, Any]) -> dict[str, Any]:
     """Re-renders the default Model as it was before this rollout (artifact and labels)."""
     meta = live.get("metadata") or {}
     spec = live.get("spec") or {}

@@ -64,7 +64,8 @@ def test_local_target_promotes_on_a_running_mlserver(store):
     """The component rolls churn/2 onto a running local MLServer and moves the aliases.
 
     Proves: with target=local the task loads version 2 beside version 1, smoke-tests it
-    on the model's logged input example (no smoke rows are passed), switches the served default and returns "promoted"; champion=2, previous=1.
+    on the model's logged input example (no smoke rows are passed), switches the served
+    default and returns "promoted"; champion=2, previous=1.
 
     Cannot prove `make serve` uses the same folder (that is the Makefile's job).
     """

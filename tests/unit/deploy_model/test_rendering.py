@@ -253,14 +253,14 @@ def test_seldon_rollback_restores_the_previous_default_model():
 
     Cannot prove Seldon reloads the previous artifact in time (needs a cluster).
     """
-    from components.deploy_model.core import _restore_default
+    from components.deploy_model.core import restore_default_model
     from components.deploy_model.kube import apply_diff
 
     previous = ResolvedModel("churn", "6", "s3://mlflow/1/models/m-old/artifacts")
     live = seldon_objects(REQUEST, previous)["default"]
     live["metadata"].update({"uid": "u-1", "generation": 4, "resourceVersion": "99"})
     live["status"] = {"observedGeneration": 4, "replicas": 1, "availableReplicas": 1}
-    restored = _restore_default(REQUEST, live)
+    restored = restore_default_model(REQUEST, live)
     assert restored["spec"]["storageUri"] == previous.storage_uri
     assert restored["metadata"]["labels"]["mlops.kfp-suite.io/model-version"] == "6"
     assert restored["spec"]["server"] == seldon.SUITE_SERVER
