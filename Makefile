@@ -49,6 +49,7 @@ run: setup ## The main job, locally: data -> features -> validate -> train -> ga
 SERVE_PORT ?= 8080
 serve: setup ## Serve the registry's champion with the suite MLServer runtime on 127.0.0.1:$(SERVE_PORT)
 	$(PY) -m components._serving serve --repo $(DATA_DIR)/serving --port $(SERVE_PORT) \
+	  --grpc-port $$(($(SERVE_PORT)+1)) --metrics-port $$(($(SERVE_PORT)+2)) \
 	  --model-uri models:/churn@champion --tracking-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db
 
 KFP_ARGS ?=

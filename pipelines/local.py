@@ -32,7 +32,9 @@ class LocalRunConfig:
         day0_start: Start of the day-0 (training) period.
         day0_end: End of the day-0 period = start of the monitored period = drift start.
         monitor_end: End of the monitored period.
-        retrain_start: Start of the retraining window (it ends at `monitor_end`).
+        retrain_start: Start of the retraining window (it ends at `monitor_end`). Close
+            to the drift start on purpose: under concept drift, older rows teach the
+            relationship that no longer holds.
         scenario: Drift scenario of the monitored period, e.g.
             ``covariate_shift+concept_drift`` or ``none``.
         labels_per_customer: Expected label rows per customer per period.
@@ -46,7 +48,7 @@ class LocalRunConfig:
     day0_start: str = "2024-01-01"
     day0_end: str = "2024-07-01"
     monitor_end: str = "2024-09-01"
-    retrain_start: str = "2024-04-01"
+    retrain_start: str = "2024-06-15"
     scenario: str = "covariate_shift+concept_drift"
     labels_per_customer: float = 2.0
     model_type: str = "xgboost"

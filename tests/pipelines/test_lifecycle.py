@@ -34,7 +34,7 @@ from pipelines.summary import registry_state
 
 DAY0 = ("2024-01-01", "2024-05-01")
 QUIET = ("2024-05-01", "2024-06-01")  # appended with no drift
-DRIFTED = ("2024-06-01", "2024-07-15")  # appended with covariate shift + concept drift
+DRIFTED = ("2024-06-01", "2024-08-01")  # appended with covariate shift + concept drift
 
 
 @dataclass
@@ -195,7 +195,7 @@ def test_drift_triggers_a_retrain_that_becomes_champion(world, quiet_monitoring)
     old_champion = world.alias("champion")
     append_period(world.run, *DRIFTED, "covariate_shift+concept_drift", _quiet)
     prepare_feature_store(world.run, DRIFTED[1], _quiet)
-    result = world.monitoring("drifted", DRIFTED, retrain_start="2024-03-01")
+    result = world.monitoring("drifted", DRIFTED, retrain_start="2024-05-15")
     ran = _ran(result)
     assert {"check-drift", "train-model", "evaluate-model", "register-model"} <= ran
     assert "deploy-model" in ran
