@@ -46,12 +46,48 @@ def query_served_model(base_url: str, run: Any, served_name: str = "churn") -> d
 
 
 def _reports(result: Any) -> list[Path]:
+    """HTML and Markdown reports a run wrote (validation, drift, gate decision, model card)."""
     if result is None or result.pipeline_root is None:
         return []
     wanted = ("report", "model_card")
     return sorted(
         p for p in Path(result.pipeline_root).rglob("*") if p.is_file() and p.name in wanted
     )
+
+
+def _task_json(result: Any, task: str, output: str) -> dict[str, Any] | None:
+    """Reads a JSON output of `task` (the last one by task-name suffix) from a local run."""
+    import json
+
+    if result is None or result.pipeline_root is None:
+        return None
+    found = sorted(Path(result.pipeline_root).glob(f"*/{task}*/{output}"))
+    return json.loads(found[-1].read_text(encoding="utf-8")) if found else None
+
+
+def _gate_lines(evaluation: dict[str, Any]) -> list[str]:
+    decision = evaluation["decision"]
+    verdict = "BLESSED" if decision["blessed"] else "NOT BLESSED"
+    lines = [f"  gate: {verdict} (holdout {evaluation['holdout_rows']} rows)"]
+    lines += [f"    {reason}" for reason in decision["reasons"]]
+    champion = evaluation.get("champion")
+    columns = [("challenger", evaluation["challenger"])]
+    if champion:
+        columns.append((f"champion v{champion.get('version')}", champion))
+    lines.append("    " + f"{'metric':<10}" + "".join(f"{name:>18}" for name, _ in columns))
+    for metric in ("roc_auc", "pr_auc", "f1", "log_loss", "brier"):
+        values = "".join(f"{m['metrics'].get(metric, float('nan')):>18.4f}" for _, m in columns)
+        lines.append(f"    {metric:<10}{values}")
+    return lines
+
+
+def _drift_lines(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"  drift check: {report['status']} on {report['n_current']} customers "
+        f"(drift_detected={report['drift_detected']})"
+    ]
+    lines += [f"    {reason}" for reason in report.get("reasons", [])]
+    return lines
 
 
 def registry_state(tracking_uri: str, name: str = "churn") -> list[dict[str, Any]]:
@@ -88,7 +124,17 @@ def print_summary(facts: dict[str, Any], out=print) -> None:
             continue
         statuses = ", ".join(f"{t.name} {t.status}" for t in result.tasks)
         out(f"{label} pipeline ({result.seconds:.0f}s): {statuses}")
-    out("")
+        drift = _task_json(result, "check-drift", "report_json")
+        if drift:
+            for line in _drift_lines(drift):
+                out(line)
+        evaluation = _task_json(result, "evaluate-model", "evaluation")
+        if evaluation:
+            for line in _gate_lines(evaluation):
+                out(line)
+        elif label == "monitoring":
+            out("  no retraining: the If(drift_detected) branch was not taken")
+        out("")
     out("Model registry (MLflow aliases):")
     for version in registry_state(run.tracking_uri):
         aliases = ", ".join(version["aliases"]) or "-"
