@@ -614,7 +614,8 @@ def _offline_store_classes() -> dict[str, type]:
                     endpoints.add(_s3_endpoint(source))
             if len(endpoints) > 1:
                 raise ValueError(f"s3 sources use different endpoints {endpoints}; use one")
-            times = pd.to_datetime(entity_df[timestamp], utc=True)
+            stamps = entity_df[timestamp]
+            bounds = pd.to_datetime(pd.Series([stamps.min(), stamps.max()]), utc=True)
             return AsofRetrievalJob(
                 entity_df=entity_df,
                 sql=asof_join_sql("entity_df", timestamp, joins),
@@ -623,8 +624,8 @@ def _offline_store_classes() -> dict[str, type]:
                 metadata=RetrievalMetadata(
                     features=feature_refs,
                     keys=[c for c in entity_df.columns if c != timestamp],
-                    min_event_timestamp=times.min().to_pydatetime(),
-                    max_event_timestamp=times.max().to_pydatetime(),
+                    min_event_timestamp=bounds[0].to_pydatetime(),
+                    max_event_timestamp=bounds[1].to_pydatetime(),
                 ),
                 repo_path=str(config.repo_path),
             )

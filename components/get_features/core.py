@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FeatureFrame",
     "apply_repo",
+    "as_utc",
     "feature_refs",
     "frame_fingerprint",
     "get_features_from_source",
@@ -115,6 +116,21 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
             digest.update(offsets.tobytes())
             digest.update(memoryview(data)[: offsets[-1]] if data is not None else b"")
     return f"sha256:{digest.hexdigest()}"
+
+
+def as_utc(values: pd.Series) -> pd.Series:
+    """Returns timestamps as ``datetime64[ns, UTC]``; naive values are taken as UTC.
+
+    Avoids `pd.to_datetime` on columns that already are datetimes (it iterates over
+    them in Python to decide on caching: ~0.1 s per 1e5 rows).
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        values = values.dt.tz_localize("UTC")
+    else:
+        values = pd.to_datetime(values, utc=True)
+    return values.astype("datetime64[ns, UTC]")
 
 
 def _sort_keys(frame: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
@@ -207,7 +223,7 @@ def load_entity_frame(
     if missing:
         raise ValueError(f"entity source {entity_source} lacks columns {missing}")
     frame = pq.read_table(entity_source, columns=columns).to_pandas()
-    times = pd.to_datetime(frame[suite.timestamp], utc=True)
+    times = as_utc(frame[suite.timestamp])
     keep = np.ones(len(frame), dtype=bool)
     if lower is not None:
         keep &= (times >= lower).to_numpy()
@@ -280,7 +296,7 @@ def get_training_frame(
     for column in (suite.entity_key, suite.timestamp):
         if entities[column].isna().any():
             raise ValueError(f"entity column {column!r} has {entities[column].isna().sum()} nulls")
-    entities[suite.timestamp] = pd.to_datetime(entities[suite.timestamp], utc=True)
+    entities[suite.timestamp] = as_utc(entities[suite.timestamp])
     # Sorting the 3-column entity frame is cheap; a store that keeps entity order (the
     # ASOF store does) then returns the training frame already sorted.
     order_by = [suite.entity_key, suite.timestamp, suite.label]
@@ -303,9 +319,7 @@ def get_training_frame(
     lost = [c for c in columns if c not in retrieved.columns]
     if lost:
         raise RuntimeError(f"feature service {feature_service!r} returned no columns {lost}")
-    retrieved[suite.timestamp] = pd.to_datetime(retrieved[suite.timestamp], utc=True).astype(
-        "datetime64[ns, UTC]"
-    )
+    retrieved[suite.timestamp] = as_utc(retrieved[suite.timestamp])
     frame = retrieved if list(retrieved.columns) == columns else retrieved[columns]
     if not is_sorted(frame, order_by):
         frame = frame.take(sort_order(frame, order_by))
