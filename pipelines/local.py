@@ -186,7 +186,10 @@ def prepare_feature_store(run: LocalRunConfig, end_time: str, echo: Echo) -> Non
         f"services {', '.join(applied.get('feature_services', []))}"
     )
     for view in materialize_repo(run.feature_repo, end_time):
-        echo(f"    materialized {view}")
+        echo(
+            f"    materialized {view.feature_view}: {view.rows:,} rows "
+            f"{view.start:%Y-%m-%d} .. {view.end:%Y-%m-%d}"
+        )
 
 
 def compile_pipelines(run: LocalRunConfig, dist: Path, echo: Echo) -> dict[str, Path]:
