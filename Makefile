@@ -38,7 +38,7 @@ format: setup ## ruff format + autofix
 	$(VENV)/bin/ruff check --fix .
 
 test: setup ## Run the whole test suite
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadscope
 
 compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 	$(PY) -m pipelines compile
