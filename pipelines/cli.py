@@ -81,10 +81,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {path}")
         return 0
     if args.command == "run-local":
-        import warnings
-
-        # MLflow's SQLAlchemy store warns about its own loader options on every query.
-        warnings.filterwarnings("ignore", message=".*noload.*")
         from pipelines.local import run_lifecycle
         from pipelines.summary import print_summary
 

@@ -92,14 +92,19 @@ def _drift_lines(report: dict[str, Any]) -> list[str]:
 
 def registry_state(tracking_uri: str, name: str = "churn") -> list[dict[str, Any]]:
     """Returns the registered versions (newest first) with their aliases and key tags."""
+    import warnings
+
     from components._mlflow import mlflow_client
 
     client = mlflow_client(tracking_uri)
-    versions = client.search_model_versions(f"name = '{name}'")
     aliases: dict[str, list[str]] = {}
-    if versions:
-        for alias, version in client.get_registered_model(name).aliases.items():
-            aliases.setdefault(str(version), []).append(alias)
+    with warnings.catch_warnings():
+        # MLflow's SQLAlchemy store warns about its own loader options on first query.
+        warnings.simplefilter("ignore")
+        versions = client.search_model_versions(f"name = '{name}'")
+        if versions:
+            for alias, version in client.get_registered_model(name).aliases.items():
+                aliases.setdefault(str(version), []).append(alias)
     return [
         {
             "version": v.version,

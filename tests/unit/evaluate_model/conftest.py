@@ -24,16 +24,6 @@ def training_frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-
-
-@pytest.fixture
-def client(tracking_uri: str):
-    return mlf.mlflow_client(tracking_uri)
-
-
-@pytest.fixture(scope="session")
 def good(training_frame: pd.DataFrame, tracking_uri: str) -> train_core.TrainResult:
     return train_core.train(training_frame, mlf.mlflow_client(tracking_uri))
 

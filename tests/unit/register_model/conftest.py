@@ -23,16 +23,6 @@ def training_frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-
-
-@pytest.fixture
-def client(tracking_uri: str):
-    return mlf.mlflow_client(tracking_uri)
-
-
-@pytest.fixture(scope="session")
 def runs(training_frame: pd.DataFrame, tracking_uri: str) -> list[train_core.TrainResult]:
     """Two training runs of different model types (two versions to promote between)."""
     client = mlf.mlflow_client(tracking_uri)

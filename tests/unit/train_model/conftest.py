@@ -12,23 +12,12 @@ import pandas as pd
 import pytest
 
 from churn_data import GeneratorConfig, generate
-from components import _mlflow as mlf
 
 
 @pytest.fixture(scope="session")
 def training_frame() -> pd.DataFrame:
     data = generate(GeneratorConfig(n_customers=2000, seed=11))
     return data.snapshot.drop(columns=["churn_probability"])
-
-
-@pytest.fixture(scope="session")
-def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-
-
-@pytest.fixture
-def client(tracking_uri: str):
-    return mlf.mlflow_client(tracking_uri)
 
 
 @pytest.fixture
