@@ -79,6 +79,9 @@ USER 10001:10001
 # ------------------------------------------------------------ the three targets
 FROM runtime AS data
 COPY --from=venv-data /opt/venv /opt/venv
+# DuckDB's S3 support is an extension it downloads on first use; fetch it at build
+# time so get_features works in pods that cannot reach extensions.duckdb.org.
+RUN python -c "import duckdb; duckdb.sql('INSTALL httpfs')"
 
 FROM runtime AS train
 COPY --from=venv-train /opt/venv /opt/venv
