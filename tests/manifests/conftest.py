@@ -18,7 +18,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "manifests"
-CRD_DIR = REPO.parent / "shared" / "crds"
+CRD_DIR = REPO / "tests" / "crds"
 KUBE_VERSION = "1.33.0"  # manifests/kind: kindest/node:v1.33.1 (KIND_NODE_IMAGE in mk/cluster.mk)
 REMOTE_PREFIXES = ("http://", "https://", "github.com/", "git@")
 
@@ -71,8 +71,8 @@ def build(directory: Path) -> tuple[dict, ...]:
 
 @functools.cache
 def crd_schemas() -> dict[tuple[str, str, str], dict]:
-    """(group, version, kind) -> openAPIV3Schema, from ../shared/crds."""
-    assert CRD_DIR.is_dir(), f"CRD schemas expected in {CRD_DIR} (shared/ beside the repo)"
+    """(group, version, kind) -> openAPIV3Schema, from tests/crds."""
+    assert CRD_DIR.is_dir(), f"CRD schemas expected in {CRD_DIR} (copies of the shared CRDs)"
     schemas = {}
     for path in sorted(CRD_DIR.glob("*.yaml")):
         # libyaml's loader: the KServe/Seldon CRDs are megabytes of YAML.
@@ -111,7 +111,7 @@ def built():
 
 @pytest.fixture(scope="session")
 def schemas():
-    """Returns (group, version, kind) -> openAPIV3Schema of ../shared/crds."""
+    """Returns (group, version, kind) -> openAPIV3Schema of tests/crds."""
     return crd_schemas()
 
 

@@ -79,7 +79,7 @@ def _versions(directory: Path) -> set[str]:
 
 
 def test_pinned_versions_match_the_sdk_and_the_shared_crds():
-    """Proves KFP backend = SDK minor, KServe = v0.20.0 and Seldon = v2.10.2 (../shared/crds).
+    """Proves KFP backend = SDK minor, KServe = v0.20.0 and Seldon = v2.10.2 (tests/crds).
 
     Cannot prove API compatibility beyond what the versions promise.
     """

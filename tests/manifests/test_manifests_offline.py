@@ -3,7 +3,7 @@
 Every kustomization under manifests/ that references no remote base is built here
 (no network, no cluster) and each resulting object is validated: core kinds against
 the Kubernetes 1.33 JSON schemas of kubernetes-validate in strict mode (unknown
-fields fail), KServe / Seldon kinds against the CRD openAPIV3Schema in ../shared/crds
+fields fail), KServe / Seldon kinds against the CRD openAPIV3Schema in tests/crds
 with unknown fields made errors too. What this cannot prove: that the objects are
 accepted by admission webhooks, that the images pull, or that the pods become Ready.
 """
@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 KUBE_VERSION = "1.33.0"
 
-# Kinds installed by remote bases whose CRD schema is not in ../shared/crds. Objects
+# Kinds installed by remote bases whose CRD schema is not in tests/crds. Objects
 # of these kinds are only checked for apiVersion/kind/name here. Kept exact, so a new
 # unvalidated kind fails the test instead of slipping through.
 NO_SCHEMA_HERE = {
@@ -94,7 +94,7 @@ def test_core_objects_validate_strictly_against_kubernetes_schemas(local_kustomi
 def test_custom_resources_validate_against_the_shared_crd_schemas(
     local_kustomization, built, schemas
 ):
-    """Proves each KServe/Seldon object matches its CRD schema (../shared/crds), strictly.
+    """Proves each KServe/Seldon object matches its CRD schema (tests/crds), strictly.
 
     Kinds whose CRD is not shared (Seldon SeldonRuntime/Server) are listed in
     NO_SCHEMA_HERE and only checked structurally. Cannot prove the operators accept
@@ -107,7 +107,7 @@ def test_custom_resources_validate_against_the_shared_crd_schemas(
         key = (group, version, obj["kind"])
         if key not in schemas:
             assert (obj["apiVersion"], obj["kind"]) in NO_SCHEMA_HERE, (
-                f"{obj['apiVersion']} {obj['kind']} has no CRD schema in ../shared/crds"
+                f"{obj['apiVersion']} {obj['kind']} has no CRD schema in tests/crds"
             )
             continue
         validator = jsonschema.Draft7Validator(_strict(schemas[key]))

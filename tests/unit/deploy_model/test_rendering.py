@@ -1,6 +1,6 @@
 """Rendered InferenceService / Model / Experiment objects against the CRD schemas.
 
-Schemas: ``../shared/crds`` (KServe v0.20 InferenceService, Seldon Core 2 Model and
+Schemas: ``tests/crds`` (KServe v0.20 InferenceService, Seldon Core 2 Model and
 Experiment), validated with jsonschema on the served version's ``openAPIV3Schema``, plus
 a pruning check (no field the API server would silently drop). Embedded core parts
 (ObjectMeta, container ResourceRequirements) are validated with kubernetes-validate's
@@ -33,7 +33,7 @@ from components.deploy_model.core import (
 )
 from components.deploy_model.kube import check_label_value, suite_labels
 
-CRDS = REPO_ROOT.parent / "shared" / "crds"
+CRDS = REPO_ROOT / "tests" / "crds"
 MODEL = ResolvedModel("churn", "7", "s3://mlflow/1/models/m-abc/artifacts")
 REQUEST = DeployRequest(
     "models:/churn/7", "kserve", canary_percent=20, suite_version="0.1.0-3f2a9c1d"
