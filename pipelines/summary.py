@@ -22,7 +22,6 @@ def query_served_model(base_url: str, run: Any, served_name: str = "churn") -> d
     Returns:
         ``{"rows": DataFrame, "answers": list[float], "version": str | None}``.
     """
-    import pandas as pd
     import requests
 
     from components._feast import open_store
@@ -41,7 +40,6 @@ def query_served_model(base_url: str, run: Any, served_name: str = "churn") -> d
         "rows": rows,
         "answers": decode_v2_outputs(answer.body).ravel().tolist(),
         "version": answer.body.get("model_version"),
-        "features_frame": pd.DataFrame(features),
     }
 
 
