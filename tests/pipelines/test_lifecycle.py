@@ -30,7 +30,12 @@ from pipelines.local import (
     run_pipeline,
 )
 from pipelines.local_runner import PipelineRunError
-from pipelines.summary import registry_state
+from pipelines.summary import (
+    SAMPLE_REQUEST_ROWS,
+    print_summary,
+    query_served_model,
+    registry_state,
+)
 
 DAY0 = ("2024-01-01", "2024-05-01")
 QUIET = ("2024-05-01", "2024-06-01")  # appended with no drift
@@ -186,18 +191,45 @@ def test_monitoring_without_drift_does_not_retrain(world, quiet_monitoring):
     assert len(world.versions()) == 1
 
 
-def test_drift_triggers_a_retrain_that_becomes_champion(world, quiet_monitoring):
+@pytest.fixture(scope="module")
+def drifted_monitoring(world, quiet_monitoring):
+    champion_before = world.alias("champion")
+    append_period(world.run, *DRIFTED, "covariate_shift+concept_drift", _quiet)
+    prepare_feature_store(world.run, DRIFTED[1], _quiet)
+    result = world.monitoring("drifted", DRIFTED, retrain_start="2024-05-15")
+    return champion_before, result
+
+
+def test_drift_triggers_a_retrain_that_becomes_champion(world, drifted_monitoring):
     """Covariate shift + concept drift: drift found, retrained, gated, new champion.
 
     The old champion moves to `previous`. Cannot prove: that every drift scenario is
     found (bench/drift.py measures power per scenario).
     """
-    old_champion = world.alias("champion")
-    append_period(world.run, *DRIFTED, "covariate_shift+concept_drift", _quiet)
-    prepare_feature_store(world.run, DRIFTED[1], _quiet)
-    result = world.monitoring("drifted", DRIFTED, retrain_start="2024-05-15")
+    old_champion, result = drifted_monitoring
     ran = _ran(result)
     assert {"check-drift", "train-model", "evaluate-model", "register-model"} <= ran
     assert "deploy-model" in ran
     assert world.alias("champion") != old_champion
     assert world.alias("previous") == old_champion
+
+
+def test_served_model_is_the_new_champion_and_the_summary_says_so(world, drifted_monitoring):
+    """The local MLServer answers live V2 requests with the new champion; the summary shows it.
+
+    Proves: after the drift retrain, the served default is the champion version, its answers
+    are probabilities for online-store rows, and `make run`'s summary names the drift, the
+    gate decision and the aliases. Cannot prove how the summary reads to a person.
+    """
+    old_champion, result = drifted_monitoring
+    served = query_served_model(world.arguments["local_serving_url"], world.run)
+    assert str(served["version"]) == str(world.alias("champion"))
+    assert len(served["answers"]) == SAMPLE_REQUEST_ROWS
+    assert all(0.0 <= p <= 1.0 for p in served["answers"])
+    lines: list[str] = []
+    print_summary({"run": world.run, "monitoring": result, "served": served}, out=lines.append)
+    text = "\n".join(lines)
+    assert "drift_detected=True" in text
+    assert "gate: BLESSED" in text
+    assert f"churn v{old_champion}: previous" in text
+    assert f"version {world.alias('champion')}" in text
