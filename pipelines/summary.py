@@ -20,24 +20,26 @@ def query_served_model(base_url: str, run: Any, served_name: str = "churn") -> d
         served_name: V2 model name.
 
     Returns:
-        ``{"rows": DataFrame, "answers": list[float], "version": str | None}``.
+        ``{"rows": DataFrame, "entity_key": str, "answers": list[float], "version": str}``.
     """
     import requests
 
-    from components._feast import open_store
+    from components._feast import load_suite_config, open_store
     from components._serving.v2 import build_v2_request, decode_v2_outputs, infer
 
+    suite = load_suite_config(run.feature_repo)
     store = open_store(run.feature_repo)
-    service = store.get_feature_service("churn_v1")
-    customers = [{"customer_id": i} for i in range(1, SAMPLE_REQUEST_ROWS + 1)]
-    rows = store.get_online_features(features=service, entity_rows=customers).to_df()
-    features = rows.drop(columns=["customer_id"])
+    service = store.get_feature_service(suite.feature_service)
+    entities = [{suite.entity_key: i} for i in range(1, SAMPLE_REQUEST_ROWS + 1)]
+    rows = store.get_online_features(features=service, entity_rows=entities).to_df()
+    features = rows.drop(columns=[suite.entity_key])
     with requests.Session() as session:
         answer = infer(session, base_url, served_name, build_v2_request(features))
     if not answer.ok:
         return {"rows": rows, "error": f"HTTP {answer.status}: {answer.text}"}
     return {
         "rows": rows,
+        "entity_key": suite.entity_key,
         "answers": decode_v2_outputs(answer.body).ravel().tolist(),
         "version": answer.body.get("model_version"),
     }
@@ -146,8 +148,8 @@ def print_summary(facts: dict[str, Any], out=print) -> None:
     out("")
     if "answers" in served:
         out(f"Served model (local MLServer, version {served.get('version')}), live V2 answers:")
-        for cid, p in zip(served["rows"]["customer_id"], served["answers"], strict=True):
-            out(f"  customer {cid}: P(churn) = {p:.3f}")
+        for cid, p in zip(served["rows"][served["entity_key"]], served["answers"], strict=True):
+            out(f"  {served['entity_key']} {cid}: P(churn) = {p:.3f}")
     elif "error" in served:
         out(f"Served model did not answer: {served['error']}")
     out("")
