@@ -19,7 +19,7 @@ help: ## List the targets
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) pip sync --python $(PY) requirements.txt
+	$(UV) pip sync --compile-bytecode --python $(PY) requirements.txt
 	$(UV) pip install --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 
