@@ -1,7 +1,5 @@
 """Feast plumbing shared by `get_features` and `materialize_features`.
 
-- `SuiteConfig` / `load_suite_config`: the small `feature_repo/suite.yaml` that tells
-  the pipelines which entity, timestamp, label and feature service to use.
 - `open_store`: a `FeatureStore` for a repo path, with the cluster yaml selectable by
   `FEAST_FS_YAML_FILE_PATH` and a loud error for unset `${VAR}`s in it.
 - `apply_repo`: the `feast apply` equivalent via the Python API (`copy_repo` and
@@ -38,66 +36,10 @@ if TYPE_CHECKING:
 SOURCE_DIR_ENV = "FEAST_SOURCE_DIR"
 # Feast's own variable naming the feature_store.yaml to use instead of the default.
 FS_YAML_ENV = "FEAST_FS_YAML_FILE_PATH"
-SUITE_CONFIG_FILE = "suite.yaml"
 # The checkout's feature repo (tests, benchmarks and `make run` copy or apply it).
 DEFAULT_REPO = Path(__file__).resolve().parent.parent / "feature_repo"
 
 _UNSET_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
-
-
-@dataclass(frozen=True)
-class SuiteConfig:
-    """What the pipelines need to know about a feature repo (`suite.yaml`).
-
-    Attributes:
-        entity: Feast entity name.
-        entity_key: Its join key, a column of the labels parquet.
-        timestamp: Label-time column of the labels parquet.
-        label: Target column of the labels parquet.
-        feature_service: Default feature service for training.
-        categorical_features: Feature columns to treat as categorical.
-    """
-
-    entity: str
-    entity_key: str
-    timestamp: str
-    label: str
-    feature_service: str
-    categorical_features: tuple[str, ...] = ()
-
-    @property
-    def entity_columns(self) -> list[str]:
-        """The columns an entity dataframe must have, in training-frame order."""
-        return [self.entity_key, self.timestamp, self.label]
-
-
-def load_suite_config(repo_path: str | Path) -> SuiteConfig:
-    """Reads `suite.yaml` from a feature repo.
-
-    Args:
-        repo_path: The feature repo directory.
-
-    Raises:
-        FileNotFoundError: If the repo has no `suite.yaml`.
-        ValueError: If a required key is missing or an unknown key is present.
-    """
-    path = Path(repo_path) / SUITE_CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"feature repo {repo_path} has no {SUITE_CONFIG_FILE}")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    required = ["entity", "entity_key", "timestamp", "label", "feature_service"]
-    missing = [key for key in required if not raw.get(key)]
-    unknown = sorted(set(raw) - {*required, "categorical_features"})
-    if missing or unknown:
-        raise ValueError(f"{path}: missing keys {missing}, unknown keys {unknown}")
-    return SuiteConfig(
-        entity=str(raw["entity"]),
-        entity_key=str(raw["entity_key"]),
-        timestamp=str(raw["timestamp"]),
-        label=str(raw["label"]),
-        feature_service=str(raw["feature_service"]),
-        categorical_features=tuple(raw.get("categorical_features") or ()),
-    )
 
 
 def store_yaml_path(repo_path: str | Path) -> Path:

@@ -2,7 +2,7 @@
 
 One place for: where tracking goes by default (a sqlite file plus a local
 artifact directory, so a laptop run needs no server), the tag and alias names the
-components agree on, how a data frame is fingerprinted, and how the churn
+components agree on, how a data frame is fingerprinted, and how the served
 probability is read out of a loaded model. MLflow is imported inside functions
 only: importing this module is cheap.
 """
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
-DEFAULT_EXPERIMENT = "churn"
-DEFAULT_REGISTERED_MODEL = "churn"
+DEFAULT_EXPERIMENT = "suite"
 # Relative to the working directory of the process (the repo root for `make run`).
 DEFAULT_TRACKING_DIR = "mlruns"
 SQLITE_DB_NAME = "mlflow.db"
@@ -152,10 +151,10 @@ def dataset_digest(fingerprint: str) -> str:
     return fingerprint.removeprefix("sha256:")[:DIGEST_CHARS]
 
 
-def churn_probability(predictions: Any) -> np.ndarray:
-    """Returns P(churn) as a 1-D float64 array from a model's predictions.
+def positive_probability(predictions: Any) -> np.ndarray:
+    """Returns P(positive class) as a 1-D float64 array from a model's predictions.
 
-    Suite models answer P(churn) directly (one value per row). A plain sklearn
+    Suite models answer P(positive class) directly (one value per row). A plain sklearn
     classifier logged with ``pyfunc_predict_fn="predict_proba"`` answers two
     columns, [P(0), P(1)]; column 1 is taken. Anything else is an error.
 
@@ -174,7 +173,7 @@ def churn_probability(predictions: Any) -> np.ndarray:
         values = values[:, 1]
     if values.ndim != 1:
         raise ValueError(
-            "expected the model to answer one P(churn) per row (or [P(0), P(1)] columns), "
+            "expected the model to answer one P(positive class) per row (or [P(0), P(1)] columns), "
             f"got an array of shape {values.shape}"
         )
     return values

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components._version import suite_version
-from pipelines.config import PipelineConfig
+from pipelines.config import FEATURE_REPO, PipelineConfig
 
 
 def pipeline_factories() -> dict[str, Callable]:
@@ -21,9 +21,19 @@ def pipeline_factories() -> dict[str, Callable]:
     return {"training": build_training_pipeline, "monitoring": build_monitoring_pipeline}
 
 
-def compiled_path(out_dir: Path, pipeline: str, version: str | None = None) -> Path:
-    """Returns where `pipeline` at `version` (default: this checkout's) is compiled to."""
-    return Path(out_dir) / f"{pipeline}-{version or suite_version()}.yaml"
+def compiled_path(
+    out_dir: Path, pipeline: str, version: str | None = None, prefix: str = ""
+) -> Path:
+    """Returns where a pipeline is compiled to: ``<out_dir>/[<prefix>-]<pipeline>-<version>.yaml``.
+
+    Args:
+        out_dir: Output directory, usually `dist/`.
+        pipeline: ``training`` or ``monitoring``.
+        version: Suite version; default: this checkout's.
+        prefix: The repo's pipeline prefix; "" for the default feature repo.
+    """
+    stem = f"{prefix}-{pipeline}" if prefix else pipeline
+    return Path(out_dir) / f"{stem}-{version or suite_version()}.yaml"
 
 
 def compile_all(out_dir: Path, config: PipelineConfig | None = None) -> dict[str, Path]:
@@ -38,12 +48,14 @@ def compile_all(out_dir: Path, config: PipelineConfig | None = None) -> dict[str
     """
     from kfp import compiler
 
+    default = config is None or config.suite.repo_path.resolve() == FEATURE_REPO.resolve()
     config = config or PipelineConfig.from_repo()
+    prefix = "" if default else config.suite.pipeline_prefix
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for name, factory in pipeline_factories().items():
-        path = compiled_path(out_dir, name)
+        path = compiled_path(out_dir, name, prefix=prefix)
         compiler.Compiler().compile(factory(config), str(path))
         written[name] = path
     return written

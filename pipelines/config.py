@@ -1,9 +1,10 @@
-"""Configuration the pipeline factories take: where things are and every default.
+"""Configuration the pipeline factories take: the feature repo's roles and cluster defaults.
 
 The factories (`pipelines.training`, `pipelines.monitoring`) read nothing from the
 environment or the disk themselves; `PipelineConfig.from_repo` reads the feature
-repo's `suite.yaml` and data contract once, at compile time, so a compiled pipeline
-carries its contract and column roles.
+repo's `suite.yaml` (through `components._suite`, the one parser) and its data
+contract once, at compile time, so a compiled pipeline carries its contract, its
+column roles and its names.
 """
 
 from __future__ import annotations
@@ -13,27 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components._suite import SuiteConfig, load_suite_config
 from components._version import REPO_ROOT
 
 FEATURE_REPO = REPO_ROOT / "feature_repo"
-DEFAULT_CONTRACT = FEATURE_REPO / "contracts" / "churn_v1.yaml"
-
-
-def _load_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    with path.open(encoding="utf-8") as fh:
-        loaded = yaml.safe_load(fh)
-    if not isinstance(loaded, dict):
-        raise ValueError(f"{path}: expected a YAML mapping at the top level")
-    return loaded
 
 
 @dataclass(frozen=True)
 class ClusterDefaults:
     """Defaults baked into compiled pipelines for a cluster run (`make submit`).
 
-    Local runs (`make run`, tests) override the location parameters at run time.
+    Local runs (`make run`, `python -m pipelines train`, tests) override the location
+    parameters at run time.
     """
 
     feature_repo: str = "/app/feature_repo"
@@ -48,54 +40,56 @@ class PipelineConfig:
     """Everything the pipeline factories need, read once at compile time.
 
     Attributes:
-        contract: Data contract (dict form of `feature_repo/contracts/*.yaml`).
-        label: Label column.
-        entity_key: Entity join key.
-        timestamp: Event timestamp column.
-        feature_service: Default Feast feature service.
-        categorical_features: Categorical feature columns.
-        registered_model_name: MLflow registered model name.
+        suite: The feature repo's roles (`suite.yaml`).
+        contract: Data contract (dict form of the repo's contract file).
         cluster: Defaults for location parameters of compiled pipelines.
         kubernetes: Whether to attach Kubernetes settings (Secrets, ConfigMap,
             resources, retries) to tasks; kfp.local ignores them either way.
     """
 
+    suite: SuiteConfig
     contract: dict[str, Any]
-    label: str = "churned"
-    entity_key: str = "customer_id"
-    timestamp: str = "event_timestamp"
-    feature_service: str = "churn_v1"
-    categorical_features: tuple[str, ...] = ("plan", "region", "channel")
-    registered_model_name: str = "churn"
     cluster: ClusterDefaults = field(default_factory=ClusterDefaults)
     kubernetes: bool = True
 
     @classmethod
     def from_repo(
-        cls, feature_repo: Path = FEATURE_REPO, contract_path: Path = DEFAULT_CONTRACT, **overrides
+        cls, feature_repo: str | Path = FEATURE_REPO, contract_path: str | Path | None = None, **overrides
     ) -> PipelineConfig:
-        """Builds the config from a feature repo's `suite.yaml` and a data contract file.
+        """Builds the config from a feature repo's `suite.yaml` and its data contract.
 
         Args:
             feature_repo: Feature repo directory holding `suite.yaml`.
-            contract_path: Data contract YAML.
+            contract_path: Data contract YAML; default: the one `suite.yaml` names.
             **overrides: Field values that win over the files.
+
+        Raises:
+            FileNotFoundError: The repo has no `suite.yaml` or the contract file is missing.
+            components._suite.SuiteConfigError: `suite.yaml` is incomplete or has unknown keys.
         """
         from components.validate_data.contract import contract_parameter
 
-        suite = _load_yaml(Path(feature_repo) / "suite.yaml")
-        values: dict[str, Any] = {
-            "contract": contract_parameter(contract_path),
-            "label": suite.get("label", cls.label),
-            "entity_key": suite.get("entity_key", cls.entity_key),
-            "timestamp": suite.get("timestamp", cls.timestamp),
-            "feature_service": suite.get("feature_service", cls.feature_service),
-            "categorical_features": tuple(
-                suite.get("categorical_features", cls.categorical_features)
-            ),
-        }
+        suite = load_suite_config(feature_repo)
+        path = Path(contract_path) if contract_path else suite.contract_path
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"data contract {path} (suite.yaml `contract:`) does not exist; draft one with "
+                f"`python -m pipelines draft-contract --feature-repo {feature_repo} "
+                "--labels LABELS.parquet --out FILE`"
+            )
+        values: dict[str, Any] = {"suite": suite, "contract": contract_parameter(path)}
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def training_name(self) -> str:
+        """Name of the training pipeline, e.g. ``churn-training``."""
+        return self.suite.pipeline_name("training")
+
+    @property
+    def monitoring_name(self) -> str:
+        """Name of the monitoring pipeline, e.g. ``churn-monitoring``."""
+        return self.suite.pipeline_name("monitoring")
 
     def replace(self, **changes) -> PipelineConfig:
         """Returns a copy with some fields changed."""

@@ -5,23 +5,23 @@ register_model (alias ``challenger``) -> validate_serving -> deploy_model (canar
 ``champion`` only after the rollout is promoted).
 
 `build_training_pipeline(config)` returns a KFP pipeline whose every knob is a
-pipeline parameter; the config supplies the defaults. Nothing is read from the
+pipeline parameter (declared once in `pipelines.parameters`, defaults from the
+core configs); the feature repo's roles come from the config. Nothing is read from the
 environment or the network here.
 
 Note: no `from __future__ import annotations` here: KFP reads the pipeline
 function's annotations at runtime.
 """
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from components._version import suite_version
 from pipelines.config import PipelineConfig
+from pipelines.parameters import pipeline_function, training_parameters
 
 if TYPE_CHECKING:
     from kfp.dsl import PipelineTask
-
-TRAINING_PIPELINE_NAME = "churn-training"
-
 
 def with_cluster_settings(
     config: PipelineConfig,
@@ -49,16 +49,39 @@ def with_cluster_settings(
     return task
 
 
-def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELINE_NAME):
-    """Builds the versioned training pipeline.
+def build_training_pipeline(config: PipelineConfig, name: str = ""):
+    """Builds the versioned training pipeline of a feature repo.
 
     Args:
-        config: Contract, column roles and cluster defaults (see `PipelineConfig`).
-        name: Pipeline name (also the KFP pipeline the version is uploaded to).
+        config: Roles, contract and cluster defaults (see `PipelineConfig`).
+        name: Pipeline name; default ``<pipeline_prefix>-training``.
 
     Returns:
         The KFP pipeline (a GraphComponent): compile it, or call it inside another
         pipeline as a sub-pipeline (parameters only; see CONVENTIONS.md).
+    """
+    from kfp import dsl
+
+    version = suite_version()
+    parameters = training_parameters(config, version)
+    doc = (
+        f"{config.suite.model_name} training {version}: Feast features "
+        f"({config.suite.feature_service}) -> GX validation -> train -> champion/challenger "
+        "gate -> MLflow registry -> MLServer validation -> canary deploy."
+    )
+    body = functools.partial(add_training_tasks, config)
+    return dsl.pipeline(name=name or config.training_name, description=doc)(
+        pipeline_function("training", doc, parameters, body)
+    )
+
+
+def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
+    """Adds the training tasks to the pipeline being built.
+
+    Args:
+        config: Roles (label, entity key, timestamp, categorical overrides) and
+            whether to attach Kubernetes settings.
+        p: Pipeline parameter name -> channel (`training_parameters`).
     """
     from kfp import dsl
 
@@ -70,129 +93,85 @@ def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELIN
     from components.validate_data import validate_data
     from components.validate_serving import validate_serving
 
-    version = suite_version()
-    cluster = config.cluster
-    contract = config.contract
-    categorical = list(config.categorical_features)
+    suite = config.suite
+    features = get_features(
+        feature_repo=p["feature_repo"],
+        feature_service=p["feature_service"],
+        entity_source=p["entity_source"],
+        start=p["train_start"],
+        end=p["train_end"],
+    ).set_display_name("get-features")
+    with_cluster_settings(config, features, "data", cache=False)
 
-    @dsl.pipeline(
-        name=name,
-        description=(
-            f"Churn training {version}: Feast features -> GX validation -> train -> "
-            "champion/challenger gate -> MLflow registry -> MLServer validation -> canary deploy."
-        ),
+    validation = validate_data(
+        data=features.outputs["features"],
+        contract=p["data_contract"],
+        on_failure="fail",
+        now=p["validation_now"],
     )
-    def training(
-        feature_repo: str = cluster.feature_repo,
-        entity_source: str = cluster.entity_source,
-        feature_service: str = config.feature_service,
-        train_start: str = "",
-        train_end: str = "",
-        data_contract: dict = contract,
-        validation_now: str = "",
-        tracking_uri: str = cluster.tracking_uri,
-        experiment_name: str = "churn",
-        registered_model_name: str = config.registered_model_name,
-        model_type: str = "xgboost",
-        hyperparameters: dict = {},  # noqa: B006 (a KFP parameter default, never mutated)
-        search_trials: int = 0,
-        holdout_fraction: float = 0.2,
-        seed: int = 42,
-        min_roc_auc: float = 0.6,
-        max_brier: float = 0.25,
-        primary_metric: str = "roc_auc",
-        tolerance: float = 0.005,
-        threshold: float = 0.5,
-        slice_feature: str = "plan",
-        serving_atol: float = 1e-6,
-        deploy_target: str = cluster.deploy_target,
-        serving_namespace: str = cluster.serving_namespace,
-        canary_percent: int = 10,
-        canary_observe_seconds: float = 120.0,
-        local_serving_url: str = "http://127.0.0.1:8080",
-        local_serving_repo: str = "data/serving",
-        suite_version: str = version,
-    ):
-        features = get_features(
-            feature_repo=feature_repo,
-            feature_service=feature_service,
-            entity_source=entity_source,
-            start=train_start,
-            end=train_end,
-        ).set_display_name("get-features")
-        with_cluster_settings(config, features, "data", cache=False)
+    with_cluster_settings(config, validation, "data", cache=False)
 
-        validation = validate_data(
-            data=features.outputs["features"],
-            contract=data_contract,
-            on_failure="fail",
-            now=validation_now,
-        )
-        with_cluster_settings(config, validation, "data", cache=False)
+    training_task = train_model(
+        training_data=features.outputs["features"],
+        label_column=suite.label,
+        timestamp_column=suite.timestamp,
+        entity_column=suite.entity_key,
+        tracking_uri=p["tracking_uri"],
+        experiment_name=p["experiment_name"],
+        model_type=p["model_type"],
+        hyperparameters=p["hyperparameters"],
+        search_trials=p["search_trials"],
+        holdout_fraction=p["holdout_fraction"],
+        seed=p["seed"],
+        categorical_features=list(suite.categorical_features),
+        feature_service=p["feature_service"],
+        suite_version=p["suite_version"],
+    ).after(validation)
+    with_cluster_settings(config, training_task, "train", cache=False)
 
-        training_task = train_model(
-            training_data=features.outputs["features"],
-            tracking_uri=tracking_uri,
-            experiment_name=experiment_name,
-            model_type=model_type,
-            hyperparameters=hyperparameters,
-            search_trials=search_trials,
-            holdout_fraction=holdout_fraction,
-            seed=seed,
-            label_column=config.label,
-            timestamp_column=config.timestamp,
-            entity_column=config.entity_key,
-            categorical_features=categorical,
-            feature_service=feature_service,
-            suite_version=suite_version,
-        ).after(validation)
-        with_cluster_settings(config, training_task, "train", cache=False)
+    evaluation = evaluate_model(
+        model=training_task.outputs["model"],
+        holdout=training_task.outputs["holdout"],
+        tracking_uri=p["tracking_uri"],
+        registered_model_name=p["registered_model_name"],
+        min_roc_auc=p["min_roc_auc"],
+        max_brier=p["max_brier"],
+        primary_metric=p["primary_metric"],
+        tolerance=p["tolerance"],
+        threshold=p["threshold"],
+        slice_feature=p["slice_feature"],
+    )
+    with_cluster_settings(config, evaluation, "service")
 
-        evaluation = evaluate_model(
+    with dsl.If(evaluation.outputs["Output"] == True, name="blessed"):  # noqa: E712 (KFP condition)
+        registration = register_model(
             model=training_task.outputs["model"],
-            holdout=training_task.outputs["holdout"],
-            tracking_uri=tracking_uri,
-            registered_model_name=registered_model_name,
-            min_roc_auc=min_roc_auc,
-            max_brier=max_brier,
-            primary_metric=primary_metric,
-            tolerance=tolerance,
-            threshold=threshold,
-            slice_feature=slice_feature,
+            evaluation=evaluation.outputs["evaluation"],
+            tracking_uri=p["tracking_uri"],
+            registered_model_name=p["registered_model_name"],
+            promote=False,
         )
-        with_cluster_settings(config, evaluation, "service")
+        with_cluster_settings(config, registration, "service")
 
-        with dsl.If(evaluation.outputs["Output"] == True, name="blessed"):  # noqa: E712 (KFP condition)
-            registration = register_model(
-                model=training_task.outputs["model"],
-                evaluation=evaluation.outputs["evaluation"],
-                tracking_uri=tracking_uri,
-                registered_model_name=registered_model_name,
-                promote=False,
-            )
-            with_cluster_settings(config, registration, "service")
+        serving_check = validate_serving(
+            model_uri=registration.outputs["Output"],
+            holdout=training_task.outputs["holdout"],
+            tracking_uri=p["tracking_uri"],
+            atol=p["serving_atol"],
+        )
+        # A wrong answer or a failed load is a verdict, not a blip: no retries.
+        with_cluster_settings(config, serving_check, "service", retries=0)
 
-            serving_check = validate_serving(
-                model_uri=registration.outputs["Output"],
-                holdout=training_task.outputs["holdout"],
-                tracking_uri=tracking_uri,
-                atol=serving_atol,
-            )
-            # A wrong answer or a failed load is a verdict, not a blip: no retries.
-            with_cluster_settings(config, serving_check, "service", retries=0)
-
-            deployment = deploy_model(
-                model_uri=registration.outputs["Output"],
-                target=deploy_target,
-                tracking_uri=tracking_uri,
-                served_name=registered_model_name,
-                namespace=serving_namespace,
-                canary_percent=canary_percent,
-                observe_seconds=canary_observe_seconds,
-                local_url=local_serving_url,
-                local_repo=local_serving_repo,
-            ).after(serving_check)
-            # A rollback is a verdict; retrying would roll the canary out again.
-            with_cluster_settings(config, deployment, "deploy", retries=0)
-
-    return training
+        deployment = deploy_model(
+            model_uri=registration.outputs["Output"],
+            target=p["deploy_target"],
+            tracking_uri=p["tracking_uri"],
+            served_name=p["registered_model_name"],
+            namespace=p["serving_namespace"],
+            canary_percent=p["canary_percent"],
+            observe_seconds=p["canary_observe_seconds"],
+            local_url=p["local_serving_url"],
+            local_repo=p["local_serving_repo"],
+        ).after(serving_check)
+        # A rollback is a verdict; retrying would roll the canary out again.
+        with_cluster_settings(config, deployment, "deploy", retries=0)

@@ -12,7 +12,10 @@ from components._images import image_for
 def check_drift(
     current: Input[Dataset],
     tracking_uri: str,
-    model_name: str = "churn",
+    model_name: str,
+    label_column: str = "",
+    entity_column: str = "",
+    timestamp_column: str = "",
     model_uri: str = "",
     alpha: float = 0.05,
     correction: str = "bonferroni",
@@ -29,13 +32,17 @@ def check_drift(
     """Checks a window of rows for drift against the champion model's drift reference.
 
     Args:
-        current: Parquet window (feature columns; ``churned`` enables the performance check).
+        current: Parquet window (feature columns; the label enables the performance check).
         tracking_uri: MLflow tracking and registry URI ("" = the suite default).
         model_name: Registered model whose ``@champion`` alias is checked.
-        model_uri: Explicit model URI (wins over `model_name`), e.g. ``models:/churn/3``.
+        label_column: Label column; when the window has it, the performance check runs
+            ("" = no labels).
+        entity_column: Entity key: the latest row per entity is checked ("" = every row).
+        timestamp_column: Orders an entity's rows (its latest is kept).
+        model_uri: Explicit model URI (wins over `model_name`), e.g. ``models:/<name>/3``.
         alpha: Significance level of the whole decision, shared by the test-based checks.
         correction: ``bonferroni`` or ``fdr`` across features.
-        min_sample_size: Fewer rows (one per customer) give status ``insufficient_data``.
+        min_sample_size: Fewer rows (one per entity) give status ``insufficient_data``.
         psi_threshold: PSI at or above which a feature counts as drifted.
         checks: Subset of feature, psi, prediction, multivariate, performance;
             None = feature, psi, prediction, performance.
@@ -54,7 +61,8 @@ def check_drift(
     params = DriftParams(
         alpha=alpha, correction=correction, min_sample_size=min_sample_size,
         psi_threshold=psi_threshold, checks=tuple(checks or DEFAULT_CHECKS),
-        performance_tolerance=performance_tolerance, seed=seed,
+        performance_tolerance=performance_tolerance, seed=seed, label_column=label_column,
+        entity_column=entity_column, timestamp_column=timestamp_column,
     )  # fmt: skip
     result = run_drift_check(
         current.path, tracking_uri, params, model_name=model_name, model_uri=model_uri,

@@ -15,8 +15,8 @@ Checks (``DriftParams.checks``, any subset of `CHECKS`):
   champion's ROC AUC on the window is more than ``performance_tolerance`` below
   its holdout ROC AUC (Hanley-McNeil standard error).
 
-One row per entity: rows of one customer are repeated measurements, so the
-window (and the reference) keep each customer's latest row before testing (see
+One row per entity: rows of one entity are repeated measurements, so the
+window (and the reference) keep each entity's latest row before testing (see
 `latest_row_per_entity`); ``min_sample_size`` counts those rows.
 
 False alarms: ``alpha`` is the significance level of the whole decision. The
@@ -45,10 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, churn_probability
+from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, positive_probability
 from components.check_drift.reference import (
-    DEFAULT_ENTITY,
-    DEFAULT_TIMESTAMP,
     NULL_LABEL,
     UNSEEN_LABEL,
     DriftReference,
@@ -63,7 +61,6 @@ DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
 TEST_CHECKS = ("feature", "prediction", "multivariate", "performance")
 CORRECTIONS = ("bonferroni", "fdr")
 PSI_EPSILON = 1e-4
-DEFAULT_LABEL = "churned"
 # Run metric consulted when the reference manifest has no holdout ROC AUC (evaluate_model's).
 HOLDOUT_AUC_METRIC = f"{HOLDOUT_PREFIX}roc_auc"
 STATUS_NO_DRIFT = "no_drift"
@@ -85,7 +82,8 @@ class DriftParams:
         psi_threshold: PSI at or above which a feature counts as drifted.
         checks: Checks to run, a subset of `CHECKS`.
         performance_tolerance: Allowed ROC AUC drop below the holdout value.
-        label_column: Label column used by the performance check when present.
+        label_column: Label column used by the performance check ("" = no labels:
+            the check is skipped and says so).
         seed: Seed of every random choice (domain classifier).
         entity_column: Entity key; one row per entity is checked ("" = every row).
         timestamp_column: Orders an entity's rows; its latest row is kept.
@@ -97,10 +95,10 @@ class DriftParams:
     psi_threshold: float = 0.2
     checks: tuple[str, ...] = DEFAULT_CHECKS
     performance_tolerance: float = 0.05
-    label_column: str = DEFAULT_LABEL
+    label_column: str = ""
     seed: int = 0
-    entity_column: str = DEFAULT_ENTITY
-    timestamp_column: str = DEFAULT_TIMESTAMP
+    entity_column: str = ""
+    timestamp_column: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "checks", tuple(dict.fromkeys(self.checks)))
@@ -517,8 +515,14 @@ def _performance(
         reference_roc_auc=reference_auc,
         label_rate_reference=reference_label_rate,
     )
+    if not params.label_column:
+        check.note = "no label column configured (label_column is empty): not checked"
+        return check
     if params.label_column not in current.columns:
-        check.note = f"no label column {params.label_column!r} in the window: not checked"
+        check.note = (
+            f"label column {params.label_column!r} is not in the window (columns "
+            f"{list(current.columns)}): not checked"
+        )
         return check
     labels = pd.to_numeric(current[params.label_column], errors="coerce").to_numpy(dtype=float)
     keep = ~np.isnan(labels)
@@ -550,7 +554,7 @@ def _performance(
 
 
 def _window_scores(predict_fn: Callable[[pd.DataFrame], Any], current: pd.DataFrame) -> np.ndarray:
-    scores = churn_probability(predict_fn(current))
+    scores = positive_probability(predict_fn(current))
     if len(scores) != len(current):
         raise ValueError(f"predict_fn returned {len(scores)} scores for {len(current)} rows")
     return scores
@@ -572,7 +576,7 @@ def check_drift(
             timestamps and the label are allowed).
         reference: From `load_reference` / `load_reference_dir`.
         params: Check parameters; defaults if None.
-        predict_fn: The champion's scoring function (frame -> churn
+        predict_fn: The champion's scoring function (frame -> positive-class
             probability); needed by the ``prediction`` and ``performance`` checks.
         holdout_roc_auc: Overrides the manifest's holdout ROC AUC.
         model_uri: Recorded in the report.

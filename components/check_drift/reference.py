@@ -14,7 +14,7 @@ classifier_detector/       alibi-detect ClassifierDrift, sklearn backend (domain
 
 `log_reference` logs that directory as artifacts of the model's MLflow run
 (under ``drift_reference``) and `load_reference` brings it back from a run id
-or any model URI (``models:/churn@champion``, ``models:/churn/3``,
+or any model URI (``models:/<name>@champion``, ``models:/<name>/3``,
 ``runs:/<id>/model``, ``models:/m-<id>``).
 
 Encoding (shared by the detectors and `check_drift`): features are ordered
@@ -49,8 +49,6 @@ TABULAR_DIR = "tabular_detector"
 CLASSIFIER_DIR = "classifier_detector"
 SCORE_COLUMN = "score"
 DEFAULT_SAMPLE_SIZE = 5000
-DEFAULT_ENTITY = "customer_id"
-DEFAULT_TIMESTAMP = "event_timestamp"
 DEFAULT_PSI_BINS = 10
 NULL_LABEL = "<null>"
 UNSEEN_LABEL = "<unseen>"
@@ -173,16 +171,16 @@ def encode_features(
 
 def latest_row_per_entity(
     frame: pd.DataFrame,
-    entity_column: str = DEFAULT_ENTITY,
-    timestamp_column: str = DEFAULT_TIMESTAMP,
+    entity_column: str = "",
+    timestamp_column: str = "",
 ) -> np.ndarray:
     """Returns the sorted positions of one row per entity: its latest by timestamp.
 
-    Rows of one customer are repeated measurements, not independent draws. The KS
-    and Chi2 tests assume independent rows; with about two rows per customer in a
+    Rows of one entity are repeated measurements, not independent draws. The KS
+    and Chi2 tests assume independent rows; with about two rows per entity in a
     window they raise false alarms ten times more often than alpha (bench/drift.py:
     55 of 100 no-drift windows of 1,000 rows flagged at alpha 0.05, 3 of 100 with
-    one row per customer). Ties and frames without `timestamp_column` keep
+    one row per entity). Ties and frames without `timestamp_column` keep
     the last occurrence; without `entity_column` (or with "") every row is kept.
     """
     if not entity_column or entity_column not in frame.columns:
@@ -236,8 +234,8 @@ def build_reference(
     *,
     labels: Any = None,
     n_psi_bins: int = DEFAULT_PSI_BINS,
-    entity_column: str = DEFAULT_ENTITY,
-    timestamp_column: str = DEFAULT_TIMESTAMP,
+    entity_column: str = "",
+    timestamp_column: str = "",
 ) -> Path:
     """Builds the drift reference directory for one model.
 
@@ -247,9 +245,9 @@ def build_reference(
 
     Args:
         features_df: Holdout frame; extra columns (ids, timestamps, label) are ignored.
-        scores: The model's churn probability per row of `features_df` (what
+        scores: The model's positive-class probability per row of `features_df` (what
             ``model.predict`` answers; a two-column ``predict_proba`` output works too).
-        categorical_columns: Categorical features (``plan``, ``region``, ``channel``).
+        categorical_columns: Categorical feature columns.
         numeric_columns: Numeric features.
         sample_size: Upper bound on reference rows; larger frames are sampled
             without replacement with `seed`, from one row per entity (see
@@ -275,7 +273,7 @@ def build_reference(
     from alibi_detect.version import __version__ as alibi_version
     from sklearn.metrics import roc_auc_score
 
-    from components._mlflow import churn_probability
+    from components._mlflow import positive_probability
     from components._version import suite_version
 
     _validate_columns(features_df, categorical_columns, numeric_columns)
@@ -283,7 +281,7 @@ def build_reference(
         raise ValueError("features_df is empty: a drift reference needs rows")
     if sample_size <= 0:
         raise ValueError(f"sample_size must be positive, got {sample_size}")
-    all_scores = churn_probability(scores)
+    all_scores = positive_probability(scores)
     if len(all_scores) != len(features_df):
         raise ValueError(
             f"scores has {len(all_scores)} values but features_df has {len(features_df)} rows"
@@ -464,7 +462,7 @@ def load_reference(
     """Downloads and loads the drift reference logged with a model.
 
     Args:
-        model_uri_or_run_id: A run id, or a model URI such as ``models:/churn@champion``.
+        model_uri_or_run_id: A run id, or a model URI such as ``models:/<name>@champion``.
         client: ``mlflow.MlflowClient``; a default client if None.
         dst_dir: Where to download; a new temporary directory if None.
 

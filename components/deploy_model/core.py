@@ -50,7 +50,8 @@ class DeployRequest:
     Attributes:
         model_uri: ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
         target: One of :data:`TARGETS`.
-        served_name: Name clients use (V2 model name, object name).
+        served_name: Name clients use (V2 model name, object name); "" = the
+            registered model's name from `model_uri`.
         namespace: Kubernetes namespace (kserve, seldon).
         canary_percent: Traffic share of the new version during the canary.
         service_account: KServe predictor service account (S3 credentials).
@@ -66,7 +67,7 @@ class DeployRequest:
 
     model_uri: str
     target: str
-    served_name: str = "churn"
+    served_name: str = ""
     namespace: str = ENV_DEFAULTS["SUITE_SERVING_NAMESPACE"]
     canary_percent: int = 10
     service_account: str = "kserve-s3"
@@ -77,6 +78,14 @@ class DeployRequest:
     suite_version: str = "0.0.0"
 
     def __post_init__(self) -> None:
+        if not self.served_name:
+            name = self.model_uri.removeprefix("models:/").split("/")[0].split("@")[0]
+            if not self.model_uri.startswith("models:/") or not name:
+                raise ValueError(
+                    f"served_name is empty and model_uri {self.model_uri!r} names no "
+                    "registered model (expected models:/<name>/<version>)"
+                )
+            object.__setattr__(self, "served_name", name)
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
         if not 0 < self.canary_percent < 100:

@@ -40,7 +40,7 @@ class LocalTarget:
 
     base_url: str
     repo_dir: Path
-    served_name: str = "churn"
+    served_name: str
 
     @property
     def candidate_name(self) -> str:

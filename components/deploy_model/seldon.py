@@ -30,12 +30,12 @@ _FAILED_STATES = ("ModelFailed", "ScheduleFailed", "ModelTerminateFailed", "Load
 
 
 def candidate_name(served_name: str, version: str) -> str:
-    """Name of the candidate Model for a version, e.g. ``churn-v7``."""
+    """Name of the candidate Model for a version, e.g. ``<served name>-v7``."""
     return check_object_name(f"{served_name}-v{version}")
 
 
 def experiment_name(served_name: str) -> str:
-    """Name of the canary Experiment, e.g. ``churn-canary``."""
+    """Name of the canary Experiment, e.g. ``<served name>-canary``."""
     return check_object_name(f"{served_name}-canary")
 
 

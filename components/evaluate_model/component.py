@@ -23,14 +23,14 @@ def evaluate_model(
     classification_metrics: Output[ClassificationMetrics],
     report: Output[Markdown],
     evaluation: Output[Artifact],
+    registered_model_name: str,
     tracking_uri: str = "",
-    registered_model_name: str = "churn",
     min_roc_auc: float = 0.6,
     max_brier: float = 0.25,
     primary_metric: str = "roc_auc",
-    tolerance: float = 0.0,
+    tolerance: float = 0.005,
     threshold: float = 0.5,
-    slice_feature: str = "plan",
+    slice_feature: str = "",
     roc_max_points: int = 101,
 ) -> bool:
     """Scores the challenger (and the registry's champion) on the holdout; returns `blessed`.
@@ -49,7 +49,7 @@ def evaluate_model(
         primary_metric: Metric compared with the champion.
         tolerance: Allowed shortfall against the champion on the primary metric.
         threshold: Probability threshold for F1 and the confusion matrix.
-        slice_feature: Categorical column for per-slice metrics.
+        slice_feature: Categorical column for per-slice metrics ("" = none).
         roc_max_points: Bound on the logged ROC curve's points.
 
     Returns:
@@ -66,16 +66,17 @@ def evaluate_model(
     client = mlf.mlflow_client(tracking_uri)
     run_id = model.metadata["run_id"]
     gate = core.GateConfig(min_roc_auc, max_brier, primary_metric, tolerance, threshold)
+    label_column = model.metadata["label_column"]
     result = core.evaluate(
         pd.read_parquet(holdout.path),
         model.metadata["model_uri"],
         client,
         registered_model_name,
         gate,
-        model.metadata["label_column"],
-        slice_feature,
-        run_id,
-        roc_max_points,
+        label_column=label_column,
+        slice_feature=slice_feature,
+        challenger_run_id=run_id,
+        roc_max_points=roc_max_points,
     )
     core.log_to_run(client, run_id, result)
     for key, value in result.challenger.metrics.items():
@@ -83,7 +84,9 @@ def evaluate_model(
     metrics.log_metric("ece", result.challenger.calibration["ece"])
     roc = result.roc_curve
     classification_metrics.log_roc_curve(roc["fpr"], roc["tpr"], roc["threshold"])
-    classification_metrics.log_confusion_matrix(list(core.CLASS_NAMES), result.confusion_matrix)
+    classification_metrics.log_confusion_matrix(
+        core.class_names(label_column), result.confusion_matrix
+    )
     Path(report.path).write_text(core.render_markdown(result), encoding="utf-8")
     Path(evaluation.path).write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     evaluation.metadata.update(core.summary(result))

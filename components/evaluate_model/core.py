@@ -38,7 +38,11 @@ METRIC_DIRECTIONS = {
 DEFAULT_ROC_POINTS = 101
 CALIBRATION_BINS = 10
 MISSING_SLICE = "__missing__"
-CLASS_NAMES = ("retained", "churned")
+
+
+def class_names(label_column: str) -> list[str]:
+    """Returns the confusion matrix's class names for a label, e.g. ``["bad=0", "bad=1"]``."""
+    return [f"{label_column}=0", f"{label_column}=1"]
 
 
 @dataclass(frozen=True)
@@ -50,14 +54,15 @@ class GateConfig:
         max_brier: Absolute ceiling on holdout Brier score.
         primary_metric: Metric compared with the champion (see `METRIC_DIRECTIONS`).
         tolerance: How much worse than the champion the challenger may be on the
-            primary metric (absolute units of that metric).
+            primary metric (absolute units of that metric); the default absorbs the
+            holdout noise of a retrain on the same data.
         threshold: Probability threshold for F1 / precision / recall / confusion matrix.
     """
 
     min_roc_auc: float = 0.6
     max_brier: float = 0.25
     primary_metric: str = "roc_auc"
-    tolerance: float = 0.0
+    tolerance: float = 0.005
     threshold: float = 0.5
 
     def __post_init__(self) -> None:
@@ -157,8 +162,8 @@ def binary_metrics(
 
     Args:
         label: 0/1 labels.
-        probability: P(churn) per row.
-        threshold: Rows with P(churn) >= threshold are predicted churn.
+        probability: P(positive class) per row.
+        threshold: Rows with P(positive class) >= threshold are predicted positive.
 
     Raises:
         ValueError: If the label holds a single class (ROC AUC is undefined).
@@ -196,12 +201,12 @@ def calibration_summary(
     """Returns reliability bins and the expected calibration error (ECE).
 
     Bins split [0, 1] into `bins` equal-width intervals (the last one closed).
-    ECE = sum over bins of (rows in bin / all rows) * |mean P(churn) - churn rate|.
+    ECE = sum over bins of (rows in bin / all rows) * |mean P(positive class) - positive rate|.
     Empty bins are listed with zero rows and None means.
 
     Args:
         label: 0/1 labels.
-        probability: P(churn) per row.
+        probability: P(positive class) per row.
         bins: Number of equal-width bins.
     """
     label = np.asarray(label, dtype="float64")
@@ -221,7 +226,7 @@ def calibration_summary(
                 "upper": (b + 1) / bins,
                 "rows": count,
                 "mean_probability": mean_p,
-                "churn_rate": rate,
+                "positive_rate": rate,
             }
         )
     return {"bins": rows, "ece": float(ece)}
@@ -237,7 +242,7 @@ def slice_metrics(
     Args:
         slice_values: The categorical column, aligned with `label`.
         label: 0/1 labels.
-        probability: P(churn) per row.
+        probability: P(positive class) per row.
         threshold: As in `binary_metrics`.
     """
     from sklearn.metrics import brier_score_loss, f1_score
@@ -274,7 +279,7 @@ def roc_points(
 
     Args:
         label: 0/1 labels.
-        probability: P(churn) per row.
+        probability: P(positive class) per row.
         max_points: Upper bound on the points returned (>= 2).
     """
     from sklearn.metrics import roc_curve
@@ -311,7 +316,7 @@ def score_model(
     version: str | None = None,
     run_id: str | None = None,
 ) -> tuple[ModelScore, np.ndarray]:
-    """Loads a model through MLflow pyfunc, scores the holdout, returns scores and P(churn).
+    """Loads a model through MLflow pyfunc, scores the holdout, returns scores and P(positive class).
 
     Args:
         name: ``challenger`` or ``champion``.
@@ -332,7 +337,7 @@ def score_model(
 
     model = mlflow.pyfunc.load_model(model_uri)
     try:
-        probability = mlf.churn_probability(model.predict(holdout))
+        probability = mlf.positive_probability(model.predict(holdout))
     except MlflowException as error:
         raise ValueError(
             f"the {name} model {model_uri} cannot score the holdout: {error.message}"
@@ -347,7 +352,9 @@ def score_model(
         run_id=run_id,
         metrics=binary_metrics(label, probability, threshold),
         calibration=calibration_summary(label, probability),
-        slices=slice_metrics(holdout[slice_feature], label, probability, threshold),
+        slices=slice_metrics(holdout[slice_feature], label, probability, threshold)
+        if slice_feature
+        else [],
     )
     return score, probability
 
@@ -423,10 +430,11 @@ def evaluate(
     holdout: pd.DataFrame,
     challenger_uri: str,
     client: MlflowClient,
-    registered_model_name: str = mlf.DEFAULT_REGISTERED_MODEL,
+    registered_model_name: str,
     gate: GateConfig | None = None,
-    label_column: str = "churned",
-    slice_feature: str = "plan",
+    *,
+    label_column: str,
+    slice_feature: str = "",
     challenger_run_id: str | None = None,
     roc_max_points: int = DEFAULT_ROC_POINTS,
 ) -> Evaluation:
@@ -439,7 +447,7 @@ def evaluate(
         registered_model_name: Registered model whose ``champion`` is compared.
         gate: Gate configuration; defaults to `GateConfig()`.
         label_column: Label column.
-        slice_feature: Categorical column for per-slice metrics.
+        slice_feature: Categorical column for per-slice metrics ("" = no slices).
         challenger_run_id: MLflow run of the challenger, for the record.
         roc_max_points: Bound on the ROC curve's points.
 
@@ -449,7 +457,7 @@ def evaluate(
     """
     gate = gate or GateConfig()
     for column, role in ((label_column, "label"), (slice_feature, "slice feature")):
-        if column not in holdout.columns:
+        if column and column not in holdout.columns:
             raise ValueError(
                 f"{role} column {column!r} is missing from the holdout; "
                 f"columns present: {list(holdout.columns)}"
@@ -557,13 +565,14 @@ def render_markdown(evaluation: Evaluation) -> str:
         lines.append(f"| {key} | {_fmt(evaluation.challenger.metrics[key])} | {old} |")
     old_ece = _fmt(champion.calibration["ece"]) if champion else "-"
     lines.append(f"| ece | {_fmt(evaluation.challenger.calibration['ece'])} | {old_ece} |")
-    lines += [
-        "",
-        f"## Challenger by `{evaluation.slice_feature}`",
-        "",
-        "| value | rows | churn rate | mean P(churn) | roc_auc | pr_auc | f1 | brier |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    if evaluation.slice_feature:
+        lines += [
+            "",
+            f"## Challenger by `{evaluation.slice_feature}`",
+            "",
+            "| value | rows | positive rate | mean P(positive class) | roc_auc | pr_auc | f1 | brier |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
     for s in evaluation.challenger.slices:
         lines.append(
             f"| {s['value']} | {s['rows']} | {_fmt(s['positive_rate'])} | "
@@ -574,13 +583,13 @@ def render_markdown(evaluation: Evaluation) -> str:
         "",
         "## Challenger calibration (reliability bins)",
         "",
-        "| P(churn) bin | rows | mean P(churn) | churn rate |",
+        "| P(positive class) bin | rows | mean P(positive class) | positive rate |",
         "|---|---|---|---|",
     ]
     for b in evaluation.challenger.calibration["bins"]:
         lines.append(
             f"| [{b['lower']:.1f}, {b['upper']:.1f}) | {b['rows']} | "
-            f"{_fmt(b['mean_probability'])} | {_fmt(b['churn_rate'])} |"
+            f"{_fmt(b['mean_probability'])} | {_fmt(b['positive_rate'])} |"
         )
     return "\n".join(lines) + "\n"
 

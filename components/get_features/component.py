@@ -23,7 +23,7 @@ def get_features(
 
     Args:
         feature_repo: Feature repo directory, already applied (its registry is read).
-        feature_service: Feast feature service, e.g. ``churn_v1``; empty means
+        feature_service: Feast feature service, e.g. ``my_features_v1``; empty means
             suite.yaml's default.
         entity_source: Labels parquet (path or s3:// URI): entity key, timestamp, label.
         start: Window start on the label timestamp, inclusive (ISO); empty = unbounded.

@@ -2,7 +2,7 @@
 
 The training frame is CONVENTIONS.md's: the entity key, the label timestamp and the
 label, then the feature service's features by their plain names, one row per entity
-(label) row, sorted by (entity key, timestamp, label) like the churn_data files. Feast
+(label) row, sorted by (entity key, timestamp, label) like a labels file sorted the same way. Feast
 is imported lazily; the store is passed in so tests use a real store on a repo copied
 to a temp dir.
 """
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from components._feast import SuiteConfig, apply_repo, load_suite_config, open_store
+from components._feast import apply_repo, open_store
+from components._suite import SuiteConfig, binary_label, load_suite_config
 
 if TYPE_CHECKING:
     from feast import FeatureService, FeatureStore
@@ -223,6 +224,7 @@ def load_entity_frame(
     if missing:
         raise ValueError(f"entity source {entity_source} lacks columns {missing}")
     frame = pq.read_table(entity_source, columns=columns).to_pandas()
+    frame[suite.label] = binary_label(frame[suite.label], suite)
     times = as_utc(frame[suite.timestamp])
     keep = np.ones(len(frame), dtype=bool)
     if lower is not None:
@@ -242,7 +244,7 @@ def resolve_feature_service(store: FeatureStore, name: str) -> FeatureService:
 
     Args:
         store: The Feast store.
-        name: Feature service name, e.g. ``"churn_v1"``.
+        name: Feature service name, e.g. ``"my_features_v1"``.
 
     Raises:
         ValueError: If the registry has no such service.

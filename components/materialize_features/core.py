@@ -3,7 +3,7 @@
 Each view is loaded from where its last materialization ended up to `end_time`. A
 view never materialized starts at ``end_time - ttl`` — Feast's own
 `materialize_incremental` starts at ``now - ttl``, which loads nothing when the data
-is historical (backfills, the synthetic churn domain) and `end_time` is in the past.
+is historical (backfills, synthetic data) and `end_time` is in the past.
 The rows written per view are counted, which Feast's API does not report.
 """
 

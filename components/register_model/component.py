@@ -11,8 +11,8 @@ def register_model(
     model: Input[Model],
     evaluation: Input[Artifact],
     model_card: Output[Markdown],
+    registered_model_name: str,
     tracking_uri: str = "",
-    registered_model_name: str = "churn",
     promote: bool = True,
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
 ) -> str:

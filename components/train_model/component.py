@@ -11,29 +11,33 @@ from components._images import image_for
 @dsl.component(base_image=image_for("train_model"), install_kfp_package=False)
 def train_model(
     training_data: Input[Dataset],
+    label_column: str,
+    timestamp_column: str,
+    entity_column: str,
     model: Output[Model],
     holdout: Output[Dataset],
     tracking_uri: str = "",
-    experiment_name: str = "churn",
+    experiment_name: str = "suite",
     model_type: str = "xgboost",
     hyperparameters: Optional[dict] = None,  # noqa: UP045 - KFP reads the annotation
     search_trials: int = 0,
     search_cv_splits: int = 3,
     holdout_fraction: float = 0.2,
     seed: int = 42,
-    label_column: str = "churned",
-    timestamp_column: str = "event_timestamp",
-    entity_column: str = "customer_id",
     categorical_features: Optional[list] = None,  # noqa: UP045
     numeric_features: Optional[list] = None,  # noqa: UP045
-    feature_service: str = "churn_v1",
+    feature_service: str = "",
     suite_version: str = "",
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
 ):
-    """Trains a churn classifier on a time-ordered split and logs it to MLflow.
+    """Trains a binary classifier on a time-ordered split and logs it to MLflow.
 
     Args:
-        training_data: Parquet training frame (entity, event_timestamp, label, features).
+        training_data: Parquet training frame (entity key, timestamp, label, features):
+            `get_features`' output, whose feature columns are the feature service's.
+        label_column: Binary 0/1 label.
+        timestamp_column: Label time of each row (the split orders by it).
+        entity_column: Entity key (kept in the holdout, not a feature).
         model: The MLflow model directory; metadata has run_id, model_uri and lineage.
         holdout: Parquet of the latest `holdout_fraction` of rows, by event time.
         tracking_uri: MLflow tracking URI; empty = MLFLOW_TRACKING_URI or ./mlruns sqlite.
@@ -44,11 +48,9 @@ def train_model(
         search_cv_splits: Folds of the search's time-series CV.
         holdout_fraction: Share of rows held out, latest first.
         seed: Seed for every random choice.
-        label_column: Binary 0/1 label.
-        timestamp_column: Event timestamp of each row.
-        entity_column: Entity key.
-        categorical_features: Categorical columns; None = plan, region, channel.
-        numeric_features: Numeric columns; None = the churn_v1 numeric features.
+        categorical_features: With `numeric_features` None: numeric-typed features to
+            treat as categorical (strings and booleans always are); else the full list.
+        numeric_features: Numeric columns; None = every other feature of the frame.
         feature_service: Feast feature service of the training frame (lineage).
         suite_version: Suite version tag; empty = this image's version.
         pipeline_run_id: KFP run id (lineage).
@@ -68,12 +70,8 @@ def train_model(
         label_column=label_column,
         timestamp_column=timestamp_column,
         entity_column=entity_column,
-        categorical_features=core.DEFAULT_CATEGORICAL
-        if categorical_features is None
-        else tuple(categorical_features),
-        numeric_features=core.DEFAULT_NUMERIC
-        if numeric_features is None
-        else tuple(numeric_features),
+        categorical_features=tuple(categorical_features or ()),
+        numeric_features=None if numeric_features is None else tuple(numeric_features),
     )
     lineage = core.Lineage(suite_version, pipeline_run_id, feature_service, training_data.uri)
     client = mlf.mlflow_client(tracking_uri)

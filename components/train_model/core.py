@@ -1,11 +1,11 @@
-"""Train a churn classifier on a time-ordered split and track it in MLflow.
+"""Train a binary classifier on a time-ordered split and track it in MLflow.
 
 The training frame is what `get_features` returns (see CONVENTIONS): entity,
 ``event_timestamp``, the binary label and the feature columns by plain name. The
 latest `holdout_fraction` of event timestamps is held out (never seen by the fit
 or the search); the rest trains ONE scikit-learn ``Pipeline`` (categorical
 normalisation + one-hot with unseen categories ignored, missing values, the
-classifier) wrapped so the served model answers P(churn) for the raw feature
+classifier) wrapped so the served model answers P(positive class) for the raw feature
 frame. Everything random takes `TrainConfig.seed`.
 
 No heavy import at module level: scikit-learn, XGBoost and MLflow are imported
@@ -28,25 +28,15 @@ import numpy as np
 import pandas as pd
 
 from components import _mlflow as mlf
+from components._suite import feature_roles
 from components.train_model import estimator as estimator_module
-from components.train_model.estimator import ChurnProbabilityModel, normalize_categories
+from components.train_model.estimator import PositiveClassModel, normalize_categories
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 MODEL_TYPES = ("xgboost", "hist_gradient_boosting", "logistic_regression")
 DEFAULT_MODEL_TYPE = "xgboost"
-DEFAULT_CATEGORICAL = ("plan", "region", "channel")
-DEFAULT_NUMERIC = (
-    "tenure_months",
-    "age",
-    "sessions_7d",
-    "spend_30d",
-    "support_tickets_30d",
-    "avg_order_value",
-    "days_since_last_login",
-)
-DEFAULT_FEATURE_SERVICE = "churn_v1"
 
 MIN_TRAIN_ROWS = 50
 MIN_HOLDOUT_ROWS = 20
@@ -119,8 +109,12 @@ class TrainConfig:
         label_column: Binary label (0/1).
         timestamp_column: Event timestamp the split orders by.
         entity_column: Entity key (kept in the holdout, not a feature).
-        categorical_features: Categorical feature columns.
-        numeric_features: Numeric feature columns.
+        categorical_features: Categorical feature columns. With `numeric_features`
+            None these are only overrides: the split is derived from the frame's
+            types (see `components._suite.feature_roles`), and these numeric-typed
+            columns are treated as categorical too.
+        numeric_features: Numeric feature columns; None = derive both lists from the
+            training frame, whose feature columns are exactly the feature service's.
         drift_reference_rows: Holdout rows (at most) kept as the drift reference logged
             with the model, so a champion always carries what "no drift" looks like for
             it (`check_drift`); 0 logs none.
@@ -132,17 +126,38 @@ class TrainConfig:
     search_cv_splits: int = 3
     holdout_fraction: float = 0.2
     seed: int = 42
-    label_column: str = "churned"
+    label_column: str = "label"
     timestamp_column: str = "event_timestamp"
-    entity_column: str = "customer_id"
-    categorical_features: tuple[str, ...] = DEFAULT_CATEGORICAL
-    numeric_features: tuple[str, ...] = DEFAULT_NUMERIC
+    entity_column: str = "entity_id"
+    categorical_features: tuple[str, ...] = ()
+    numeric_features: tuple[str, ...] | None = None
     drift_reference_rows: int = 5000
+
+    def with_features_of(self, frame: pd.DataFrame) -> TrainConfig:
+        """Returns this config with both feature lists resolved against a training frame.
+
+        Args:
+            frame: The training frame (entity key, timestamp, label, features).
+
+        Raises:
+            ValueError: An override is not a feature column, or a feature column is a
+                timestamp.
+        """
+        if self.numeric_features is not None:
+            return self
+        roles = feature_roles(
+            frame.dtypes.to_dict(),
+            non_features=(self.entity_column, self.timestamp_column, self.label_column),
+            categorical_overrides=self.categorical_features,
+        )
+        return dataclasses.replace(
+            self, categorical_features=roles.categorical, numeric_features=roles.numeric
+        )
 
     @property
     def feature_columns(self) -> list[str]:
         """Categorical then numeric feature columns, the served model's input order."""
-        return [*self.categorical_features, *self.numeric_features]
+        return [*self.categorical_features, *(self.numeric_features or ())]
 
 
 @dataclass(frozen=True)
@@ -158,7 +173,7 @@ class Lineage:
 
     suite_version: str = ""
     pipeline_run_id: str = ""
-    feature_service: str = DEFAULT_FEATURE_SERVICE
+    feature_service: str = ""
     data_source: str = ""
 
 
@@ -182,14 +197,14 @@ class FittedModel:
     """A fitted model and how it was chosen.
 
     Attributes:
-        model: The served model (pipeline wrapped to answer P(churn)).
+        model: The served model (pipeline wrapped to answer P(positive class)).
         hyperparameters: Final estimator parameters (defaults, overrides, search).
         search_best_score: Mean time-series-CV ROC AUC of the chosen candidate,
             or None without a search.
         search_trials_run: Candidates evaluated by the search (0 without one).
     """
 
-    model: ChurnProbabilityModel
+    model: PositiveClassModel
     hyperparameters: dict[str, Any]
     search_best_score: float | None = None
     search_trials_run: int = 0
@@ -294,12 +309,17 @@ def validate_training_frame(frame: pd.DataFrame, config: TrainConfig) -> None:
             that is not datetime, numeric features that are not numeric, or a
             column listed as both categorical and numeric.
     """
+    available = list(frame.columns)
+    if config.entity_column not in frame.columns:
+        raise ValueError(
+            f"entity column {config.entity_column!r} is missing; columns present: {available}"
+        )
+    config = config.with_features_of(frame)
     both = sorted(set(config.categorical_features) & set(config.numeric_features))
     if both:
         raise ValueError(f"columns {both} are listed as both categorical and numeric features")
     if not config.feature_columns:
         raise ValueError("no feature columns configured")
-    available = list(frame.columns)
     if config.label_column not in frame.columns:
         raise ValueError(
             f"label column {config.label_column!r} is missing; columns present: {available}"
@@ -502,7 +522,7 @@ def fit_model(train: pd.DataFrame, config: TrainConfig) -> FittedModel:
     with threadpool_limits(limits=1):
         if config.search_trials == 0 or not space:
             pipeline.fit(features, label)
-            return FittedModel(ChurnProbabilityModel(pipeline), hyperparameters)
+            return FittedModel(PositiveClassModel(pipeline), hyperparameters)
         return _search(pipeline, space, features, label, hyperparameters, config)
 
 
@@ -532,7 +552,7 @@ def _search(
     search.fit(features, label)
     chosen = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
     return FittedModel(
-        ChurnProbabilityModel(search.best_estimator_),
+        PositiveClassModel(search.best_estimator_),
         {**hyperparameters, **chosen},
         search_best_score=float(search.best_score_),
         search_trials_run=trials,
@@ -540,7 +560,7 @@ def _search(
 
 
 def training_metrics(
-    model: ChurnProbabilityModel, train: pd.DataFrame, config: TrainConfig
+    model: PositiveClassModel, train: pd.DataFrame, config: TrainConfig
 ) -> dict[str, float]:
     """Returns the in-sample metrics logged with a training run (holdout ones come from evaluate).
 
@@ -560,27 +580,37 @@ def training_metrics(
     }
 
 
-def model_signature(config: TrainConfig) -> Any:
-    """Returns the served model's MLflow signature: raw features in, P(churn) out.
+def model_signature(config: TrainConfig, dtypes: Mapping[str, Any] | None = None) -> Any:
+    """Returns the served model's MLflow signature: raw features in, P(positive class) out.
 
-    Categorical features are strings and numeric features doubles; every column
-    must be present but may hold missing values (None / NaN). The output is one
-    float64 per row.
+    Categorical features are strings (or, for a numeric column the repo declares
+    categorical, the column's own integer/float type) and numeric features doubles;
+    every column must be present but may hold missing values (None / NaN). The
+    output is one float64 per row.
 
     Args:
         config: Feature columns.
+        dtypes: The training frame's column dtypes (for numeric categorical columns).
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
+    def categorical_type(column: str) -> Any:
+        dtype = (dtypes or {}).get(column)
+        if dtype is not None and pd.api.types.is_integer_dtype(dtype):
+            return DataType.long
+        if dtype is not None and pd.api.types.is_float_dtype(dtype):
+            return DataType.double
+        return DataType.string
+
     inputs = Schema(
-        [ColSpec(DataType.string, c) for c in config.categorical_features]
-        + [ColSpec(DataType.double, c) for c in config.numeric_features]
+        [ColSpec(categorical_type(c), c) for c in config.categorical_features]
+        + [ColSpec(DataType.double, c) for c in config.numeric_features or ()]
     )
     return ModelSignature(inputs=inputs, outputs=Schema([TensorSpec(np.dtype("float64"), (-1,))]))
 
 
-def _trusted_types(model: ChurnProbabilityModel) -> list[str]:
+def _trusted_types(model: PositiveClassModel) -> list[str]:
     """Returns the non-default types skops must trust to load `model`; refuses unknown ones."""
     import skops.io
 
@@ -661,6 +691,8 @@ def train(
     from components._version import git_short_sha, suite_version
 
     config = config or TrainConfig()
+    if config.entity_column in frame.columns:
+        config = config.with_features_of(frame)
     lineage = lineage or Lineage()
     split = split_training_frame(frame, config)
     fitted = fit_model(split.train, config)
@@ -708,7 +740,7 @@ def train(
             info = mlflow.sklearn.log_model(
                 fitted.model,
                 name=mlf.MODEL_ARTIFACT_NAME,
-                signature=model_signature(config),
+                signature=model_signature(config, frame.dtypes.to_dict()),
                 input_example=split.train[config.feature_columns].head(5),
                 pip_requirements=_pip_requirements(config.model_type),
                 code_paths=[str(_write_code_package(Path(code_root)))],

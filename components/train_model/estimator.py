@@ -1,4 +1,4 @@
-"""The objects a saved churn model is made of, beyond scikit-learn and XGBoost.
+"""The objects a saved suite model is made of, beyond scikit-learn and XGBoost.
 
 A logged model references these by import path (``components.train_model.estimator``),
 so this module is shipped inside every logged model (MLflow ``code_paths``) and a
@@ -32,13 +32,13 @@ def normalize_categories(frame: Any) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), MISSING_CATEGORY).astype(str)
 
 
-class ChurnProbabilityModel:
-    """A fitted preprocessing + classifier pipeline whose ``predict`` answers P(churn).
+class PositiveClassModel:
+    """A fitted preprocessing + classifier pipeline whose ``predict`` answers P(label = 1).
 
     MLflow's pyfunc for a scikit-learn classifier calls ``predict`` (class
     labels) or, with ``pyfunc_predict_fn="predict_proba"``, answers two columns
-    [P(0), P(1)]. A churn service should answer one number per customer, the
-    churn probability, so the served signature is simply ``float64[-1]``. This
+    [P(0), P(1)]. A scoring service should answer one number per row, the
+    positive-class probability, so the served signature is simply ``float64[-1]``. This
     wrapper is that contract; ``predict_proba`` keeps the scikit-learn meaning
     for in-process use.
 
@@ -50,9 +50,9 @@ class ChurnProbabilityModel:
         self.pipeline = pipeline
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """Returns [P(no churn), P(churn)] per row, as scikit-learn does."""
+        """Returns [P(label = 0), P(label = 1)] per row, as scikit-learn does."""
         return np.asarray(self.pipeline.predict_proba(frame), dtype="float64")
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Returns P(churn) per row as a 1-D float64 array (what the served model answers)."""
+        """Returns P(label = 1) per row as a 1-D float64 array (what the served model answers)."""
         return self.predict_proba(frame)[:, 1]

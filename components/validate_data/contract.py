@@ -8,13 +8,13 @@ it into a Great Expectations suite. Nothing here imports Great Expectations.
 
 YAML shape::
 
-    name: churn_v1
+    name: my_features_v1
     version: 1
     description: free text
     table:
       min_rows: 100
       max_rows: null
-      unique: [[customer_id, event_timestamp]]
+      unique: [[entity_id, event_timestamp]]
       allow_extra_columns: false
     columns:
       age:
@@ -100,7 +100,7 @@ class DataContract:
     """A versioned contract for a tabular batch.
 
     Attributes:
-        name: Contract name, e.g. ``churn_v1``.
+        name: Contract name, e.g. ``my_features_v1``.
         columns: Column specs, in the order the contract lists them.
         version: Positive integer, bumped on every change to the contract.
         description: Free text.
@@ -316,7 +316,7 @@ def _parse_column(name: str, spec: Any, problems: list[str]) -> ColumnSpec | Non
         return None
     return ColumnSpec(
         name=name,
-        dtype=dtype,
+        dtype=canonical_dtype(dtype),
         max_null_fraction=float(null_frac),
         min_value=bounds.get("min"),
         max_value=bounds.get("max"),
@@ -324,6 +324,49 @@ def _parse_column(name: str, spec: Any, problems: list[str]) -> ColumnSpec | Non
         not_in_future=not_in_future,
         description=description,
     )
+
+
+def canonical_dtype(dtype: str) -> str:
+    """Returns a dtype name with datetime precision unified to nanoseconds.
+
+    ``datetime64[us, UTC]`` (what Arrow, Spark and pandas 3 write) and
+    ``datetime64[ns, UTC]`` (what Feast retrieval returns) are one type for a
+    contract: the precision is not a data problem. The time zone is kept, so a naive
+    ``datetime64[ns]`` and an aware ``datetime64[ns, UTC]`` stay different types.
+
+    Args:
+        dtype: A pandas dtype name.
+    """
+    try:
+        parsed = ptypes.pandas_dtype(dtype)
+    except TypeError:
+        return dtype
+    if isinstance(parsed, pd.DatetimeTZDtype):
+        return str(pd.DatetimeTZDtype("ns", parsed.tz))
+    if ptypes.is_datetime64_dtype(parsed):
+        return "datetime64[ns]"
+    return dtype
+
+
+def with_canonical_datetimes(df: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Returns `df` with the contract's datetime columns at nanosecond precision.
+
+    Only the precision changes (a column with another time zone, or naive where the
+    contract says aware, is left as it is so the dtype check reports it). Returns
+    `df` itself when nothing needs converting.
+
+    Args:
+        df: The batch.
+        contract: Its contract.
+    """
+    converted = {}
+    for spec in contract.columns:
+        if spec.name not in df.columns or not spec.is_datetime:
+            continue
+        dtype = df[spec.name].dtype
+        if ptypes.is_datetime64_any_dtype(dtype) and str(dtype) != canonical_dtype(str(dtype)):
+            converted[spec.name] = df[spec.name].astype(canonical_dtype(str(dtype)))
+    return df.assign(**converted) if converted else df
 
 
 def _dtype_kind(dtype: Any, where: str, problems: list[str]) -> str | None:
@@ -537,7 +580,7 @@ def draft_contract(
     Args:
         reference_df: Reference batch that is known to be good.
         name: Contract name.
-        unique: Column groups that must be unique, e.g. ``[("customer_id", "event_timestamp")]``.
+        unique: Column groups that must be unique, e.g. ``[("entity_id", "event_timestamp")]``.
         categorical: Extra columns to treat as categorical.
         max_categories: Largest observed set that becomes an allowed-values check.
         range_margin: Relative widening of numeric ranges (share of the observed span).
@@ -561,7 +604,7 @@ def draft_contract(
     specs = []
     for col in reference_df.columns:
         series = reference_df[col]
-        spec: dict[str, Any] = {"dtype": str(series.dtype)}
+        spec: dict[str, Any] = {"dtype": canonical_dtype(str(series.dtype))}
         null_share = float(series.isna().mean()) if len(series) else 0.0
         spec["max_null_fraction"] = (
             0.0 if null_share == 0 else min(1.0, math.ceil((null_share + null_margin) * 100) / 100)

@@ -13,7 +13,7 @@ Great Expectations is imported inside the functions that need it (~8 s cold impo
 CLI::
 
     python -m components.validate_data.core draft --data ref.parquet --out contract.yaml \
-        --unique customer_id,event_timestamp
+        --unique entity_id,event_timestamp
     python -m components.validate_data.core validate --data batch.parquet \
         --contract contract.yaml --report report.html
 """
@@ -40,6 +40,7 @@ from components.validate_data.contract import (
     contract_to_dict,
     draft_contract,
     dump_contract,
+    with_canonical_datetimes,
     load_contract,
 )
 
@@ -445,6 +446,7 @@ def validate_frame(
     import great_expectations as gx
 
     now_ts = parse_now(now)
+    df = with_canonical_datetimes(df, contract)
     checks = plan_checks(contract, now_ts)
     context = _ephemeral_context()
     batch = (

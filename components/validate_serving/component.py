@@ -19,7 +19,7 @@ def validate_serving(
     """Loads the model in a real MLServer (suite runtime) and checks V2 answers and errors.
 
     Args:
-        model_uri: The candidate, e.g. ``models:/churn@challenger`` or ``runs:/<id>/model``.
+        model_uri: The candidate, e.g. ``models:/<name>@challenger`` or ``runs:/<id>/model``.
         holdout: Parquet rows with the model's input columns (extra columns are ignored).
         metrics: rows_compared, max_abs_diff, p50/p99 latency (single row, batch), startup time.
         tracking_uri: MLflow tracking/registry URI; "" = MLFLOW_TRACKING_URI or the local default.

@@ -276,7 +276,7 @@ def validate_serving(
 
     Args:
         client: MLflow client (resolves ``models:/`` and ``runs:/`` URIs).
-        model_uri: The candidate, e.g. ``models:/churn@challenger``.
+        model_uri: The candidate, e.g. ``models:/<name>@challenger``.
         holdout: Rows with (at least) the model's input columns.
         atol: Largest allowed absolute difference to in-process predictions.
         max_rows: Holdout rows compared (the first ones).

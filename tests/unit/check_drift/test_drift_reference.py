@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from drift_data import CATEGORICAL, FEATURES, NUMERIC, churn_frame
 
-from components._mlflow import churn_probability
+from components._mlflow import positive_probability
 from components.check_drift.core import (
     DriftParams,
     champion_uri,
@@ -206,7 +206,7 @@ def test_load_champion_scores_with_the_registered_model(mlflow_store, predict_fn
     window = churn_frame(300, seed=41)
 
     assert champion.run_id == mlflow_store["run_id"]
-    np.testing.assert_allclose(churn_probability(champion.predict(window)), predict_fn(window))
+    np.testing.assert_allclose(positive_probability(champion.predict(window)), predict_fn(window))
     assert champion.holdout_roc_auc == reference.holdout_roc_auc
     with pytest.raises(ValueError, match="model_uri or model_name"):
         champion_uri()

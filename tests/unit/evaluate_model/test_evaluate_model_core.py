@@ -57,7 +57,7 @@ def test_calibration_bins_and_ece_by_hand() -> None:
     low, high = summary["bins"]
     assert (low["rows"], high["rows"]) == (2, 3)
     assert low["mean_probability"] == pytest.approx(0.10)
-    assert high["churn_rate"] == pytest.approx(2 / 3)
+    assert high["positive_rate"] == pytest.approx(2 / 3)
     expected = 2 / 5 * abs(0.10 - 0.5) + 3 / 5 * abs((0.55 + 0.95 + 1.0) / 3 - 2 / 3)
     assert summary["ece"] == pytest.approx(expected)
     assert core.calibration_summary(label, probability, bins=10)["bins"][3]["rows"] == 0

@@ -322,5 +322,5 @@ def test_run_carries_the_drift_reference_of_its_model(trained: core.TrainResult,
     assert 0 < len(reference.features) <= min(len(trained.holdout), 5000)
     assert set(core.DEFAULT_CATEGORICAL) | set(core.DEFAULT_NUMERIC) <= set(reference.features)
     model = mlflow.pyfunc.load_model(trained.model_uri)
-    expected = mlf.churn_probability(model.predict(reference.features))
+    expected = mlf.positive_probability(model.predict(reference.features))
     assert np.allclose(reference.scores, expected, atol=1e-9)
