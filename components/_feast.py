@@ -86,18 +86,21 @@ def open_store(repo_path: str | Path) -> FeatureStore:
     return FeatureStore(repo_path=str(Path(repo_path).resolve()), fs_yaml_file=yaml_path)
 
 
-def copy_repo(destination: str | Path, source: str | Path = DEFAULT_REPO) -> Path:
+def copy_repo(
+    destination: str | Path, source: str | Path = DEFAULT_REPO, *, refresh: bool = False
+) -> Path:
     """Copies a feature repo's definitions and config, without its local state (data/).
 
     Args:
-        destination: Directory to create (must not exist).
+        destination: Directory to create (must not exist unless `refresh`).
+        refresh: Overwrite the definitions of an existing copy, keeping its local state.
         source: Feature repo to copy; default the checkout's `feature_repo/`.
 
     Returns:
         The new repo directory.
     """
     ignore = shutil.ignore_patterns("data", "__pycache__", "*.pyc")
-    return Path(shutil.copytree(source, destination, ignore=ignore))
+    return Path(shutil.copytree(source, destination, ignore=ignore, dirs_exist_ok=refresh))
 
 
 def set_offline_store(repo_path: str | Path, offline_type: str) -> None:

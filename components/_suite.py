@@ -135,9 +135,7 @@ def parse_suite_config(raw: Mapping[str, Any], path: Path, repo_path: Path) -> S
     if missing or unknown:
         problems = []
         if missing:
-            problems.append(
-                "missing " + "; ".join(f"{k!r} ({REQUIRED_KEYS[k]})" for k in missing)
-            )
+            problems.append("missing " + "; ".join(f"{k!r} ({REQUIRED_KEYS[k]})" for k in missing))
         if unknown:
             problems.append(
                 f"unknown {unknown} (known: {sorted({*REQUIRED_KEYS, *OPTIONAL_KEYS})})"

@@ -1,7 +1,8 @@
-"""Command line: `python -m pipelines compile|run-local|submit|schedule|unschedule|runs`.
+"""Command line: `python -m pipelines <command>`.
 
-The Makefile wraps each: `make compile`, `make run`, `make submit`, `make schedule`,
-`make unschedule`, `make runs`.
+Local, on any feature repo: `draft-contract`, `train`, `monitor` (`make train`,
+`make monitor`); the synthetic churn story: `run-local` (`make run`); releases and the cluster:
+`compile`, `submit`, `schedule`, `unschedule`, `runs` (`make compile`, `make submit`, ...).
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from components._version import suite_version
 from pipelines.compile import compiled_path
 from pipelines.local import LocalRunConfig
 
-PIPELINE_NAMES = {"training": "churn-training", "monitoring": "churn-monitoring"}
-SCHEDULE_NAME = "churn-monitoring-schedule"
+
+def _pipeline_names() -> dict[str, str]:
+    """Pipeline short name -> KFP pipeline name, from the default feature repo."""
+    from pipelines.config import PipelineConfig
+
+    config = PipelineConfig.from_repo()
+    return {"training": config.training_name, "monitoring": config.monitoring_name}
 
 
 def _add_local_options(parser: argparse.ArgumentParser) -> None:
@@ -51,15 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     submit = sub.add_parser("submit", help="upload a pipeline version and start a run")
     _add_kfp_options(submit)
-    submit.add_argument("--pipeline", choices=sorted(PIPELINE_NAMES), default="training")
-    submit.add_argument("--experiment", default="churn")
+    submit.add_argument("--pipeline", choices=["monitoring", "training"], default="training")
+    submit.add_argument("--experiment", default="", help="default: the model name")
     submit.add_argument("--params", default=None, help="YAML/JSON file of parameters")
     submit.add_argument("--param", action="append", default=[], help="NAME=VALUE (repeatable)")
 
     schedule = sub.add_parser("schedule", help="create or replace the monitoring schedule")
     _add_kfp_options(schedule)
     schedule.add_argument("--cron", default="0 0 6 * * *", help="six fields, seconds first")
-    schedule.add_argument("--experiment", default="churn-monitoring")
+    schedule.add_argument("--experiment", default="", help="default: <model>-monitoring")
     schedule.add_argument("--params", default=None)
     schedule.add_argument("--param", action="append", default=[])
 
@@ -68,7 +74,68 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="list recent runs and recurring runs")
     _add_kfp_options(runs)
+
+    draft = sub.add_parser(
+        "draft-contract", help="draft a data contract from a repo's point-in-time frame"
+    )
+    _add_repo_options(draft)
+    draft.add_argument("--out", type=Path, required=True, help="contract YAML to write")
+
+    train = sub.add_parser("train", help="run the compiled training pipeline on a feature repo")
+    _add_repo_options(train)
+    train.add_argument("--start", default="", help="training window start (ISO, inclusive)")
+    train.add_argument("--end", default="", help="training window end (ISO, exclusive)")
+
+    monitor = sub.add_parser(
+        "monitor", help="run the compiled monitoring pipeline against a repo's champion"
+    )
+    _add_repo_options(monitor)
+    monitor.add_argument("--window-start", required=True, help="monitored window start (ISO)")
+    monitor.add_argument("--window-end", required=True, help="monitored window end (ISO)")
+    monitor.add_argument("--retrain-start", default="", help="retrain window start (ISO)")
     return parser
+
+
+def _add_repo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--feature-repo", type=Path, required=True, help="feature repo directory")
+    parser.add_argument("--labels", type=Path, required=True, help="labels parquet file")
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: data/<model name>")
+    parser.add_argument(
+        "--source-dir", default="", help="parquet sources (default: the labels file's directory)"
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--model-type", default="xgboost")
+
+
+def _repo_command(args: argparse.Namespace) -> int:
+    from components._suite import SuiteConfigError, load_suite_config
+    from pipelines import repo_runs
+    from pipelines.local_runner import PipelineRunError
+    from pipelines.summary import print_repo_summary
+
+    try:
+        suite = load_suite_config(args.feature_repo)
+        data_dir = args.data_dir or Path("data") / suite.model_name
+        if args.command == "draft-contract":
+            repo_runs.draft_repo_contract(
+                args.feature_repo, args.labels, args.out, data_dir, args.source_dir
+            )
+            return 0
+        run = repo_runs.RepoRun(
+            args.feature_repo, args.labels, data_dir, args.source_dir, args.seed, args.model_type
+        )
+        if args.command == "train":
+            facts = repo_runs.train(run, args.start, args.end)
+        else:
+            facts = repo_runs.monitor(run, args.window_start, args.window_end, args.retrain_start)
+    except (FileNotFoundError, SuiteConfigError, repo_runs.PreflightError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except PipelineRunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print_repo_summary(facts)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,21 +156,25 @@ def main(argv: list[str] | None = None) -> int:
         values["drift_checks"] = tuple(values["drift_checks"])
         print_summary(run_lifecycle(LocalRunConfig(**values), dist=args.dist))
         return 0
+    if args.command in ("draft-contract", "train", "monitor"):
+        return _repo_command(args)
     return _kfp_command(args)
 
 
 def _kfp_command(args: argparse.Namespace) -> int:
     from pipelines import kfp_client
 
+    names = _pipeline_names()
+    schedule_name = f"{names['monitoring']}-schedule"
     try:
         if args.command == "submit":
             params = kfp_client.parse_params(args.param, args.params)
             url = kfp_client.submit(
                 args.host,
                 compiled_path(args.dist, args.pipeline),
-                PIPELINE_NAMES[args.pipeline],
+                names[args.pipeline],
                 suite_version(),
-                args.experiment,
+                args.experiment or names["training"].removesuffix("-training"),
                 params,
                 namespace=args.namespace,
                 token=args.token,
@@ -115,10 +186,10 @@ def _kfp_command(args: argparse.Namespace) -> int:
                 kfp_client.schedule(
                     args.host,
                     compiled_path(args.dist, "monitoring"),
-                    PIPELINE_NAMES["monitoring"],
+                    names["monitoring"],
                     suite_version(),
-                    args.experiment,
-                    SCHEDULE_NAME,
+                    args.experiment or names["monitoring"],
+                    schedule_name,
                     args.cron,
                     params,
                     namespace=args.namespace,
@@ -127,9 +198,9 @@ def _kfp_command(args: argparse.Namespace) -> int:
             )
         elif args.command == "unschedule":
             deleted = kfp_client.unschedule(
-                args.host, SCHEDULE_NAME, namespace=args.namespace, token=args.token
+                args.host, schedule_name, namespace=args.namespace, token=args.token
             )
-            print(f"deleted {deleted} recurring run(s) named {SCHEDULE_NAME}")
+            print(f"deleted {deleted} recurring run(s) named {schedule_name}")
         elif args.command == "runs":
             for run in kfp_client.list_runs(args.host, namespace=args.namespace, token=args.token):
                 print(run)

@@ -29,7 +29,8 @@ class ClusterDefaults:
     """
 
     feature_repo: str = "/app/feature_repo"
-    entity_source: str = "s3://suite-data/churn/labels.parquet"
+    # {model} is the repo's model name: the bootstrap Job writes s3://suite-data/<model>/.
+    entity_source: str = "s3://suite-data/{model}/labels.parquet"
     tracking_uri: str = "http://mlflow.suite.svc.cluster.local:5000"
     deploy_target: str = "kserve"
     serving_namespace: str = "suite-serving"
@@ -54,7 +55,10 @@ class PipelineConfig:
 
     @classmethod
     def from_repo(
-        cls, feature_repo: str | Path = FEATURE_REPO, contract_path: str | Path | None = None, **overrides
+        cls,
+        feature_repo: str | Path = FEATURE_REPO,
+        contract_path: str | Path | None = None,
+        **overrides,
     ) -> PipelineConfig:
         """Builds the config from a feature repo's `suite.yaml` and its data contract.
 
@@ -83,12 +87,12 @@ class PipelineConfig:
 
     @property
     def training_name(self) -> str:
-        """Name of the training pipeline, e.g. ``churn-training``."""
+        """Name of the training pipeline, e.g. ``<prefix>-training``."""
         return self.suite.pipeline_name("training")
 
     @property
     def monitoring_name(self) -> str:
-        """Name of the monitoring pipeline, e.g. ``churn-monitoring``."""
+        """Name of the monitoring pipeline, e.g. ``<prefix>-monitoring``."""
         return self.suite.pipeline_name("monitoring")
 
     def replace(self, **changes) -> PipelineConfig:

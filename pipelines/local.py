@@ -9,21 +9,40 @@ model. Everything lives under one data directory (git-ignored).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipelines.config import PipelineConfig
+from pipelines.repo_runs import (
+    Echo,
+    StageTimer,
+    Workspace,
+    local_server,
+    prepare_repo,
+    run_pipeline,
+)
+from pipelines.repo_runs import local_arguments as repo_arguments
 
-Echo = Callable[[str], None]
+__all__ = [
+    "LocalRunConfig",
+    "StageTimer",
+    "append_period",
+    "compile_pipelines",
+    "generate_day0",
+    "local_arguments",
+    "prepare_feature_store",
+    "run_lifecycle",
+    "run_pipeline",
+]
 
 
 @dataclass(frozen=True)
-class LocalRunConfig:
+class LocalRunConfig(Workspace):
     """The embedded defaults of `make run`; every field is a command-line option.
+
+    A `Workspace` (its paths live under `data_dir`) with the churn story's settings.
 
     Attributes:
         data_dir: Everything the run writes (sources, Feast state, MLflow, serving, outputs).
@@ -57,63 +76,14 @@ class LocalRunConfig:
     @property
     def sources(self) -> Path:
         """Parquet sources Feast reads."""
-        return self.data_dir.resolve() / "sources"
-
-    @property
-    def feature_repo(self) -> Path:
-        """The run's copy of `feature_repo/` (its registry and online store live inside)."""
-        return self.data_dir.resolve() / "feature_repo"
-
-    @property
-    def tracking_uri(self) -> str:
-        """MLflow on sqlite, artifacts next to the database."""
-        return f"sqlite:///{self.data_dir.resolve() / 'mlflow' / 'mlflow.db'}"
-
-    @property
-    def serving_repo(self) -> Path:
-        """Model repository of the local MLServer."""
-        return self.data_dir.resolve() / "serving"
-
-    @property
-    def outputs(self) -> Path:
-        """kfp.local pipeline root (task outputs, reports)."""
-        return self.data_dir.resolve() / "pipeline_root"
-
-    @property
-    def logs(self) -> Path:
-        """Full kfp.local logs, one per pipeline run."""
-        return self.data_dir.resolve() / "logs"
-
-
-@dataclass
-class StageTimer:
-    """Prints stage headers and keeps each stage's duration."""
-
-    echo: Echo = print
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Times one stage and prints its start and end."""
-        self.echo(f"==> {name}")
-        t0 = time.monotonic()
-        yield
-        self.seconds[name] = time.monotonic() - t0
-        self.echo(f"    done in {self.seconds[name]:.1f}s")
+        return self.root / "sources"
 
 
 def local_arguments(run: LocalRunConfig, served_url: str) -> dict[str, Any]:
     """Pipeline parameters that point a compiled pipeline at this machine's backends."""
     return {
-        "feature_repo": str(run.feature_repo),
-        "entity_source": str(run.sources / "labels.parquet"),
-        "tracking_uri": run.tracking_uri,
-        "seed": run.seed,
+        **repo_arguments(run, run.sources / "labels.parquet", served_url, run.seed),
         "model_type": run.model_type,
-        "deploy_target": "local",
-        "local_serving_url": served_url,
-        "local_serving_repo": str(run.serving_repo),
-        "canary_observe_seconds": 0.0,
     }
 
 
@@ -175,21 +145,9 @@ def _echo_rows(data: Any, echo: Echo) -> None:
 
 def prepare_feature_store(run: LocalRunConfig, end_time: str, echo: Echo) -> None:
     """Copies the feature repo (first time), applies it and materializes up to `end_time`."""
-    from components._feast import apply_repo, copy_repo
-    from components.materialize_features.core import materialize_repo
+    from components._feast import DEFAULT_REPO
 
-    if not run.feature_repo.exists():
-        copy_repo(run.feature_repo)
-    applied = apply_repo(run.feature_repo, source_dir=str(run.sources))
-    echo(
-        f"    applied: {', '.join(applied.get('feature_views', []))}; "
-        f"services {', '.join(applied.get('feature_services', []))}"
-    )
-    for view in materialize_repo(run.feature_repo, end_time):
-        echo(
-            f"    materialized {view.feature_view}: {view.rows:,} rows "
-            f"{view.start:%Y-%m-%d} .. {view.end:%Y-%m-%d}"
-        )
+    prepare_repo(run, DEFAULT_REPO, run.sources, end_time, echo)
 
 
 def compile_pipelines(run: LocalRunConfig, dist: Path, echo: Echo) -> dict[str, Path]:
@@ -200,24 +158,6 @@ def compile_pipelines(run: LocalRunConfig, dist: Path, echo: Echo) -> dict[str, 
     for path in written.values():
         echo(f"    {path}")
     return written
-
-
-def run_pipeline(
-    run: LocalRunConfig, yaml_path: Path, arguments: dict[str, Any], label: str, echo: Echo
-):
-    """Runs one compiled pipeline through kfp.local with per-task progress."""
-    from pipelines.local_runner import run_compiled
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    result = run_compiled(
-        yaml_path,
-        arguments,
-        pipeline_root=run.outputs / f"{label}-{stamp}",
-        log_path=run.logs / f"{label}-{stamp}.log",
-        echo=echo,
-    )
-    echo(f"    full log: {result.log_path}")
-    return result
 
 
 def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = print) -> dict:
@@ -231,7 +171,6 @@ def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = p
     Returns:
         The facts the summary prints (see `pipelines.summary`).
     """
-    from components._serving.server import start_mlserver
     from pipelines import summary
 
     timer = StageTimer(echo)
@@ -243,11 +182,9 @@ def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = p
         prepare_feature_store(run, run.day0_end, echo)
     with timer.stage("3/7 compile the pipelines"):
         compiled = compile_pipelines(run, dist, echo)
-    run.serving_repo.mkdir(parents=True, exist_ok=True)
-    with timer.stage("4/7 start the local MLServer (suite runtime)"):
-        server = start_mlserver(run.serving_repo)
-        echo(f"    V2 endpoint {server.http_url}, Prometheus metrics {server.metrics_url}")
-    try:
+    with contextlib.ExitStack() as stack:
+        with timer.stage("4/7 start the local MLServer (suite runtime)"):
+            server = stack.enter_context(local_server(run, echo))
         arguments = local_arguments(run, server.http_url)
         with timer.stage("5/7 training pipeline (compiled YAML on kfp.local)"):
             facts["training"] = run_pipeline(
@@ -277,8 +214,6 @@ def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = p
                 "monitoring",
                 echo,
             )
-        facts["served"] = summary.query_served_model(server.http_url, run)
-    finally:
-        server.stop()
+        facts["served"] = summary.query_served_model(server.http_url, run.feature_repo)
     facts["stage_seconds"] = timer.seconds
     return facts

@@ -6,8 +6,8 @@ reference) -> dsl.If(drift_detected) -> the training pipeline as a nested
 sub-pipeline on a window that includes the recent data -> gate -> register -> serve.
 
 The retrain sub-pipeline receives every training parameter (see
-`pipelines.parameters`). The branch uses one `dsl.If` and no `dsl.Else`: kfp.local runs both branches of an
-If/Else (see CONVENTIONS.md). The sub-pipeline takes parameters only.
+`pipelines.parameters`). The branch uses one `dsl.If` and no `dsl.Else`: kfp.local
+runs both branches of an If/Else (see CONVENTIONS.md). The sub-pipeline takes parameters only.
 
 Note: no `from __future__ import annotations` here: KFP reads the pipeline
 function's annotations at runtime.

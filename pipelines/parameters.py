@@ -52,7 +52,7 @@ def training_parameters(config: PipelineConfig, version: str) -> list[inspect.Pa
     train, gate, canary = TrainConfig(), GateConfig(), CanaryPolicy()
     return [
         _param("feature_repo", str, cluster.feature_repo),
-        _param("entity_source", str, cluster.entity_source),
+        _param("entity_source", str, cluster.entity_source.format(model=suite.model_name)),
         _param("feature_service", str, suite.feature_service),
         _param("train_start", str, ""),
         _param("train_end", str, ""),

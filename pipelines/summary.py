@@ -8,41 +8,57 @@ from typing import Any
 SAMPLE_REQUEST_ROWS = 5
 
 
-def query_served_model(base_url: str, run: Any, served_name: str = "churn") -> dict[str, Any]:
+def query_served_model(base_url: str, feature_repo: Path) -> dict[str, Any]:
     """Sends real V2 requests to the local MLServer and returns rows and answers.
 
-    The rows are the latest customers' features as Feast's online store serves them
-    right now (what a live caller would send).
+    The rows are the first entities' features as Feast's online store serves them
+    right now (what a live caller would send), for the repo's feature service and
+    entity key (`suite.yaml`), to the model served under the repo's model name.
 
     Args:
         base_url: The local MLServer.
-        run: The `LocalRunConfig` of this run.
-        served_name: V2 model name.
+        feature_repo: The applied feature repo (its online store is read).
 
     Returns:
-        ``{"rows": DataFrame, "entity_key": str, "answers": list[float], "version": str}``.
+        ``{"rows": DataFrame, "entity_key": str, "answers": list[float], "version": str}``,
+        or ``{"error": str}`` when the server did not answer.
     """
     import requests
 
-    from components._feast import load_suite_config, open_store
+    from components._feast import open_store
     from components._serving.v2 import build_v2_request, decode_v2_outputs, infer
+    from components._suite import load_suite_config
 
-    suite = load_suite_config(run.feature_repo)
-    store = open_store(run.feature_repo)
+    suite = load_suite_config(feature_repo)
+    store = open_store(feature_repo)
     service = store.get_feature_service(suite.feature_service)
-    entities = [{suite.entity_key: i} for i in range(1, SAMPLE_REQUEST_ROWS + 1)]
-    rows = store.get_online_features(features=service, entity_rows=entities).to_df()
+    keys = _entity_sample(store, suite)
+    rows = store.get_online_features(
+        features=service, entity_rows=[{suite.entity_key: k} for k in keys]
+    ).to_df()
     features = rows.drop(columns=[suite.entity_key])
     with requests.Session() as session:
-        answer = infer(session, base_url, served_name, build_v2_request(features))
+        answer = infer(session, base_url, suite.model_name, build_v2_request(features))
     if not answer.ok:
         return {"rows": rows, "error": f"HTTP {answer.status}: {answer.text}"}
     return {
         "rows": rows,
         "entity_key": suite.entity_key,
+        "label": suite.label,
         "answers": decode_v2_outputs(answer.body).ravel().tolist(),
         "version": answer.body.get("model_version"),
     }
+
+
+def _entity_sample(store: Any, suite: Any) -> list[Any]:
+    """The first `SAMPLE_REQUEST_ROWS` entity keys of the feature service's first source."""
+    import pyarrow.parquet as pq
+
+    service = store.get_feature_service(suite.feature_service)
+    view = store.get_feature_view(service.feature_view_projections[0].name)
+    path = view.batch_source.path
+    keys = pq.read_table(path, columns=[suite.entity_key]).column(0).to_pylist()
+    return list(dict.fromkeys(keys))[:SAMPLE_REQUEST_ROWS]
 
 
 def _reports(result: Any) -> list[Path]:
@@ -90,7 +106,7 @@ def _drift_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def registry_state(tracking_uri: str, name: str = "churn") -> list[dict[str, Any]]:
+def registry_state(tracking_uri: str, name: str) -> list[dict[str, Any]]:
     """Returns the registered versions (newest first) with their aliases and key tags."""
     import warnings
 
@@ -116,42 +132,65 @@ def registry_state(tracking_uri: str, name: str = "churn") -> list[dict[str, Any
     ]
 
 
+def _pipeline_lines(label: str, result: Any) -> list[str]:
+    """Task statuses, drift verdict and gate decision of one pipeline run."""
+    statuses = ", ".join(f"{t.name} {t.status}" for t in result.tasks)
+    lines = [f"{label} pipeline ({result.seconds:.0f}s): {statuses}"]
+    drift = _task_json(result, "check-drift", "report_json")
+    if drift:
+        lines += _drift_lines(drift)
+    evaluation = _task_json(result, "evaluate-model", "evaluation")
+    if evaluation:
+        lines += _gate_lines(evaluation)
+    elif label == "monitoring":
+        lines.append("  no retraining: the If(drift_detected) branch was not taken")
+    return [*lines, ""]
+
+
+def _registry_lines(tracking_uri: str, name: str) -> list[str]:
+    lines = ["Model registry (MLflow aliases):"]
+    versions = registry_state(tracking_uri, name)
+    for version in versions:
+        aliases = ", ".join(version["aliases"]) or "-"
+        lines.append(f"  {name} v{version['version']}: {aliases}  (run {version['run_id'][:8]})")
+    if not versions:
+        lines.append(f"  no version of {name} is registered (the gate blessed none)")
+    return lines
+
+
+def _served_lines(served: dict[str, Any]) -> list[str]:
+    if "answers" in served:
+        key, label = served["entity_key"], served["label"]
+        lines = [
+            f"Served model (local MLServer, version {served.get('version')}), live V2 answers:"
+        ]
+        for entity, p in zip(served["rows"][key], served["answers"], strict=True):
+            lines.append(f"  {key} {entity}: P({label} = 1) = {p:.3f}")
+        return lines
+    if "error" in served:
+        return [f"Served model did not answer: {served['error']}"]
+    return []
+
+
 def print_summary(facts: dict[str, Any], out=print) -> None:
     """Prints the short summary at the end of `make run`."""
+    from components._suite import load_suite_config
+
     run = facts["run"]
+    suite = load_suite_config(run.feature_repo)
     out("")
     out("=" * 78)
     out("SUMMARY")
     out("=" * 78)
     for label in ("training", "monitoring"):
-        result = facts.get(label)
-        if result is None:
-            continue
-        statuses = ", ".join(f"{t.name} {t.status}" for t in result.tasks)
-        out(f"{label} pipeline ({result.seconds:.0f}s): {statuses}")
-        drift = _task_json(result, "check-drift", "report_json")
-        if drift:
-            for line in _drift_lines(drift):
+        if facts.get(label) is not None:
+            for line in _pipeline_lines(label, facts[label]):
                 out(line)
-        evaluation = _task_json(result, "evaluate-model", "evaluation")
-        if evaluation:
-            for line in _gate_lines(evaluation):
-                out(line)
-        elif label == "monitoring":
-            out("  no retraining: the If(drift_detected) branch was not taken")
-        out("")
-    out("Model registry (MLflow aliases):")
-    for version in registry_state(run.tracking_uri):
-        aliases = ", ".join(version["aliases"]) or "-"
-        out(f"  churn v{version['version']}: {aliases}  (run {version['run_id'][:8]})")
-    served = facts.get("served") or {}
+    for line in _registry_lines(run.tracking_uri, suite.model_name):
+        out(line)
     out("")
-    if "answers" in served:
-        out(f"Served model (local MLServer, version {served.get('version')}), live V2 answers:")
-        for cid, p in zip(served["rows"][served["entity_key"]], served["answers"], strict=True):
-            out(f"  {served['entity_key']} {cid}: P(churn) = {p:.3f}")
-    elif "error" in served:
-        out(f"Served model did not answer: {served['error']}")
+    for line in _served_lines(facts.get("served") or {}):
+        out(line)
     out("")
     out("Reports:")
     for label in ("training", "monitoring"):
@@ -161,3 +200,25 @@ def print_summary(facts: dict[str, Any], out=print) -> None:
     out("MLflow UI:")
     out(f"  .venv/bin/mlflow ui --backend-store-uri {run.tracking_uri} --port 5000")
     out("Serve the champion again: make serve")
+
+
+def print_repo_summary(facts: dict[str, Any], out=print) -> None:
+    """Prints the summary at the end of `python -m pipelines train|monitor`."""
+    suite, workspace = facts["suite"], facts["workspace"]
+    out("")
+    out("=" * 78)
+    out(f"SUMMARY ({suite.model_name}: feature service {suite.feature_service})")
+    out("=" * 78)
+    for label in ("training", "monitoring"):
+        if facts.get(label) is not None:
+            for line in _pipeline_lines(label, facts[label]):
+                out(line)
+            out("Reports:")
+            for path in _reports(facts[label]):
+                out(f"  {path}")
+            out("")
+    for line in _registry_lines(workspace.tracking_uri, suite.model_name):
+        out(line)
+    out("")
+    out("Stage times: " + ", ".join(f"{k} {v:.0f}s" for k, v in facts["stage_seconds"].items()))
+    out(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {workspace.tracking_uri} --port 5000")

@@ -23,6 +23,7 @@ from pipelines.parameters import pipeline_function, training_parameters
 if TYPE_CHECKING:
     from kfp.dsl import PipelineTask
 
+
 def with_cluster_settings(
     config: PipelineConfig,
     task: "PipelineTask",

@@ -316,7 +316,7 @@ def score_model(
     version: str | None = None,
     run_id: str | None = None,
 ) -> tuple[ModelScore, np.ndarray]:
-    """Loads a model through MLflow pyfunc, scores the holdout, returns scores and P(positive class).
+    """Loads a model through MLflow pyfunc, scores the holdout; returns scores and P(y=1).
 
     Args:
         name: ``challenger`` or ``champion``.
@@ -570,7 +570,7 @@ def render_markdown(evaluation: Evaluation) -> str:
             "",
             f"## Challenger by `{evaluation.slice_feature}`",
             "",
-            "| value | rows | positive rate | mean P(positive class) | roc_auc | pr_auc | f1 | brier |",
+            "| value | rows | positive rate | mean P(y=1) | roc_auc | pr_auc | f1 | brier |",
             "|---|---|---|---|---|---|---|---|",
         ]
     for s in evaluation.challenger.slices:

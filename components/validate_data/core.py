@@ -40,8 +40,8 @@ from components.validate_data.contract import (
     contract_to_dict,
     draft_contract,
     dump_contract,
-    with_canonical_datetimes,
     load_contract,
+    with_canonical_datetimes,
 )
 
 __all__ = [
