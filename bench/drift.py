@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from churn_data import DriftScenario, GeneratorConfig, generate, schema
+from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components.check_drift.core import DriftParams, DriftReport, check_drift
 from components.check_drift.reference import DriftReference, build_reference, load_reference_dir
 
@@ -129,7 +130,7 @@ def fit_champion(seed: int = 0) -> Champion:
     from components.train_model.core import TrainConfig, fit_model, split_training_frame
 
     frame = generate(GeneratorConfig(REFERENCE_CUSTOMERS, ORIGIN, END, seed=seed)).snapshot
-    config = TrainConfig()
+    config = TrainConfig(**TRAIN_ROLES)
     split = split_training_frame(frame.drop(columns=schema.PROBABILITY), config)
     model = fit_model(split.train, config).model
     holdout = split.holdout
@@ -311,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
-    params = DriftParams(alpha=args.alpha, correction=args.correction)
+    params = DriftParams(**DRIFT_ROLES, alpha=args.alpha, correction=args.correction)
     champion = fit_champion()
     maker = WindowMaker(champion.holdout_start)
     ref = champion.reference

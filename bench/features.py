@@ -113,10 +113,10 @@ def prepare_repo(base: Path, name: str, offline_type: str | None, sources: Path)
     from components._feast import (
         apply_repo,
         copy_repo,
-        load_suite_config,
         open_store,
         set_offline_store,
     )
+    from components._suite import load_suite_config
 
     repo = copy_repo(base / name)
     if offline_type:

@@ -35,8 +35,11 @@ repo, labels, uri, start, end = sys.argv[1:6]
 frame = get_features_from_source(repo, "churn_v1", labels, start, end).frame
 enforce(validate_frame(frame, contract_from_dict(PipelineConfig.from_repo().contract)), "fail")
 client = mlf.mlflow_client(uri)
-result = train_core.train(frame, client, train_core.TrainConfig(seed=7))
-evaluate(result.holdout, result.model_uri, client, gate=GateConfig(min_roc_auc=1.01))
+result = train_core.train(frame, client, train_core.TrainConfig(**TRAIN_ROLES, seed=7))
+evaluate(
+    result.holdout, result.model_uri, client, "churn", GateConfig(min_roc_auc=1.01),
+    label_column="churned", slice_feature="plan",
+)
 print(f"SCRIPT_SECONDS {time.monotonic() - t0:.2f}")
 """
 

@@ -96,3 +96,9 @@ def check_frame(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> Non
             kind = pd.api.types.infer_dtype(frame[column], skipna=True)
             if kind not in ("string", "empty"):
                 raise ValueError(f"{name}: column {column!r} must hold str values or None")
+
+
+# The roles of the churn columns, as `train_model`'s TrainConfig takes them.
+TRAIN_ROLES = {"label_column": LABEL, "timestamp_column": TIMESTAMP, "entity_column": ENTITY}
+# The same roles as `check_drift`'s DriftParams takes them.
+DRIFT_ROLES = {"label_column": LABEL, "entity_column": ENTITY, "timestamp_column": TIMESTAMP}

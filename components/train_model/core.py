@@ -140,11 +140,23 @@ class TrainConfig:
             frame: The training frame (entity key, timestamp, label, features).
 
         Raises:
-            ValueError: An override is not a feature column, or a feature column is a
-                timestamp.
+            ValueError: The entity, timestamp or label column is missing (the frame's
+                other columns would be taken for features), an override is not a
+                feature column, or a feature column is a timestamp.
         """
         if self.numeric_features is not None:
             return self
+        roles = {
+            "entity_column": self.entity_column,
+            "timestamp_column": self.timestamp_column,
+            "label_column": self.label_column,
+        }
+        missing = {k: v for k, v in roles.items() if v not in frame.columns}
+        if missing:
+            raise ValueError(
+                f"{missing} not in the training frame (columns {list(frame.columns)}): the "
+                "feature columns are the frame's other columns, so every role must be named"
+            )
         roles = feature_roles(
             frame.dtypes.to_dict(),
             non_features=(self.entity_column, self.timestamp_column, self.label_column),
@@ -310,24 +322,19 @@ def validate_training_frame(frame: pd.DataFrame, config: TrainConfig) -> None:
             column listed as both categorical and numeric.
     """
     available = list(frame.columns)
-    if config.entity_column not in frame.columns:
-        raise ValueError(
-            f"entity column {config.entity_column!r} is missing; columns present: {available}"
-        )
+    for role, column in (
+        ("entity", config.entity_column),
+        ("label", config.label_column),
+        ("timestamp", config.timestamp_column),
+    ):
+        if column not in frame.columns:
+            raise ValueError(f"{role} column {column!r} is missing; columns present: {available}")
     config = config.with_features_of(frame)
     both = sorted(set(config.categorical_features) & set(config.numeric_features))
     if both:
         raise ValueError(f"columns {both} are listed as both categorical and numeric features")
     if not config.feature_columns:
         raise ValueError("no feature columns configured")
-    if config.label_column not in frame.columns:
-        raise ValueError(
-            f"label column {config.label_column!r} is missing; columns present: {available}"
-        )
-    if config.timestamp_column not in frame.columns:
-        raise ValueError(
-            f"timestamp column {config.timestamp_column!r} is missing; columns present: {available}"
-        )
     missing = [c for c in config.feature_columns if c not in frame.columns]
     if missing:
         raise ValueError(f"feature columns {missing} are missing; columns present: {available}")
@@ -497,6 +504,7 @@ def fit_model(train: pd.DataFrame, config: TrainConfig) -> FittedModel:
     Raises:
         ValueError: Invalid hyperparameters or search settings.
     """
+    config = config.with_features_of(train)
     hyperparameters = resolve_hyperparameters(config.model_type, config.hyperparameters)
     pipeline = build_pipeline(config, hyperparameters)
     features = train[config.feature_columns]
@@ -583,29 +591,36 @@ def training_metrics(
 def model_signature(config: TrainConfig, dtypes: Mapping[str, Any] | None = None) -> Any:
     """Returns the served model's MLflow signature: raw features in, P(positive class) out.
 
-    Categorical features are strings (or, for a numeric column the repo declares
-    categorical, the column's own integer/float type) and numeric features doubles;
-    every column must be present but may hold missing values (None / NaN). The
-    output is one float64 per row.
+    Each feature keeps the type the training frame gave it (the feature service's
+    Feast type): integers are ``long``, other numbers ``double``, booleans
+    ``boolean``, everything else ``string``. MLflow's schema enforcement refuses an
+    unsafe cast (int64 data for a double column), so a type the data does not have
+    would make the model refuse its own holdout. Without `dtypes`, categorical
+    features are strings and numeric ones doubles. Every column must be present but
+    may hold missing values (None / NaN). The output is one float64 per row.
 
     Args:
         config: Feature columns.
-        dtypes: The training frame's column dtypes (for numeric categorical columns).
+        dtypes: The training frame's column dtypes.
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
-    def categorical_type(column: str) -> Any:
+    def column_type(column: str, fallback: Any) -> Any:
         dtype = (dtypes or {}).get(column)
-        if dtype is not None and pd.api.types.is_integer_dtype(dtype):
+        if dtype is None:
+            return fallback
+        if pd.api.types.is_bool_dtype(dtype):
+            return DataType.boolean
+        if pd.api.types.is_integer_dtype(dtype):
             return DataType.long
-        if dtype is not None and pd.api.types.is_float_dtype(dtype):
+        if pd.api.types.is_float_dtype(dtype):
             return DataType.double
         return DataType.string
 
     inputs = Schema(
-        [ColSpec(categorical_type(c), c) for c in config.categorical_features]
-        + [ColSpec(DataType.double, c) for c in config.numeric_features or ()]
+        [ColSpec(column_type(c, DataType.string), c) for c in config.categorical_features]
+        + [ColSpec(column_type(c, DataType.double), c) for c in config.numeric_features or ()]
     )
     return ModelSignature(inputs=inputs, outputs=Schema([TensorSpec(np.dtype("float64"), (-1,))]))
 
@@ -691,8 +706,8 @@ def train(
     from components._version import git_short_sha, suite_version
 
     config = config or TrainConfig()
-    if config.entity_column in frame.columns:
-        config = config.with_features_of(frame)
+    validate_training_frame(frame, config)
+    config = config.with_features_of(frame)
     lineage = lineage or Lineage()
     split = split_training_frame(frame, config)
     fitted = fit_model(split.train, config)

@@ -13,6 +13,7 @@ import pytest
 from kfp import dsl, local
 from kfp.dsl import Dataset, Output
 
+from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components._images import image_for
 from components.check_drift import check_drift
 
@@ -44,11 +45,13 @@ def drift_probe(
         current=produce_window(source=stable_source).outputs["window"],
         tracking_uri=tracking_uri,
         model_name="churn",
+        **DRIFT_ROLES,
     )
     drifted = check_drift(
         current=produce_window(source=drifted_source).outputs["window"],
         tracking_uri=tracking_uri,
         model_name="churn",
+        **DRIFT_ROLES,
         checks=["feature", "psi", "prediction", "multivariate", "performance"],
     )
     with dsl.If(stable.outputs["Output"] == True):  # noqa: E712 (a KFP condition)
@@ -72,7 +75,7 @@ def champion_store(tmp_path_factory):
     client = mlflow_client(uri)
     world = GeneratorConfig(n_customers=3000, seed=0)
     frame = generate(world).snapshot.drop(columns=schema.PROBABILITY)
-    config = TrainConfig(model_type="logistic_regression")
+    config = TrainConfig(**TRAIN_ROLES, model_type="logistic_regression")
     result = train(frame, client, config)
     model = mlflow.pyfunc.load_model(result.model_uri)
     holdout = result.holdout

@@ -46,6 +46,7 @@ def test_kserve_render_only_writes_the_manifest(store):
     task = deploy_model(
         model_uri="models:/churn/2",
         target="kserve",
+        served_name="churn",
         tracking_uri=uri,
         canary_percent=25,
         storage_uri="s3://mlflow/churn/2/artifacts",
@@ -77,6 +78,7 @@ def test_local_target_promotes_on_a_running_mlserver(store):
         task = deploy_model(
             model_uri="models:/churn/2",
             target="local",
+            served_name="churn",
             tracking_uri=uri,
             local_url=server.http_url,
             local_repo=str(repo),

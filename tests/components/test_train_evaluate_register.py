@@ -17,6 +17,7 @@ import pytest
 from kfp import dsl, local
 from kfp.dsl import Dataset, Output
 
+from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
 from components._images import image_for
 from components.evaluate_model import evaluate_model
@@ -49,12 +50,15 @@ def produce_training_frame(
 def train_gate_register(tracking_uri: str, shuffle_labels: bool):
     """Trains, gates against the registry's champion, and registers only when blessed."""
     data = produce_training_frame(n_customers=CUSTOMERS, seed=SEED, shuffle_labels=shuffle_labels)
-    trained = train_model(training_data=data.outputs["frame"], tracking_uri=tracking_uri)
+    trained = train_model(
+        training_data=data.outputs["frame"], tracking_uri=tracking_uri, **TRAIN_ROLES
+    )
     gate = evaluate_model(
         model=trained.outputs["model"],
         holdout=trained.outputs["holdout"],
         tracking_uri=tracking_uri,
         registered_model_name=MODEL_NAME,
+        slice_feature="plan",
     )
     with dsl.If(gate.outputs["Output"] == True):  # noqa: E712 (a KFP condition)
         register_model(

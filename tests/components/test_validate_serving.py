@@ -13,6 +13,7 @@ import pytest
 from kfp import dsl, local
 from kfp.dsl import Dataset, Output
 
+from churn_data.schema import TRAIN_ROLES
 from components._images import image_for
 from components.validate_serving import validate_serving
 
@@ -49,7 +50,9 @@ def trained(tmp_path_factory):
     client = mlflow_client(uri)
     frame = generate(GeneratorConfig(n_customers=2000, seed=0)).snapshot
     result = train(
-        frame.drop(columns=schema.PROBABILITY), client, TrainConfig("logistic_regression")
+        frame.drop(columns=schema.PROBABILITY),
+        client,
+        TrainConfig("logistic_regression", **TRAIN_ROLES),
     )
     client.create_registered_model("churn")
     client.create_model_version("churn", result.model_uri, result.run_id, model_id=result.model_id)

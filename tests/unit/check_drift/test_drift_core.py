@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from drift_data import CATEGORICAL, NUMERIC, churn_frame
 
+from churn_data.schema import DRIFT_ROLES
 from components.check_drift.core import (
     CHECKS,
     STATUS_DRIFT,
@@ -23,7 +24,7 @@ from components.check_drift.core import (
 )
 from components.check_drift.reference import build_reference, load_reference_dir
 
-ALL_CHECKS = DriftParams(checks=CHECKS)
+ALL_CHECKS = DriftParams(**DRIFT_ROLES, checks=CHECKS)
 
 
 def test_no_drift_window_is_not_flagged(reference, predict_fn):
@@ -57,7 +58,7 @@ def test_covariate_shift_is_detected_and_names_the_feature(reference, predict_fn
     classifier relies on age most. Cannot prove the smallest detectable shift
     (see the benchmark).
     """
-    params = DriftParams(correction=correction, checks=CHECKS)
+    params = DriftParams(**DRIFT_ROLES, correction=correction, checks=CHECKS)
     report = check_drift(churn_frame(2000, seed=12, age_shift=6.0), reference, params, predict_fn)
 
     assert report.drift_detected is True
@@ -142,7 +143,9 @@ def test_small_window_gives_insufficient_data_not_a_verdict(reference, predict_f
     the right floor for every feature set (see the module docstring for the PSI reasoning).
     """
     window = churn_frame(100, seed=17, age_shift=30.0)
-    report = check_drift(window, reference, DriftParams(min_sample_size=500), predict_fn)
+    report = check_drift(
+        window, reference, DriftParams(**DRIFT_ROLES, min_sample_size=500), predict_fn
+    )
 
     assert report.status == STATUS_INSUFFICIENT
     assert report.drift_detected is False
@@ -158,8 +161,10 @@ def test_checks_that_score_need_a_predict_fn(reference):
     a model. Cannot prove the given predict_fn is the champion's.
     """
     with pytest.raises(ValueError, match=r"\['prediction', 'performance'\] need"):
-        check_drift(churn_frame(600, seed=18), reference, DriftParams())
-    report = check_drift(churn_frame(600, seed=18), reference, DriftParams(checks=("feature",)))
+        check_drift(churn_frame(600, seed=18), reference, DriftParams(**DRIFT_ROLES))
+    report = check_drift(
+        churn_frame(600, seed=18), reference, DriftParams(**DRIFT_ROLES, checks=("feature",))
+    )
     assert report.prediction is None
     assert report.performance is None
 
@@ -171,7 +176,7 @@ def test_prediction_drift_on_scores(reference, predict_fn):
     drift (mean score rises), while a same-distribution window does not. Cannot
     prove the model is still accurate (that is the performance check).
     """
-    params = DriftParams(checks=("prediction",))
+    params = DriftParams(**DRIFT_ROLES, checks=("prediction",))
     shifted = check_drift(
         churn_frame(1500, seed=19, sessions_scale=0.5), reference, params, predict_fn
     )
@@ -229,7 +234,7 @@ def test_constant_and_all_null_columns_do_not_raise_false_alarms(tmp_path, predi
     )
     ref = load_reference_dir(ref_dir)
     window = churn_frame(1000, seed=23).assign(promo=0.0, legacy_score=np.nan, country="nl")
-    report = check_drift(window, ref, DriftParams(checks=CHECKS), predict_fn)
+    report = check_drift(window, ref, DriftParams(**DRIFT_ROLES, checks=CHECKS), predict_fn)
 
     assert report.drift_detected is False
     by_name = {f.name: f for f in report.features}
@@ -242,9 +247,9 @@ def test_constant_and_all_null_columns_do_not_raise_false_alarms(tmp_path, predi
     assert "country: constant in window" in report.messages
 
     filled = window.assign(legacy_score=1.0)
-    assert check_drift(filled, ref, DriftParams(checks=("feature",))).drifted_features == [
-        "legacy_score"
-    ]
+    assert check_drift(
+        filled, ref, DriftParams(**DRIFT_ROLES, checks=("feature",))
+    ).drifted_features == ["legacy_score"]
 
 
 def test_missingness_surge_is_drift_with_the_null_share_as_reason(reference, predict_fn):
@@ -256,7 +261,7 @@ def test_missingness_surge_is_drift_with_the_null_share_as_reason(reference, pre
     """
     window = churn_frame(2000, seed=24)
     window.loc[window.sample(frac=0.3, random_state=0).index, "spend_30d"] = np.nan
-    report = check_drift(window, reference, DriftParams(checks=("feature", "psi")))
+    report = check_drift(window, reference, DriftParams(**DRIFT_ROLES, checks=("feature", "psi")))
 
     spend = next(f for f in report.features if f.name == "spend_30d")
     assert report.drifted_features == ["spend_30d"]
@@ -334,7 +339,7 @@ def test_bad_parameters_are_rejected_by_name(kwargs, message):
     prove the valid ranges are the useful ones.
     """
     with pytest.raises(ValueError, match=message):
-        DriftParams(**kwargs)
+        DriftParams(**DRIFT_ROLES, **kwargs)
 
 
 def test_alpha_is_shared_by_the_test_based_checks():
@@ -344,10 +349,14 @@ def test_alpha_is_shared_by_the_test_based_checks():
     PSI (an effect-size rule) takes no share. Cannot prove the overall false-alarm
     rate (the benchmark measures it).
     """
-    assert DriftParams(alpha=0.06, checks=CHECKS).alpha_per_test == pytest.approx(0.015)
-    assert DriftParams(checks=("feature", "psi", "performance")).alpha_per_test == 0.025
-    assert DriftParams(checks=("feature", "psi")).alpha_per_test == 0.05
-    assert DriftParams(checks=["feature", "feature"]).checks == ("feature",)
+    assert DriftParams(**DRIFT_ROLES, alpha=0.06, checks=CHECKS).alpha_per_test == pytest.approx(
+        0.015
+    )
+    assert (
+        DriftParams(**DRIFT_ROLES, checks=("feature", "psi", "performance")).alpha_per_test == 0.025
+    )
+    assert DriftParams(**DRIFT_ROLES, checks=("feature", "psi")).alpha_per_test == 0.05
+    assert DriftParams(**DRIFT_ROLES, checks=["feature", "feature"]).checks == ("feature",)
 
 
 def test_window_extra_columns_and_categorical_nulls_are_handled(reference, predict_fn):
@@ -359,7 +368,7 @@ def test_window_extra_columns_and_categorical_nulls_are_handled(reference, predi
     """
     window = churn_frame(1000, seed=26).assign(extra=1)
     window.loc[:9, "plan"] = None
-    report = check_drift(window, reference, DriftParams(checks=("feature", "psi")))
+    report = check_drift(window, reference, DriftParams(**DRIFT_ROLES, checks=("feature", "psi")))
 
     plan = next(f for f in report.features if f.name == "plan")
     assert plan.unseen_categories == {}
@@ -382,11 +391,11 @@ def test_repeated_customers_are_checked_once_at_their_latest_row(reference, pred
     old = [base.assign(event_timestamp=stamps - pd.Timedelta(days=d)) for d in (2, 1)]
     latest = churn_frame(600, seed=27, age_shift=8.0).assign(event_timestamp=stamps)
     window = pd.concat([latest, *old], ignore_index=True)
-    report = check_drift(window, reference, DriftParams(checks=("feature",)))
+    report = check_drift(window, reference, DriftParams(**DRIFT_ROLES, checks=("feature",)))
 
     assert report.n_window_rows == 1800
     assert report.n_current == 600
     assert "checked the latest row of each customer_id: 1800 rows -> 600" in report.messages
     assert report.drifted_features == ["age"]
-    every_row = DriftParams(checks=("feature",), entity_column="")
+    every_row = DriftParams(**{**DRIFT_ROLES, "entity_column": ""}, checks=("feature",))
     assert check_drift(window, reference, every_row).n_current == 1800

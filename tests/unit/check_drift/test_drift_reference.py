@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from drift_data import CATEGORICAL, FEATURES, NUMERIC, churn_frame
 
+from churn_data.schema import DRIFT_ROLES
 from components._mlflow import positive_probability
 from components.check_drift.core import (
     DriftParams,
@@ -175,8 +176,12 @@ def test_reference_round_trips_through_mlflow(mlflow_store, reference, form):
     assert loaded.features.equals(reference.features)
     np.testing.assert_array_equal(loaded.scores, reference.scores)
     window = churn_frame(800, seed=40, age_shift=3.0)
-    ours = check_drift(window, reference, DriftParams(checks=("feature", "multivariate")))
-    theirs = check_drift(window, loaded, DriftParams(checks=("feature", "multivariate")))
+    ours = check_drift(
+        window, reference, DriftParams(**DRIFT_ROLES, checks=("feature", "multivariate"))
+    )
+    theirs = check_drift(
+        window, loaded, DriftParams(**DRIFT_ROLES, checks=("feature", "multivariate"))
+    )
     assert theirs.to_dict()["features"] == ours.to_dict()["features"]
     assert theirs.multivariate == ours.multivariate
 
@@ -224,7 +229,7 @@ def test_run_drift_check_writes_html_and_json(mlflow_store, tmp_path):
     report = run_drift_check(
         window_path,
         mlflow_store["uri"],
-        DriftParams(),
+        DriftParams(**DRIFT_ROLES),
         model_name="churn",
         html_path=tmp_path / "r" / "report.html",
         json_path=tmp_path / "r" / "report.json",

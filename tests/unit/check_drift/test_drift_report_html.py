@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 from drift_data import churn_frame
 
+from churn_data.schema import DRIFT_ROLES
 from components.check_drift.core import CHECKS, DriftParams, check_drift
 from components.check_drift.html_report import bar_chart_svg, render_html
 
@@ -26,7 +27,9 @@ class _Collector(HTMLParser):
 
 def _drifted_html(reference, predict_fn) -> str:
     window = churn_frame(1500, seed=31, age_shift=8.0, new_plan_share=0.05)
-    return render_html(check_drift(window, reference, DriftParams(checks=CHECKS), predict_fn))
+    return render_html(
+        check_drift(window, reference, DriftParams(**DRIFT_ROLES, checks=CHECKS), predict_fn)
+    )
 
 
 def test_html_has_no_external_urls_scripts_or_assets(reference, predict_fn):
@@ -89,7 +92,9 @@ def test_insufficient_data_report_renders_without_tables(reference, predict_fn):
     Proves: the banner says Insufficient data and the message with the row count is
     shown, with no feature table. Cannot prove anything about larger windows.
     """
-    report = check_drift(churn_frame(50, seed=32), reference, DriftParams(), predict_fn)
+    report = check_drift(
+        churn_frame(50, seed=32), reference, DriftParams(**DRIFT_ROLES), predict_fn
+    )
     html = render_html(report)
 
     assert "Insufficient data" in html

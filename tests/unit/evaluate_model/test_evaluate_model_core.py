@@ -14,6 +14,11 @@ from components.evaluate_model import core
 from components.register_model import core as registry
 
 
+def evaluate(*args, **kwargs):
+    """`core.evaluate` with the churn roles (label ``churned``, slices by ``plan``)."""
+    return core.evaluate(*args, **{"label_column": "churned", "slice_feature": "plan", **kwargs})
+
+
 @pytest.fixture(scope="module")
 def arrays() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(3)
@@ -92,7 +97,7 @@ def test_first_model_is_blessed_on_floors_and_matches_direct_scoring(
     scores the native model on the same holdout; slices partition the holdout.
     Cannot prove the floors' default values suit every data set.
     """
-    result = core.evaluate(good.holdout, good.model_uri, client, model_name)
+    result = evaluate(good.holdout, good.model_uri, client, model_name)
     assert result.champion is None
     assert result.blessed
     assert any("no champion" in reason for reason in result.decision.reasons)
@@ -118,12 +123,12 @@ def test_floors_that_are_not_met_refuse_the_model(good, client, model_name: str)
     the reasons say which check failed with the numbers.
     Cannot prove the floors are evaluated on anything but this holdout.
     """
-    strict = core.evaluate(
+    strict = evaluate(
         good.holdout, good.model_uri, client, model_name, core.GateConfig(min_roc_auc=0.999)
     )
     assert not strict.blessed
     assert strict.decision.reasons[0].startswith("FAIL floor: roc_auc")
-    tight = core.evaluate(
+    tight = evaluate(
         good.holdout, good.model_uri, client, model_name, core.GateConfig(max_brier=0.001)
     )
     assert not tight.blessed
@@ -145,7 +150,7 @@ def test_worse_challenger_is_not_blessed_and_the_champion_stays(
     version = registry.register(client, model_name, good.model_uri, good.run_id).version
     registry.promote(client, model_name, version)
     no_floors = core.GateConfig(min_roc_auc=0.0, max_brier=1.0)
-    result = core.evaluate(
+    result = evaluate(
         good.holdout,
         shuffled.model_uri,
         client,
@@ -156,7 +161,7 @@ def test_worse_challenger_is_not_blessed_and_the_champion_stays(
     assert not result.blessed
     assert result.decision.reasons[-1].startswith("FAIL champion: roc_auc")
     assert result.champion.version == version
-    alone = core.evaluate(good.holdout, good.model_uri, client, f"{model_name}-none", no_floors)
+    alone = evaluate(good.holdout, good.model_uri, client, f"{model_name}-none", no_floors)
     assert result.champion.metrics == alone.challenger.metrics
     assert registry.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == version
 
@@ -200,8 +205,8 @@ def test_unscorable_holdouts_fail_loudly(good, client, model_name: str) -> None:
     columns happen to be present.
     """
     with pytest.raises(ValueError, match="label column 'churned' is missing"):
-        core.evaluate(good.holdout.drop(columns=["churned"]), good.model_uri, client, model_name)
+        evaluate(good.holdout.drop(columns=["churned"]), good.model_uri, client, model_name)
     with pytest.raises(ValueError, match="slice feature column 'tier'"):
-        core.evaluate(good.holdout, good.model_uri, client, model_name, slice_feature="tier")
+        evaluate(good.holdout, good.model_uri, client, model_name, slice_feature="tier")
     with pytest.raises(ValueError, match=r"challenger model .* cannot score the holdout"):
-        core.evaluate(good.holdout.drop(columns=["age"]), good.model_uri, client, model_name)
+        evaluate(good.holdout.drop(columns=["age"]), good.model_uri, client, model_name)

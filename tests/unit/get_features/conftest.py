@@ -15,13 +15,12 @@ import pandas as pd
 import pytest
 
 from components._feast import (
-    SuiteConfig,
     apply_repo,
     copy_repo,
-    load_suite_config,
     open_store,
     set_offline_store,
 )
+from components._suite import SuiteConfig, load_suite_config
 
 T0 = pd.Timestamp("2024-03-01T12:00:00", tz="UTC")
 DAY = pd.Timedelta(days=1)

