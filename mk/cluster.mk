@@ -223,3 +223,14 @@ port-forward: ## Port-forward the KFP UI (:KFP_PORT) and MLflow UI (:MLFLOW_PORT
 	$(K) -n $(PIPELINE_NS) port-forward svc/ml-pipeline-ui $(KFP_PORT):80 & kfp=$$!; \
 	$(K) -n $(SUITE_NS) port-forward svc/mlflow $(MLFLOW_PORT):5000 & mlflow=$$!; \
 	wait
+
+manifests: cluster-overlays ## Render the serving objects of MODEL_URI (STORAGE_URI) into SERVING_OUT, for review / kubectl diff -f
+	@test -n "$(STORAGE_URI)$(MLFLOW_TRACKING_URI)" || { \
+	  echo "set STORAGE_URI=s3://... (the model's artifact folder) or MLFLOW_TRACKING_URI"; exit 1; }
+	@rm -rf $(SERVING_OUT) && mkdir -p $(SERVING_OUT)/kserve $(SERVING_OUT)/seldon
+	$(PY) -m pipelines.render_serving --model-uri '$(MODEL_URI)' --storage-uri '$(STORAGE_URI)' \
+	  --canary-percent $(CANARY_PERCENT) --out $(SERVING_OUT)
+	$(KUBECTL) kustomize $(CLUSTER_BUILD)/serving > $(SERVING_OUT)/kserve/runtime.yaml
+	@echo $(SERVING_OUT)/kserve/runtime.yaml
+	$(KUBECTL) kustomize $(CLUSTER_BUILD)/serving-seldon > $(SERVING_OUT)/seldon/runtime.yaml
+	@echo $(SERVING_OUT)/seldon/runtime.yaml
