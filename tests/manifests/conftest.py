@@ -7,6 +7,7 @@ kustomization is tested without touching the tests.
 
 from __future__ import annotations
 
+import copy
 import functools
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "manifests"
 CRD_DIR = REPO / "tests" / "crds"
-KUBE_VERSION = "1.33.0"  # manifests/kind: kindest/node:v1.33.1 (KIND_NODE_IMAGE in mk/cluster.mk)
+KUBE_VERSION = "1.35.0"  # the kind node: kindest/node:v1.35.0 (KIND_NODE_IMAGE in mk/cluster.mk)
 REMOTE_PREFIXES = ("http://", "https://", "github.com/", "git@")
 
 
@@ -101,6 +102,45 @@ def pytest_generate_tests(metafunc):
 def kubectl_bin():
     """Returns the kubectl used by the tests (see `kubectl`)."""
     return kubectl()
+
+
+def strict_schema(schema: dict) -> dict:
+    """Returns the schema with additionalProperties: false wherever properties are closed.
+
+    Kubernetes prunes unknown fields of structural schemas silently; for a test a
+    misspelt field should be an error. Objects that declare additionalProperties or
+    x-kubernetes-preserve-unknown-fields stay open.
+    """
+    schema = copy.deepcopy(schema)
+
+    def walk(node):
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(schema)
+    return schema
+
+
+@pytest.fixture(scope="session")
+def strict():
+    """Returns :func:`strict_schema` (CRD schemas with unknown fields made errors)."""
+    return strict_schema
+
+
+@pytest.fixture(scope="session")
+def kube_version():
+    """Returns the Kubernetes version the manifests are validated for (the kind node's)."""
+    return KUBE_VERSION
 
 
 @pytest.fixture(scope="session")

@@ -356,23 +356,24 @@ def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
     out = _make(makefile, "-n", "cluster-up", "SUITE_VERSION=1.2.3")
     steps = [
         "kind create cluster",
+        "cluster-overlays",
+        "-k manifests/platform/namespaces",
         "-k manifests/platform/cert-manager",
         "-n cert-manager wait",
         "-k manifests/platform/kfp/cluster-scoped",
-        "crd/applications.app.k8s.io",
         "-k manifests/platform/kfp\n",
         "-k manifests/platform/knative/crds",
-        "-k manifests/platform/knative\n",
+        "-k dist/cluster/knative",
         "-n knative-serving wait",
+        "-k manifests/platform/kserve/crds",
         "-k manifests/platform/kserve\n",
-        "deployment/kserve-controller-manager",
+        "-n kserve wait --for=condition=Available deployment --all",
         "-k manifests/platform/kserve/cluster-resources",
         "-n kubeflow wait",
         "secrets",
         "-k manifests/suite",
         "-n suite wait",
         "job/minio-buckets",
-        "cluster-overlays",
         "-k dist/cluster/serving",
     ]
     positions = [out.find(step) for step in steps]

@@ -2,7 +2,7 @@
 
 Every kustomization under manifests/ that references no remote base is built here
 (no network, no cluster) and each resulting object is validated: core kinds against
-the Kubernetes 1.33 JSON schemas of kubernetes-validate in strict mode (unknown
+the kind node's Kubernetes JSON schemas of kubernetes-validate in strict mode (unknown
 fields fail), KServe / Seldon kinds against the CRD openAPIV3Schema in tests/crds
 with unknown fields made errors too. What this cannot prove: that the objects are
 accepted by admission webhooks, that the images pull, or that the pods become Ready.
@@ -17,7 +17,6 @@ import kubernetes_validate
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-KUBE_VERSION = "1.33.0"
 
 # Kinds installed by remote bases whose CRD schema is not in tests/crds. Objects
 # of these kinds are only checked for apiVersion/kind/name here. Kept exact, so a new
@@ -26,33 +25,6 @@ NO_SCHEMA_HERE = {
     ("mlops.seldon.io/v1alpha1", "SeldonRuntime"),
     ("mlops.seldon.io/v1alpha1", "Server"),
 }
-
-
-def _strict(schema):
-    """Returns the schema with additionalProperties: false wherever properties are closed.
-
-    Kubernetes prunes unknown fields of structural schemas silently; for a test a
-    misspelt field should be an error. Objects that declare additionalProperties or
-    x-kubernetes-preserve-unknown-fields stay open.
-    """
-    schema = copy.deepcopy(schema)
-
-    def walk(node):
-        if isinstance(node, dict):
-            if (
-                "properties" in node
-                and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")
-            ):
-                node["additionalProperties"] = False
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(schema)
-    return schema
 
 
 def _core_kind(obj) -> bool:
@@ -72,8 +44,10 @@ def test_every_offline_kustomization_builds(local_kustomization, built):
         assert obj["metadata"].get("name"), obj
 
 
-def test_core_objects_validate_strictly_against_kubernetes_schemas(local_kustomization, built):
-    """Proves every core object matches the Kubernetes 1.33 schema, unknown fields rejected.
+def test_core_objects_validate_strictly_against_kubernetes_schemas(
+    local_kustomization, built, kube_version
+):
+    """Proves every core object matches the kind node's Kubernetes schema, unknown fields rejected.
 
     Cannot prove semantic rules that only the API server checks (e.g. immutable
     fields, quota, admission).
@@ -83,7 +57,7 @@ def test_core_objects_validate_strictly_against_kubernetes_schemas(local_kustomi
         if not _core_kind(obj):
             continue
         try:
-            kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
+            kubernetes_validate.validate(obj, kube_version, strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {error.message}")
         checked += 1
@@ -92,7 +66,7 @@ def test_core_objects_validate_strictly_against_kubernetes_schemas(local_kustomi
 
 
 def test_custom_resources_validate_against_the_shared_crd_schemas(
-    local_kustomization, built, schemas
+    local_kustomization, built, schemas, strict
 ):
     """Proves each KServe/Seldon object matches its CRD schema (tests/crds), strictly.
 
@@ -110,19 +84,19 @@ def test_custom_resources_validate_against_the_shared_crd_schemas(
                 f"{obj['apiVersion']} {obj['kind']} has no CRD schema in tests/crds"
             )
             continue
-        validator = jsonschema.Draft7Validator(_strict(schemas[key]))
+        validator = jsonschema.Draft7Validator(strict(schemas[key]))
         errors = sorted(validator.iter_errors(obj), key=lambda error: list(error.path))
         assert not errors, "\n".join(
             f"{obj['kind']}/{obj['metadata']['name']} {list(e.path)}: {e.message}" for e in errors
         )
 
 
-def test_strict_crd_validation_catches_a_misspelt_field(schemas):
+def test_strict_crd_validation_catches_a_misspelt_field(schemas, strict):
     """Proves the CRD check is not vacuous: a typo in a ServingRuntime field fails it.
 
     Cannot prove every kind of mistake is caught, only unknown fields.
     """
-    schema = _strict(schemas[("serving.kserve.io", "v1alpha1", "ServingRuntime")])
+    schema = strict(schemas[("serving.kserve.io", "v1alpha1", "ServingRuntime")])
     good = {
         "apiVersion": "serving.kserve.io/v1alpha1",
         "kind": "ServingRuntime",
