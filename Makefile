@@ -11,7 +11,8 @@ SCENARIO ?= covariate_shift+concept_drift
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs
+.PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs \
+  contract train monitor repo-args-check
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -45,6 +46,25 @@ compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 
 run: setup ## The main job, locally: data -> features -> validate -> train -> gate -> registry -> serve -> drift -> retrain
 	$(PY) -m pipelines run-local --data-dir $(DATA_DIR) --scenario $(SCENARIO)
+
+# Bring your own data: any feature repo with a suite.yaml (see README "Bring your own data").
+FEATURE_REPO ?=
+LABELS ?=
+REPO_ARGS = --feature-repo $(FEATURE_REPO) --labels $(LABELS) $(if $(REPO_DATA_DIR),--data-dir $(REPO_DATA_DIR))
+repo-args-check:
+	@test -n "$(FEATURE_REPO)" -a -n "$(LABELS)" || { echo "set FEATURE_REPO=<feature repo dir> LABELS=<labels parquet>"; exit 2; }
+
+contract: setup repo-args-check ## Draft a data contract from a feature repo's point-in-time frame (FEATURE_REPO, LABELS, OUT)
+	@test -n "$(OUT)" || { echo "set OUT=<contract yaml to write>"; exit 2; }
+	$(PY) -m pipelines draft-contract $(REPO_ARGS) --out $(OUT)
+
+train: setup repo-args-check ## Train on any feature repo locally (FEATURE_REPO, LABELS, optional START, END, REPO_DATA_DIR)
+	$(PY) -m pipelines train $(REPO_ARGS) $(if $(START),--start $(START)) $(if $(END),--end $(END))
+
+monitor: setup repo-args-check ## Monitor a repo's champion locally (FEATURE_REPO, LABELS, WINDOW_START, WINDOW_END, optional RETRAIN_START)
+	@test -n "$(WINDOW_START)" -a -n "$(WINDOW_END)" || { echo "set WINDOW_START=<ISO> WINDOW_END=<ISO>"; exit 2; }
+	$(PY) -m pipelines monitor $(REPO_ARGS) --window-start $(WINDOW_START) --window-end $(WINDOW_END) \
+	  $(if $(RETRAIN_START),--retrain-start $(RETRAIN_START))
 
 SERVE_PORT ?= 8080
 serve: setup ## Serve the registry's champion with the suite MLServer runtime on 127.0.0.1:$(SERVE_PORT)

@@ -140,6 +140,10 @@ def _repo_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs one subcommand; returns the process exit code."""
+    import warnings
+
+    # Feast's pydantic models shadow a field name; nothing a user can act on.
+    warnings.filterwarnings("ignore", message="Field name .* shadows", category=UserWarning)
     args = build_parser().parse_args(argv)
     if args.command == "compile":
         from pipelines.compile import compile_all

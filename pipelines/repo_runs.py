@@ -20,6 +20,8 @@ columns against what the service returns. `make run` (the churn story in
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -218,7 +220,8 @@ def prepare_repo(
     from components.materialize_features.core import materialize_repo
 
     copy_repo(workspace.feature_repo, Path(source_repo), refresh=True)
-    applied = apply_repo(workspace.feature_repo, source_dir=str(source_dir))
+    with contextlib.redirect_stdout(io.StringIO()):  # Feast prints its plan line by line
+        applied = apply_repo(workspace.feature_repo, source_dir=str(source_dir))
     echo(
         f"    applied: {', '.join(applied.get('feature_views', []))}; "
         f"services {', '.join(applied.get('feature_services', []))}"
@@ -359,14 +362,17 @@ def train(run: RepoRun, start: str = "", end: str = "", echo: Echo = print) -> d
     suite, compiled = _start(run, timer, echo)
     ws = run.workspace
     facts: dict[str, Any] = {"suite": suite, "workspace": ws}
-    with timer.stage("start the local MLServer (suite runtime)"), local_server(ws, echo) as server:
+    with contextlib.ExitStack() as stack:
+        with timer.stage("start the local MLServer (suite runtime)"):
+            server = stack.enter_context(local_server(ws, echo))
         arguments = {
             **local_arguments(ws, run.labels, server.http_url, run.seed),
             "model_type": run.model_type,
             "train_start": start,
             "train_end": end,
         }
-        facts["training"] = run_pipeline(ws, compiled["training"], arguments, "training", echo)
+        with timer.stage(f"training pipeline {compiled['training'].name} on kfp.local"):
+            facts["training"] = run_pipeline(ws, compiled["training"], arguments, "training", echo)
     facts["stage_seconds"] = timer.seconds
     return facts
 
@@ -394,7 +400,9 @@ def monitor(
     suite, compiled = _start(run, timer, echo)
     ws = run.workspace
     facts: dict[str, Any] = {"suite": suite, "workspace": ws}
-    with timer.stage("start the local MLServer (suite runtime)"), local_server(ws, echo) as server:
+    with contextlib.ExitStack() as stack:
+        with timer.stage("start the local MLServer (suite runtime)"):
+            server = stack.enter_context(local_server(ws, echo))
         arguments = {
             **local_arguments(ws, run.labels, server.http_url, run.seed),
             "model_type": run.model_type,
@@ -403,9 +411,10 @@ def monitor(
             "retrain_start": retrain_start,
             "retrain_end": window_end,
         }
-        facts["monitoring"] = run_pipeline(
-            ws, compiled["monitoring"], arguments, "monitoring", echo
-        )
+        with timer.stage(f"monitoring pipeline {compiled['monitoring'].name} on kfp.local"):
+            facts["monitoring"] = run_pipeline(
+                ws, compiled["monitoring"], arguments, "monitoring", echo
+            )
     facts["stage_seconds"] = timer.seconds
     return facts
 
@@ -445,7 +454,8 @@ def draft_repo_contract(
         store = prepare_repo(ws, run.feature_repo, run.sources, labels_end(labels, suite), echo)
         suite = preflight(ws.feature_repo, labels, store, contract=False)
     with timer.stage(f"point-in-time retrieval of {suite.feature_service} for every label"):
-        frame = get_features_from_source(ws.feature_repo, "", Path(labels).resolve()).frame
+        with contextlib.redirect_stdout(io.StringIO()):  # Feast names the timestamp it uses
+            frame = get_features_from_source(ws.feature_repo, "", Path(labels).resolve()).frame
         echo(f"    {len(frame):,} rows x {frame.shape[1]} columns")
     contract = draft_contract(
         frame,

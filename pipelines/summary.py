@@ -99,7 +99,7 @@ def _gate_lines(evaluation: dict[str, Any]) -> list[str]:
 
 def _drift_lines(report: dict[str, Any]) -> list[str]:
     lines = [
-        f"  drift check: {report['status']} on {report['n_current']} customers "
+        f"  drift check: {report['status']} on {report['n_current']} entities (latest row each) "
         f"(drift_detected={report['drift_detected']})"
     ]
     lines += [f"    {reason}" for reason in report.get("reasons", [])]
@@ -112,11 +112,11 @@ def registry_state(tracking_uri: str, name: str) -> list[dict[str, Any]]:
 
     from components._mlflow import mlflow_client
 
-    client = mlflow_client(tracking_uri)
     aliases: dict[str, list[str]] = {}
     with warnings.catch_warnings():
-        # MLflow's SQLAlchemy store warns about its own loader options on first query.
+        # MLflow's SQLAlchemy store warns about its own loader options on first use.
         warnings.simplefilter("ignore")
+        client = mlflow_client(tracking_uri)
         versions = client.search_model_versions(f"name = '{name}'")
         if versions:
             for alias, version in client.get_registered_model(name).aliases.items():
