@@ -69,7 +69,7 @@ def test_label_column_absent_from_the_labels_file_is_named(applied, workspace):
 
 def test_contract_naming_columns_the_service_does_not_return_is_refused(applied, workspace):
     """A contract column the service does not return is named. Cannot prove more."""
-    _, store, labels, root = applied
+    _, store, labels, _ = applied
     contract = workspace.feature_repo / "contracts" / "lending_v1.yaml"
     original = contract.read_text()
     contract.write_text(original.replace("  funded_amnt:", "  funded_amount:"))
