@@ -80,6 +80,7 @@ def build_monitoring_pipeline(config: PipelineConfig, name: str = MONITORING_PIP
         canary_observe_seconds: float = 120.0,
         local_serving_url: str = "http://127.0.0.1:8080",
         local_serving_repo: str = "data/serving",
+        pushgateway_url: str = "",
         suite_version: str = version,
     ):
         window = get_features(
@@ -96,6 +97,8 @@ def build_monitoring_pipeline(config: PipelineConfig, name: str = MONITORING_PIP
             contract=data_contract,
             on_failure="schema",
             now=validation_now,
+            pushgateway_url=pushgateway_url,
+            pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         )
         with_cluster_settings(config, validation, "data", cache=False)
 
@@ -110,6 +113,8 @@ def build_monitoring_pipeline(config: PipelineConfig, name: str = MONITORING_PIP
             checks=drift_checks,
             performance_tolerance=performance_tolerance,
             seed=seed,
+            pushgateway_url=pushgateway_url,
+            pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         ).after(validation)
         with_cluster_settings(config, drift, "service")
 
@@ -139,6 +144,7 @@ def build_monitoring_pipeline(config: PipelineConfig, name: str = MONITORING_PIP
                 canary_observe_seconds=canary_observe_seconds,
                 local_serving_url=local_serving_url,
                 local_serving_repo=local_serving_repo,
+                pushgateway_url=pushgateway_url,
                 suite_version=suite_version,
             )
 

@@ -111,6 +111,7 @@ def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELIN
         canary_observe_seconds: float = 120.0,
         local_serving_url: str = "http://127.0.0.1:8080",
         local_serving_repo: str = "data/serving",
+        pushgateway_url: str = "",
         suite_version: str = version,
     ):
         features = get_features(
@@ -127,6 +128,8 @@ def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELIN
             contract=data_contract,
             on_failure="fail",
             now=validation_now,
+            pushgateway_url=pushgateway_url,
+            pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         )
         with_cluster_settings(config, validation, "data", cache=False)
 
@@ -159,6 +162,8 @@ def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELIN
             tolerance=tolerance,
             threshold=threshold,
             slice_feature=slice_feature,
+            pushgateway_url=pushgateway_url,
+            pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         )
         with_cluster_settings(config, evaluation, "service")
 
@@ -191,6 +196,8 @@ def build_training_pipeline(config: PipelineConfig, name: str = TRAINING_PIPELIN
                 observe_seconds=canary_observe_seconds,
                 local_url=local_serving_url,
                 local_repo=local_serving_repo,
+                pushgateway_url=pushgateway_url,
+                pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             ).after(serving_check)
             # A rollback is a verdict; retrying would roll the canary out again.
             with_cluster_settings(config, deployment, "deploy", retries=0)
