@@ -155,8 +155,14 @@ def notify(
             print(f"[suite] notify: {note.event} sent ({response.status_code})", flush=True)
             return Delivery(True, made, response.status_code)
         delivery = Delivery(False, made, response.status_code, response.text[:200])
-    # The URL is a credential: name the host only.
+    # The URL is a credential: name the host only, in the log and in the returned error.
     host = url.split("//", 1)[-1].split("/", 1)[0]
+    path = url.split(host, 1)[-1]
+    if path and path != "/":
+        delivery = Delivery(
+            delivery.sent, delivery.attempts, delivery.status,
+            delivery.error.replace(path, "/<redacted>"),
+        )  # fmt: skip
     print(
         f"[suite] notify: WARNING {note.event} to {host} not delivered after "
         f"{delivery.attempts} attempt(s): {delivery.error or delivery.status}",

@@ -7,9 +7,9 @@ Pushgateway, a real MLServer serves the model with the suite runtime (its metric
 scraped), real Prometheus evaluates observability/prometheus/rules.yml, real Alertmanager
 runs observability/alertmanager/alertmanager.yml, and a webhook receiver started here plays
 Slack. Only the timings are shortened (1 s scrape/evaluation, 1 s group wait).
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations`: KFP reads the component annotations at runtime.
+"""
 
 import json
 import time
