@@ -86,6 +86,7 @@ cluster-up: ## Create the kind cluster and install KFP, Knative+KServe, MinIO, M
 	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) cluster-overlays
 	$(K) apply -k $(CLUSTER_BUILD)/serving
 	@if [ "$(SELDON)" = "1" ]; then $(K) apply -k $(CLUSTER_BUILD)/serving-seldon || exit 1; fi
+	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) cluster-observability
 	@echo "Cluster ready. Next: make kind-load cluster-data, make port-forward (another terminal), make compile submit."
 
 cluster-overlays: # Overlays of the offline bases that pin the suite images to this version and registry

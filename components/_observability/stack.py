@@ -297,7 +297,9 @@ def start_stack(
     stack = LocalStack(work_dir)
     try:
         stack.processes["pushgateway"] = _launch(
-            "pushgateway", [f"--web.listen-address={addr['pushgateway']}"],
+            "pushgateway",
+            # Debian's build persists to /var/lib/prometheus by default: keep it in memory.
+            [f"--web.listen-address={addr['pushgateway']}", "--persistence.file="],
             f"http://{addr['pushgateway']}", work_dir,
         )  # fmt: skip
         stack.processes["alertmanager"] = _launch(

@@ -70,7 +70,7 @@ def test_amtool_accepts_the_alertmanager_config(tmp_path):
     assert checked.returncode == 0, checked.stdout + checked.stderr
     shipped = yaml.safe_load(ALERTMANAGER_FILE.read_text())
     (inhibit,) = shipped["inhibit_rules"]
-    assert inhibit["source_matchers"] == ['alertname="DataValidationFailed"']
+    assert inhibit["source_matchers"] == ['alertname=~"DataValidationFailed"']
     assert "ModelDriftConfirmed" in inhibit["target_matchers"][0]
     assert inhibit["equal"] == ["feature_service"]
     (slack,) = shipped["receivers"][0]["slack_configs"]
