@@ -146,6 +146,8 @@ def record_request(
     metrics = served_metrics(registry)
     labels = {"model": model, "version": version or ""}
     metrics.latency.labels(**labels).observe(seconds)
+    for other in OUTCOMES:  # every outcome exists from the first request: ratios are 0, not empty
+        metrics.requests.labels(**labels, outcome=other)
     metrics.requests.labels(**labels, outcome=outcome).inc()
     histogram = metrics.probability.labels(**labels)
     for probability in positive_probabilities(outputs or []):
