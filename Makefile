@@ -96,3 +96,4 @@ clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache
 
 include mk/cluster.mk
+include mk/observe.mk

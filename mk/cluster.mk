@@ -122,6 +122,7 @@ cluster-up: ## Create the kind cluster and install KFP, Knative+KServe, MinIO, M
 	@echo "==> serving runtime (image $(SUITE_IMAGE_REGISTRY)/suite-serve:$(SUITE_VERSION))"
 	$(K) apply -k $(CLUSTER_BUILD)/serving
 	@if [ "$(SELDON)" = "1" ]; then $(K) apply -k $(CLUSTER_BUILD)/serving-seldon || exit 1; fi
+	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) cluster-observability
 	@echo "Cluster ready. Next: make kind-load cluster-data, make port-forward (another terminal), make compile submit."
 
 cluster-overlays: # Overlays of the offline bases that pin the suite images to this version and registry

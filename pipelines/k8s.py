@@ -45,6 +45,7 @@ ENDPOINT_KEYS: tuple[str, ...] = (
     "SUITE_SERVING_NAMESPACE",
     "SUITE_SERVING_RUNTIME",
     "SUITE_SERVING_SERVICE_ACCOUNT",
+    "SUITE_PUSHGATEWAY_URL",
 )
 """Keys of ENDPOINTS_CONFIG_MAP, each exposed as an env var of the same name."""
 

@@ -24,7 +24,7 @@ from pipelines.parameters import (
     retrain_arguments,
     training_parameters,
 )
-from pipelines.training import build_training_pipeline, with_cluster_settings
+from pipelines.training import build_training_pipeline, metrics_push, with_cluster_settings
 
 
 def build_monitoring_pipeline(config: PipelineConfig, name: str = ""):
@@ -87,6 +87,7 @@ def add_monitoring_tasks(
         contract=p["data_contract"],
         on_failure="schema",
         now=p["validation_now"],
+        **metrics_push(p),
     )
     with_cluster_settings(config, validation, "data", cache=False)
 
@@ -104,6 +105,7 @@ def add_monitoring_tasks(
         checks=p["drift_checks"],
         performance_tolerance=p["performance_tolerance"],
         seed=p["seed"],
+        **metrics_push(p),
     ).after(validation)
     with_cluster_settings(config, drift, "service")
 

@@ -79,6 +79,8 @@ def training_parameters(config: PipelineConfig, version: str) -> list[inspect.Pa
         _param("canary_observe_seconds", float, canary.observe_s),
         _param("local_serving_url", str, "http://127.0.0.1:8080"),
         _param("local_serving_repo", str, "data/serving"),
+        # Prometheus Pushgateway for the steps' gauges; "" = $SUITE_PUSHGATEWAY_URL or off.
+        _param("pushgateway_url", str, ""),
         _param("suite_version", str, version),
     ]
 

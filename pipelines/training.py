@@ -76,6 +76,16 @@ def build_training_pipeline(config: PipelineConfig, name: str = ""):
     )
 
 
+def metrics_push(p: dict[str, Any]) -> dict[str, Any]:
+    """Arguments that make a verdict step push its gauges (see `components._observability`)."""
+    from kfp import dsl
+
+    return {
+        "pushgateway_url": p["pushgateway_url"],
+        "pipeline_run": dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+    }
+
+
 def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
     """Adds the training tasks to the pipeline being built.
 
@@ -109,6 +119,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         contract=p["data_contract"],
         on_failure="fail",
         now=p["validation_now"],
+        **metrics_push(p),
     )
     with_cluster_settings(config, validation, "data", cache=False)
 
@@ -141,6 +152,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         tolerance=p["tolerance"],
         threshold=p["threshold"],
         slice_feature=p["slice_feature"],
+        **metrics_push(p),
     )
     with_cluster_settings(config, evaluation, "service")
 
@@ -173,6 +185,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
             observe_seconds=p["canary_observe_seconds"],
             local_url=p["local_serving_url"],
             local_repo=p["local_serving_repo"],
+            **metrics_push(p),
         ).after(serving_check)
         # A rollback is a verdict; retrying would roll the canary out again.
         with_cluster_settings(config, deployment, "deploy", retries=0)

@@ -29,6 +29,8 @@ from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
 from mlserver_mlflow import MLflowRuntime
 
+from components._observability.serving import observed_predict
+
 # MLflow raises schema-enforcement failures with this error code.
 _MLFLOW_SCHEMA_ERROR_CODE = "INVALID_PARAMETER_VALUE"
 
@@ -133,6 +135,7 @@ class SuiteMLflowRuntime(MLflowRuntime):
             )
         return decoded
 
+    @observed_predict  # latency, outcome and predicted-probability histograms per model
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         """Predicts, turning MLflow schema enforcement failures into HTTP 422.
 

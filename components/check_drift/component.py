@@ -24,6 +24,8 @@ def check_drift(
     checks: Optional[list] = None,  # noqa: UP045 (kfp cannot parse `list | None`)
     performance_tolerance: float = 0.05,
     seed: int = 0,
+    pushgateway_url: str = "",
+    pipeline_run: str = "",
     *,
     report: Output[HTML],
     report_json: Output[Artifact],
@@ -48,6 +50,10 @@ def check_drift(
             None = feature, psi, prediction, performance.
         performance_tolerance: Allowed ROC AUC drop below the holdout value.
         seed: Seed of the domain classifier (multivariate check).
+        pushgateway_url: Prometheus Pushgateway for this step's gauges; "" =
+            ``$SUITE_PUSHGATEWAY_URL`` (the suite-endpoints ConfigMap); both empty = off.
+            A push that keeps failing is logged and never changes the verdict.
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
         report: Self-contained HTML drift report.
         report_json: The full report as JSON.
         metrics: Per-feature p-value, statistic and PSI; share drifted.
@@ -56,6 +62,7 @@ def check_drift(
         Whether drift was detected: the one return value a ``dsl.If`` can read, as
         ``task.outputs["Output"]`` (with artifact outputs ``task.output`` is ambiguous).
     """
+    from components._observability.steps import publish_drift
     from components.check_drift.core import DEFAULT_CHECKS, DriftParams, run_drift_check
 
     params = DriftParams(
@@ -73,5 +80,10 @@ def check_drift(
     lineage = result.lineage()
     report.metadata.update(lineage)
     report_json.metadata.update(lineage)
+    publish_drift(
+        result, gateway_url=pushgateway_url, pipeline_run=pipeline_run,
+        feature_service=current.metadata.get("feature_service", ""),
+        tracking_uri=tracking_uri, report_url=report.uri,
+    )  # fmt: skip
     print(f"[suite] check_drift: {result.status} {result.reasons}", flush=True)
     return result.drift_detected

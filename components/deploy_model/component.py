@@ -23,6 +23,8 @@ def deploy_model(
     prometheus_url: str = "",
     local_url: str = "http://127.0.0.1:8080",
     local_repo: str = "data/serving",
+    pushgateway_url: str = "",
+    pipeline_run: str = "",
 ) -> str:
     """Deploys to local MLServer, KServe or Seldon Core 2; moves `champion` only after promotion.
 
@@ -44,6 +46,10 @@ def deploy_model(
         prometheus_url: Prometheus for the KServe canary error ratio ("" = conditions only).
         local_url: The local MLServer (`make serve`).
         local_repo: Its model repository folder.
+        pushgateway_url: Prometheus Pushgateway for this step's gauges; "" =
+            ``$SUITE_PUSHGATEWAY_URL`` (the suite-endpoints ConfigMap); both empty = off.
+            A push that keeps failing is logged and never changes the verdict.
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
 
     Returns:
         What happened: "promoted", "unchanged" or "rendered"; a rollback raises.
@@ -51,6 +57,7 @@ def deploy_model(
     from pathlib import Path
 
     from components._mlflow import mlflow_client
+    from components._observability.steps import publish_deployment
     from components._version import suite_version
     from components.deploy_model import core
     from components.deploy_model.canary import CanaryPolicy
@@ -80,5 +87,9 @@ def deploy_model(
     Path(manifest.path).write_text(core.manifests_yaml(result), encoding="utf-8")
     manifest.metadata.update({"action": result.action, "version": result.version})
     print(f"[suite] deploy_model({target}): {result.action} — {result.reason}", flush=True)
+    publish_deployment(
+        result, canary_percent=canary_percent, target=target,
+        gateway_url=pushgateway_url, pipeline_run=pipeline_run,
+    )  # fmt: skip
     core.raise_if_rolled_back(result)
     return result.action

@@ -32,6 +32,8 @@ def evaluate_model(
     threshold: float = 0.5,
     slice_feature: str = "",
     roc_max_points: int = 101,
+    pushgateway_url: str = "",
+    pipeline_run: str = "",
 ) -> bool:
     """Scores the challenger (and the registry's champion) on the holdout; returns `blessed`.
 
@@ -51,6 +53,10 @@ def evaluate_model(
         threshold: Probability threshold for F1 and the confusion matrix.
         slice_feature: Categorical column for per-slice metrics ("" = none).
         roc_max_points: Bound on the logged ROC curve's points.
+        pushgateway_url: Prometheus Pushgateway for this step's gauges; "" =
+            ``$SUITE_PUSHGATEWAY_URL`` (the suite-endpoints ConfigMap); both empty = off.
+            A push that keeps failing is logged and never changes the verdict.
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
 
     Returns:
         True iff the floors are met and the challenger is no worse than the champion.
@@ -61,6 +67,7 @@ def evaluate_model(
     import pandas as pd
 
     from components import _mlflow as mlf
+    from components._observability.steps import publish_evaluation
     from components.evaluate_model import core
 
     client = mlf.mlflow_client(tracking_uri)
@@ -90,4 +97,8 @@ def evaluate_model(
     Path(report.path).write_text(core.render_markdown(result), encoding="utf-8")
     Path(evaluation.path).write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     evaluation.metadata.update(core.summary(result))
+    publish_evaluation(
+        result, gateway_url=pushgateway_url, pipeline_run=pipeline_run,
+        feature_service=model.metadata.get("feature_service", ""),
+    )  # fmt: skip
     return result.blessed

@@ -12,6 +12,8 @@ def validate_data(
     contract: dict,
     on_failure: str = "fail",
     now: str = "",
+    pushgateway_url: str = "",
+    pipeline_run: str = "",
     *,
     report: Output[HTML],
     result: Output[Artifact],
@@ -31,6 +33,10 @@ def validate_data(
             and lets drift-like failures (nulls, categories, ranges) through; "report"
             never raises.
         now: ISO 8601 time that "not in the future" checks compare against; "" = task time.
+        pushgateway_url: Prometheus Pushgateway for this step's gauges; "" =
+            ``$SUITE_PUSHGATEWAY_URL`` (the suite-endpoints ConfigMap); both empty = off.
+            A push that keeps failing is logged and never changes the verdict.
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
         report: Self-contained HTML report (inline CSS, no external assets).
         result: JSON validation result.
         metrics: expectations_evaluated, expectations_failed, rows.
@@ -38,6 +44,7 @@ def validate_data(
     Returns:
         Whether every expectation passed.
     """
+    from components._observability.steps import publish_validation
     from components.validate_data.core import enforce, parse_on_failure, validate_file
 
     parse_on_failure(on_failure)
@@ -49,4 +56,8 @@ def validate_data(
     print(f"[suite] validate_data: {outcome.failure_message().splitlines()[0]}", flush=True)
     report.metadata.update(outcome.lineage())
     result.metadata.update(outcome.lineage())
+    publish_validation(
+        outcome, gateway_url=pushgateway_url, pipeline_run=pipeline_run,
+        feature_service=data.metadata.get("feature_service", ""), report_url=report.uri,
+    )  # fmt: skip
     return enforce(outcome, on_failure)

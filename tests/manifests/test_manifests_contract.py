@@ -309,12 +309,13 @@ def test_serving_runtime_runs_the_suite_runtime_class_with_metrics_on_8082(built
 
 @pytest.fixture(scope="module")
 def makefile(tmp_path_factory):
-    """A throwaway Makefile that includes mk/cluster.mk as the real one does."""
+    """A throwaway Makefile that includes mk/cluster.mk and mk/observe.mk as the real one does."""
     if shutil.which("make") is None:
         pytest.fail("GNU make is required (the project is driven by make)")
     path = tmp_path_factory.mktemp("make") / "Makefile"
     path.write_text(
-        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk' / 'cluster.mk'}\n",
+        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk' / 'cluster.mk'}\n"
+        f"include {REPO / 'mk' / 'observe.mk'}\n",
         encoding="utf-8",
     )
     return path
@@ -348,7 +349,7 @@ def test_make_images_builds_every_group_target_with_the_suite_version(makefile):
 
 
 def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
-    """Proves the install order: cert-manager, KFP, Knative, KServe, secrets, suite, runtime.
+    """Proves the install order: cert-manager, KFP, Knative, KServe, suite, runtime, monitoring.
 
     And that each stage waits for readiness before the next. Dry run only.
     Cannot prove each wait is long enough on a slow laptop.
@@ -375,6 +376,10 @@ def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
         "-n suite wait",
         "job/minio-buckets",
         "-k dist/cluster/serving",
+        "-k manifests/observability/operator",
+        "crd/prometheusrules.monitoring.coreos.com",
+        "secret generic suite-alerts",
+        "-k manifests/observability\n",
     ]
     positions = [out.find(step) for step in steps]
     assert -1 not in positions, [s for s, p in zip(steps, positions, strict=True) if p == -1]
