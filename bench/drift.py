@@ -130,8 +130,9 @@ def fit_champion(seed: int = 0) -> Champion:
     from components.train_model.core import TrainConfig, fit_model, split_training_frame
 
     frame = generate(GeneratorConfig(REFERENCE_CUSTOMERS, ORIGIN, END, seed=seed)).snapshot
-    config = TrainConfig(**TRAIN_ROLES)
-    split = split_training_frame(frame.drop(columns=schema.PROBABILITY), config)
+    frame = frame.drop(columns=schema.PROBABILITY)
+    config = TrainConfig(**TRAIN_ROLES).with_features_of(frame)
+    split = split_training_frame(frame, config)
     model = fit_model(split.train, config).model
     holdout = split.holdout
     ref_dir = build_reference(

@@ -75,7 +75,7 @@ def champion_store(tmp_path_factory):
     client = mlflow_client(uri)
     world = GeneratorConfig(n_customers=3000, seed=0)
     frame = generate(world).snapshot.drop(columns=schema.PROBABILITY)
-    config = TrainConfig(**TRAIN_ROLES, model_type="logistic_regression")
+    config = TrainConfig(**TRAIN_ROLES, model_type="logistic_regression").with_features_of(frame)
     result = train(frame, client, config)
     model = mlflow.pyfunc.load_model(result.model_uri)
     holdout = result.holdout

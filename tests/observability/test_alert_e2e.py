@@ -19,6 +19,7 @@ import requests
 from kfp import dsl, local
 from kfp.dsl import Dataset, Output
 
+from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components._images import image_for
 from components._observability.stack import (
     DASHBOARD_FILE,
@@ -63,6 +64,7 @@ def _monitoring_probe():
             current=window.outputs["window"],
             tracking_uri=tracking_uri,
             model_name=MODEL,
+            **DRIFT_ROLES,
             pushgateway_url=pushgateway_url,
             pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         ).after(validation)
@@ -85,7 +87,7 @@ def world(tmp_path_factory):
     client = mlflow_client(uri)
     world = GeneratorConfig(n_customers=3000, seed=0)
     frame = generate(world).snapshot.drop(columns=schema.PROBABILITY)
-    config = TrainConfig(model_type="logistic_regression")
+    config = TrainConfig(model_type="logistic_regression", **TRAIN_ROLES).with_features_of(frame)
     result = train(frame, client, config)
     model = mlflow.pyfunc.load_model(result.model_uri)
     holdout = result.holdout
@@ -147,15 +149,14 @@ def monitored(world, served, stack, tmp_path_factory):
     from components._serving.v2 import build_v2_request, infer
     from components.deploy_model import deploy_model
     from components.evaluate_model import core as gate
-    from components.validate_data.contract import contract_parameter
-    from pipelines.config import DEFAULT_CONTRACT
+    from pipelines.config import PipelineConfig
 
     root = tmp_path_factory.mktemp("kfp")
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
     _monitoring_probe()(
         tracking_uri=world["uri"],
         source=str(world["source"]),
-        contract=contract_parameter(DEFAULT_CONTRACT),
+        contract=PipelineConfig.from_repo().contract,
         pushgateway_url=stack.pushgateway_url,
         feature_service=FEATURE_SERVICE,
     )
@@ -163,6 +164,7 @@ def monitored(world, served, stack, tmp_path_factory):
         model_uri=f"models:/{MODEL}/2",
         target="local",
         tracking_uri=world["uri"],
+        served_name=MODEL,
         local_url=served.http_url,
         local_repo=str(served.repo_dir),
         pushgateway_url=stack.pushgateway_url,
@@ -170,7 +172,13 @@ def monitored(world, served, stack, tmp_path_factory):
     )
     result = world["result"]
     evaluation = gate.evaluate(
-        result.holdout, result.model_uri, world["client"], MODEL, challenger_run_id=result.run_id
+        result.holdout,
+        result.model_uri,
+        world["client"],
+        MODEL,
+        label_column="churned",
+        slice_feature="plan",
+        challenger_run_id=result.run_id,
     )
     publish_evaluation(evaluation, gateway_url=stack.pushgateway_url, pipeline_run="observed-gate")
 
@@ -268,16 +276,15 @@ def test_failing_validation_inhibits_the_drift_alert(monitored, stack, world, tm
     import pandas as pd
 
     from components._observability.steps import publish_validation
-    from components.validate_data.contract import contract_parameter
     from components.validate_data.core import validate_file
-    from pipelines.config import DEFAULT_CONTRACT
+    from pipelines.config import PipelineConfig
 
     broken = pd.read_parquet(world["source"])
     broken["customer_id"] = broken["customer_id"].astype("float64")
     broken.loc[broken.index[:50], "customer_id"] = None
     path = tmp_path / "broken.parquet"
     broken.to_parquet(path)
-    report = validate_file(path, contract_parameter(DEFAULT_CONTRACT))
+    report = validate_file(path, PipelineConfig.from_repo().contract)
     assert not report.success
     publish_validation(
         report,
