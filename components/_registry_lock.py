@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 LOCK_SUFFIX = ".registry-lock"
-# MLflow requires a source for a model version; a ticket's source is never downloaded.
-TICKET_SOURCE = "mlflow-artifacts:/suite/registry-lock"
+# MLflow requires a source for a model version; a ticket's is never downloaded. A scheme of
+# its own, an absolute path naming no host and no run: the server accepts it without a
+# run_id (it refuses mlflow-artifacts:/ and runs:/ sources that no run contains).
+TICKET_SOURCE = "suite-lock:/registry-lock/ticket"
 TAG_LEASE = "suite.lock.live_seconds"  # live for this long after creation
 TAG_OWNER = "suite.lock.owner"
 TAG_PURPOSE = "suite.lock.purpose"
