@@ -20,9 +20,8 @@ SCHEDULE_NAME = "churn-monitoring-schedule"
 
 
 def _add_local_options(parser: argparse.ArgumentParser) -> None:
-    defaults = LocalRunConfig()
     for f in fields(LocalRunConfig):
-        default = getattr(defaults, f.name)
+        default = f.default  # the declared default, not one derived in __post_init__
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, tuple):
             parser.add_argument(flag, nargs="+", default=list(default))

@@ -40,6 +40,10 @@ class LocalRunConfig:
         labels_per_customer: Expected label rows per customer per period.
         model_type: Estimator of the training pipeline.
         drift_checks: Checks the monitoring pipeline runs.
+        tracking_uri: MLflow tracking URI. Empty (the default): sqlite in
+            ``<data_dir>/mlflow/mlflow.db``, artifacts next to it. A tracking server,
+            e.g. ``http://127.0.0.1:5000`` from ``make mlflow-server`` (PostgreSQL),
+            when several runs share the registry.
     """
 
     data_dir: Path = Path("data")
@@ -53,6 +57,12 @@ class LocalRunConfig:
     labels_per_customer: float = 2.0
     model_type: str = "xgboost"
     drift_checks: tuple[str, ...] = ("feature", "psi", "prediction", "performance")
+    tracking_uri: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.tracking_uri:
+            default = f"sqlite:///{self.data_dir.resolve() / 'mlflow' / 'mlflow.db'}"
+            object.__setattr__(self, "tracking_uri", default)
 
     @property
     def sources(self) -> Path:
@@ -63,11 +73,6 @@ class LocalRunConfig:
     def feature_repo(self) -> Path:
         """The run's copy of `feature_repo/` (its registry and online store live inside)."""
         return self.data_dir.resolve() / "feature_repo"
-
-    @property
-    def tracking_uri(self) -> str:
-        """MLflow on sqlite, artifacts next to the database."""
-        return f"sqlite:///{self.data_dir.resolve() / 'mlflow' / 'mlflow.db'}"
 
     @property
     def serving_repo(self) -> Path:
