@@ -6,10 +6,10 @@ together. PostgreSQL: an MLflow tracking server (2 workers) in front of a real
 PostgreSQL, as on the cluster. SQLite: the ``sqlite:///`` file that ``make run``
 uses, opened by every process directly.
 
-What SQLite does: every process's writes queue on the database file's lock (Python's
-sqlite3 waits up to 5 s for it before raising "database is locked"); MLflow adds no
-retry of its own there, except create_model_version's 3 tries on a version-number
-clash. With the registry lock in front of every alias move, no worker got an error in
+What SQLite does: every process's writes queue on the database file's lock (MLflow
+sets SQLite's ``busy_timeout`` to 20 s: a writer waits up to 20 s, then fails with
+"database is locked"; create_model_version also retries a version-number clash 3
+times). With the registry lock in front of every alias move, no worker got an error in
 the runs here and the registry ends as the same serial chain as on PostgreSQL; the
 moves simply run one at a time, on both backends (the lock's purpose).
 """
