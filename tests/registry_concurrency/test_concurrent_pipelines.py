@@ -12,8 +12,8 @@ so whichever gates second ties the first's champion and is blessed too (toleranc
 Backends: the PostgreSQL-backed MLflow server (2 workers), and the ``sqlite:///`` file
 ``make run`` uses, opened by every task directly. What SQLite does: every run here
 succeeded on SQLite too; its writers wait on the file lock (MLflow sets SQLite's
-busy_timeout to 20 s before "database is locked") and the registry lock puts the alias moves in
-order, so the outcome is the same as on PostgreSQL. What SQLite cannot do is be
+busy_timeout to 20 s before "database is locked") and the registry lock puts the
+alias moves in order, so the outcome is the same as on PostgreSQL. What SQLite cannot do is be
 shared: every task must see the same file, which on a cluster means one pod.
 """
 
