@@ -44,8 +44,10 @@ test: setup ## Run the whole test suite
 compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 	$(PY) -m pipelines compile
 
+TRACKING_URI ?=
 run: setup ## The main job, locally: data -> features -> validate -> train -> gate -> registry -> serve -> drift -> retrain
-	$(PY) -m pipelines run-local --data-dir $(DATA_DIR) --scenario $(SCENARIO)
+	$(PY) -m pipelines run-local --data-dir $(DATA_DIR) --scenario $(SCENARIO) \
+	  $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI))
 
 # Bring your own data: any feature repo with a suite.yaml (see README "Bring your own data").
 FEATURE_REPO ?=
@@ -70,7 +72,7 @@ SERVE_PORT ?= 8080
 serve: setup ## Serve the registry's champion with the suite MLServer runtime on 127.0.0.1:$(SERVE_PORT)
 	$(PY) -m components._serving serve --repo $(DATA_DIR)/serving --port $(SERVE_PORT) \
 	  --grpc-port $$(($(SERVE_PORT)+1)) --metrics-port $$(($(SERVE_PORT)+2)) \
-	  --model-uri models:/churn@champion --tracking-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db
+	  --model-uri models:/churn@champion --tracking-uri $(or $(TRACKING_URI),sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db)
 
 KFP_ARGS ?=
 submit: setup ## Upload dist/<pipeline>-<version>.yaml as a KFP pipeline version and start a run (PIPELINE=training|monitoring)
@@ -97,3 +99,4 @@ clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 
 include mk/cluster.mk
 include mk/observe.mk
+include mk/postgres.mk

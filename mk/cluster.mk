@@ -113,7 +113,7 @@ cluster-up: ## Create the kind cluster and install KFP, Knative+KServe, MinIO, M
 	  $(K) -n $(SERVING_NS) wait --for=condition=Available deployment --all --timeout=$(WAIT_TIMEOUT) \
 	  || exit 1; \
 	fi
-	@echo "==> suite: Secrets, MinIO, MLflow, Redis, endpoints, RBAC"
+	@echo "==> suite: Secrets, MinIO, PostgreSQL, MLflow, Redis, endpoints, RBAC"
 	$(K) -n $(PIPELINE_NS) wait --for=condition=Available deployment --all --timeout=$(WAIT_TIMEOUT)
 	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) secrets
 	$(K) apply -k manifests/suite
@@ -186,6 +186,8 @@ secrets: ## Create/refresh the suite Secrets from manifests/.env (written with r
 	  umask 077; \
 	  $(PYTHON) -c 'import secrets; t = secrets.token_urlsafe; print(f"MINIO_ROOT_USER=suite-admin\nMINIO_ROOT_PASSWORD={t(24)}\nREDIS_PASSWORD={t(24)}")' > "$(ENV_FILE)"; \
 	fi
+	@grep -q '^POSTGRES_PASSWORD=' "$(ENV_FILE)" || { umask 077; \
+	  $(PYTHON) -c 'import secrets; print(f"POSTGRES_USER=mlflow\nPOSTGRES_DB=mlflow\nPOSTGRES_PASSWORD={secrets.token_urlsafe(24)}")' >> "$(ENV_FILE)"; }
 	@set -euo pipefail; set -a; . "$(abspath $(ENV_FILE))"; set +a; \
 	apply() { $(K) apply -f -; }; \
 	secret() { ns="$$1"; name="$$2"; shift 2; \
@@ -200,6 +202,8 @@ secrets: ## Create/refresh the suite Secrets from manifests/.env (written with r
 	  secret "$$ns" suite-s3 --from-env-file=<(s3_env) | apply; \
 	done; \
 	secret $(SUITE_NS) suite-redis --from-env-file=<(printf 'REDIS_PASSWORD=%s\n' "$$REDIS_PASSWORD") | apply; \
+	secret $(SUITE_NS) suite-postgres --from-env-file=<(printf 'POSTGRES_USER=%s\nPOSTGRES_PASSWORD=%s\nPOSTGRES_DB=%s\n' \
+	  "$$POSTGRES_USER" "$$POSTGRES_PASSWORD" "$$POSTGRES_DB") | apply; \
 	secret $(PIPELINE_NS) suite-redis --from-env-file=<(printf 'FEAST_REDIS_CONNECTION=%s\n' \
 	  "redis.$(SUITE_NS).svc.cluster.local:6379,password=$$REDIS_PASSWORD") | apply; \
 	secret $(SERVING_NS) suite-s3 --from-env-file=<(s3_env) \

@@ -26,9 +26,8 @@ def _pipeline_names() -> dict[str, str]:
 
 
 def _add_local_options(parser: argparse.ArgumentParser) -> None:
-    defaults = LocalRunConfig()
     for f in fields(LocalRunConfig):
-        default = getattr(defaults, f.name)
+        default = f.default  # the declared default, not one derived in __post_init__
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, tuple):
             parser.add_argument(flag, nargs="+", default=list(default))
@@ -105,6 +104,9 @@ def _add_repo_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--model-type", default="xgboost")
+    parser.add_argument(
+        "--tracking-uri", default="", help="MLflow server (default: sqlite in the data dir)"
+    )
 
 
 def _repo_command(args: argparse.Namespace) -> int:
@@ -122,7 +124,13 @@ def _repo_command(args: argparse.Namespace) -> int:
             )
             return 0
         run = repo_runs.RepoRun(
-            args.feature_repo, args.labels, data_dir, args.source_dir, args.seed, args.model_type
+            args.feature_repo,
+            args.labels,
+            data_dir,
+            args.source_dir,
+            args.seed,
+            args.model_type,
+            args.tracking_uri,
         )
         if args.command == "train":
             facts = repo_runs.train(run, args.start, args.end)

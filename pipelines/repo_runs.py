@@ -44,9 +44,19 @@ class Workspace:
 
     Attributes:
         data_dir: The run's data directory (relative paths are taken from the cwd).
+        tracking_uri: MLflow tracking URI. Empty (the default): sqlite in
+            ``<data_dir>/mlflow/mlflow.db``, artifacts next to it. A tracking server,
+            e.g. ``http://127.0.0.1:5000`` from ``make mlflow-server`` (PostgreSQL),
+            when several runs share the registry.
     """
 
     data_dir: Path = Path("data")
+    tracking_uri: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.tracking_uri:
+            default = f"sqlite:///{Path(self.data_dir).resolve() / 'mlflow' / 'mlflow.db'}"
+            object.__setattr__(self, "tracking_uri", default)
 
     @property
     def root(self) -> Path:
@@ -57,11 +67,6 @@ class Workspace:
     def feature_repo(self) -> Path:
         """The run's copy of the feature repo (its registry and online store live inside)."""
         return self.root / "feature_repo"
-
-    @property
-    def tracking_uri(self) -> str:
-        """MLflow on sqlite, artifacts next to the database."""
-        return f"sqlite:///{self.root / 'mlflow' / 'mlflow.db'}"
 
     @property
     def serving_repo(self) -> Path:
@@ -310,6 +315,7 @@ class RepoRun:
         source_dir: Where the repo's parquet sources live; "" = the labels file's directory.
         seed: Seed of every model.
         model_type: Estimator of the training pipeline.
+        tracking_uri: MLflow tracking URI ("" = sqlite in the workspace).
     """
 
     feature_repo: Path
@@ -318,11 +324,12 @@ class RepoRun:
     source_dir: str = ""
     seed: int = 42
     model_type: str = "xgboost"
+    tracking_uri: str = ""
 
     @property
     def workspace(self) -> Workspace:
         """The run's workspace."""
-        return Workspace(self.data_dir)
+        return Workspace(self.data_dir, self.tracking_uri)
 
     @property
     def sources(self) -> str:

@@ -43,6 +43,8 @@ def reference_dir(tmp_path_factory, holdout_frame, predict_fn):
         seed=0,
         out_dir=tmp_path_factory.mktemp("reference"),
         labels=holdout_frame["churned"],
+        entity_column="customer_id",
+        timestamp_column="event_timestamp",
     )
 
 

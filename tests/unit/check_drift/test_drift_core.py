@@ -79,7 +79,10 @@ def test_new_category_is_detected_and_reported(reference, predict_fn):
     anything about categories that also never occur in the window.
     """
     report = check_drift(
-        churn_frame(2000, seed=13, new_plan_share=0.1), reference, None, predict_fn
+        churn_frame(2000, seed=13, new_plan_share=0.1),
+        reference,
+        DriftParams(**DRIFT_ROLES),
+        predict_fn,
     )
 
     assert report.drift_detected is True
@@ -101,7 +104,7 @@ def test_a_single_unseen_row_is_reported_but_not_an_alarm(reference, predict_fn)
     """
     window = churn_frame(2000, seed=14)
     window.loc[0, "plan"] = "enterprise"
-    report = check_drift(window, reference, None, predict_fn)
+    report = check_drift(window, reference, DriftParams(**DRIFT_ROLES), predict_fn)
 
     plan = next(f for f in report.features if f.name == "plan")
     assert plan.unseen_categories == {"enterprise": 1}
@@ -118,7 +121,7 @@ def test_missing_columns_raise_naming_each_column(reference, predict_fn):
     window = churn_frame(1000, seed=15).drop(columns=["age", "region"])
 
     with pytest.raises(ValueError, match=r"missing feature columns \['region', 'age'\]"):
-        check_drift(window, reference, None, predict_fn)
+        check_drift(window, reference, DriftParams(**DRIFT_ROLES), predict_fn)
 
 
 def test_non_numeric_values_in_a_numeric_feature_raise(reference, predict_fn):
@@ -132,7 +135,7 @@ def test_non_numeric_values_in_a_numeric_feature_raise(reference, predict_fn):
     window.loc[3, "age"] = "forty"
 
     with pytest.raises(ValueError, match="numeric feature 'age'"):
-        check_drift(window, reference, None, predict_fn)
+        check_drift(window, reference, DriftParams(**DRIFT_ROLES), predict_fn)
 
 
 def test_small_window_gives_insufficient_data_not_a_verdict(reference, predict_fn):
@@ -198,7 +201,12 @@ def test_concept_drift_shows_as_performance_drop_only(reference, predict_fn):
     holdout value, so drift is detected with a performance reason. Cannot prove
     anything when the window has no labels (the check then says so and stays quiet).
     """
-    report = check_drift(churn_frame(2000, seed=21, concept_flip=True), reference, None, predict_fn)
+    report = check_drift(
+        churn_frame(2000, seed=21, concept_flip=True),
+        reference,
+        DriftParams(**DRIFT_ROLES),
+        predict_fn,
+    )
 
     assert report.drifted_features == []
     assert report.performance.degraded is True
@@ -208,10 +216,10 @@ def test_concept_drift_shows_as_performance_drop_only(reference, predict_fn):
     assert any(r.startswith("performance degraded") for r in report.reasons)
 
     unlabelled = churn_frame(2000, seed=21, concept_flip=True).drop(columns="churned")
-    quiet = check_drift(unlabelled, reference, None, predict_fn)
+    quiet = check_drift(unlabelled, reference, DriftParams(**DRIFT_ROLES), predict_fn)
     assert quiet.performance.degraded is False
     assert quiet.drift_detected is False
-    assert "no label column" in quiet.performance.note
+    assert "label column 'churned' is not in the window" in quiet.performance.note
 
 
 def test_constant_and_all_null_columns_do_not_raise_false_alarms(tmp_path, predict_fn):

@@ -255,8 +255,9 @@ def test_reference_sample_takes_one_row_per_customer(tmp_path, holdout_frame, pr
     older = holdout_frame.assign(event_timestamp=pd.Timestamp("2024-06-01", tz="UTC"), age=-1.0)
     frame = pd.concat([older, latest], ignore_index=True)
     out = build_reference(
-        frame, predict_fn(frame), CATEGORICAL, NUMERIC, 5000, seed=0, out_dir=tmp_path
-    )
+        frame, predict_fn(frame), CATEGORICAL, NUMERIC, 5000, seed=0, out_dir=tmp_path,
+        entity_column="customer_id", timestamp_column="event_timestamp",
+    )  # fmt: skip
 
     manifest = json.loads((out / "manifest.json").read_text())
     sample = pd.read_parquet(out / "reference_features.parquet")

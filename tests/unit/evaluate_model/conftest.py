@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from churn_data import GeneratorConfig, generate
+from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
 from components.train_model import core as train_core
 
@@ -25,13 +26,19 @@ def training_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def good(training_frame: pd.DataFrame, tracking_uri: str) -> train_core.TrainResult:
-    return train_core.train(training_frame, mlf.mlflow_client(tracking_uri))
+    return train_core.train(
+        training_frame, mlf.mlflow_client(tracking_uri), train_core.TrainConfig(**TRAIN_ROLES)
+    )
 
 
 @pytest.fixture(scope="session")
 def shuffled(training_frame: pd.DataFrame, tracking_uri: str) -> train_core.TrainResult:
     label = np.random.default_rng(0).permutation(training_frame["churned"].to_numpy())
-    return train_core.train(training_frame.assign(churned=label), mlf.mlflow_client(tracking_uri))
+    return train_core.train(
+        training_frame.assign(churned=label),
+        mlf.mlflow_client(tracking_uri),
+        train_core.TrainConfig(**TRAIN_ROLES),
+    )
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def training_frame() -> pd.DataFrame:
 def runs(training_frame: pd.DataFrame, tracking_uri: str) -> list[train_core.TrainResult]:
     """Two training runs of different model types (two versions to promote between)."""
     client = mlf.mlflow_client(tracking_uri)
-    lineage = train_core.Lineage(pipeline_run_id="kfp-train-run")
+    lineage = train_core.Lineage(pipeline_run_id="kfp-train-run", feature_service="churn_v1")
     return [
         train_core.train(
             training_frame, client, train_core.TrainConfig(**TRAIN_ROLES, model_type=t), lineage

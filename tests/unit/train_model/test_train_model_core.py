@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_data import schema
 from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
 from components.train_model import core
@@ -306,8 +307,14 @@ def test_bad_training_frames_fail_loudly(training_frame: pd.DataFrame, mutate, m
     row counts).
 
     Cannot prove every possible malformation is caught (validate_data owns the contract).
+    The feature lists are given explicitly here; derived from the frame (the pipeline's
+    mode), a dropped feature is caught earlier, by get_features and the data contract.
     """
-    config = core.TrainConfig(**TRAIN_ROLES)
+    config = core.TrainConfig(
+        **TRAIN_ROLES,
+        categorical_features=schema.CATEGORICAL_FEATURES,
+        numeric_features=schema.NUMERIC_FEATURES,
+    )
     with pytest.raises(ValueError, match=message):
         core.split_training_frame(mutate(training_frame), config)
 
@@ -324,7 +331,8 @@ def test_run_carries_the_drift_reference_of_its_model(trained: core.TrainResult,
 
     reference = load_reference(trained.run_id, client)
     assert 0 < len(reference.features) <= min(len(trained.holdout), 5000)
-    assert set(core.DEFAULT_CATEGORICAL) | set(core.DEFAULT_NUMERIC) <= set(reference.features)
+    features = set(schema.CATEGORICAL_FEATURES) | set(schema.NUMERIC_FEATURES)
+    assert features <= set(reference.features)
     model = mlflow.pyfunc.load_model(trained.model_uri)
     expected = mlf.positive_probability(model.predict(reference.features))
     assert np.allclose(reference.scores, expected, atol=1e-9)
