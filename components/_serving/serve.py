@@ -124,8 +124,13 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         if args.port == 0
         else ServerPorts(http=args.port, grpc=args.grpc_port, metrics=args.metrics_port)
     )
+    # A seeded model must load, or `make serve` says why instead of serving nothing.
     server = start_mlserver(
-        args.repo, host=args.host, ports=ports, parallel_workers=args.parallel_workers
+        args.repo,
+        host=args.host,
+        ports=ports,
+        parallel_workers=args.parallel_workers,
+        ready_models=[args.served_name] if args.model_uri else [],
     )
     print(describe(server, args.served_name), file=out, flush=True)
     return run_until_signalled(server, out)

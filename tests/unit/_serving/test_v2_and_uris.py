@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,6 +119,10 @@ def test_prometheus_text_is_summed_by_labels():
 def test_ports_are_distinct_and_model_settings_name_the_runtime():
     """Proves the three ephemeral ports differ and model-settings carry uri/version.
 
+    A relative model path is written absolute (MLServer resolves relative URIs against
+    the model-settings folder, which joined `make serve`'s relative DATA_DIR twice);
+    URLs are kept as given.
+
     Cannot prove a port is still free when MLServer binds it (start retries then).
     """
     ports = ephemeral_ports()
@@ -127,3 +133,6 @@ def test_ports_are_distinct_and_model_settings_name_the_runtime():
         "implementation": "components._serving.runtime.SuiteMLflowRuntime",
         "parameters": {"uri": "/m", "version": "4"},
     }
+    relative = model_settings("churn", Path("data/serving/_artifacts/churn/v2"))
+    assert relative["parameters"]["uri"] == str(Path.cwd() / "data/serving/_artifacts/churn/v2")
+    assert model_settings("churn", "s3://b/m")["parameters"]["uri"] == "s3://b/m"
