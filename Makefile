@@ -47,10 +47,11 @@ run: setup ## The main job, locally: data -> features -> validate -> train -> ga
 	$(PY) -m pipelines run-local --data-dir $(DATA_DIR) --scenario $(SCENARIO)
 
 SERVE_PORT ?= 8080
-serve: setup ## Serve the registry's champion with the suite MLServer runtime on 127.0.0.1:$(SERVE_PORT)
-	$(PY) -m components._serving serve --repo $(DATA_DIR)/serving --port $(SERVE_PORT) \
+serve: setup ## Serve the registry's champion on 127.0.0.1:$(SERVE_PORT) (gRPC +1, metrics +2); log to $(DATA_DIR)/predictions
+	$(PY) -m components._serving serve --repo $(abspath $(DATA_DIR))/serving --port $(SERVE_PORT) \
 	  --grpc-port $$(($(SERVE_PORT)+1)) --metrics-port $$(($(SERVE_PORT)+2)) \
-	  --model-uri models:/churn@champion --tracking-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db
+	  --model-uri models:/churn@champion --tracking-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \
+	  --prediction-log $(abspath $(DATA_DIR))/predictions
 
 KFP_ARGS ?=
 submit: setup ## Upload dist/<pipeline>-<version>.yaml as a KFP pipeline version and start a run (PIPELINE=training|monitoring)

@@ -58,19 +58,23 @@ def seed_repository(
     return ref.version
 
 
-def describe(server: LocalMLServer, served_name: str) -> str:
-    """Says where the server's endpoints are, one per line."""
+def describe(server: LocalMLServer, served_name: str, prediction_log: str = "") -> str:
+    """Says where the server's endpoints (and the prediction log) are, one per line."""
     base = server.http_url
+    log = f"  predictions  : {prediction_log}/date=YYYY-MM-DD/*.parquet" if prediction_log else ""
     return "\n".join(
-        [
+        line
+        for line in [
             f"MLServer (suite runtime) serving {server.repo_dir}",
             f"  V2 inference : POST {base}/v2/models/{served_name}/infer",
             f"  readiness    : GET  {base}/v2/health/ready",
             f"  repository   : POST {base}/v2/repository/index",
             f"  metrics      : GET  {server.metrics_url}  (Prometheus)",
             f"  gRPC         : {server.host}:{server.ports.grpc}",
+            log,
             "Stop with Ctrl-C.",
         ]
+        if line
     )
 
 
@@ -110,6 +114,11 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     serve.add_argument("--served-name", default="churn")
     serve.add_argument("--model-uri", default="", help="seed with e.g. models:/churn@champion")
     serve.add_argument("--tracking-uri", default="", help="MLflow URI (for --model-uri)")
+    serve.add_argument(
+        "--prediction-log",
+        default="",
+        help="record every answered request as parquet under this folder (or s3://...)",
+    )
     args = parser.parse_args(argv)
 
     if args.model_uri:
@@ -131,6 +140,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         ports=ports,
         parallel_workers=args.parallel_workers,
         ready_models=[args.served_name] if args.model_uri else [],
+        prediction_log=args.prediction_log or None,
     )
-    print(describe(server, args.served_name), file=out, flush=True)
+    print(describe(server, args.served_name, args.prediction_log), file=out, flush=True)
     return run_until_signalled(server, out)

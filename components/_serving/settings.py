@@ -15,6 +15,12 @@ from pathlib import Path
 RUNTIME_IMPLEMENTATION = "components._serving.runtime.SuiteMLflowRuntime"
 """Dotted path of the suite runtime class (model-settings ``implementation``)."""
 
+PREDICTION_LOG_ENV = "SUITE_PREDICTION_LOG"
+"""Environment variable naming the prediction log root (a folder or ``s3://...``) for
+every model the suite runtime serves in that process; unset means no log."""
+PREDICTION_LOG_PARAMETER = "prediction_log"
+"""model-settings ``parameters`` key that sets the log root for one model (wins over the env)."""
+
 LOOPBACK = "127.0.0.1"
 SETTINGS_FILE = "settings.json"
 MODEL_SETTINGS_FILE = "model-settings.json"

@@ -561,7 +561,7 @@ def training_metrics(
 
 
 def model_signature(config: TrainConfig) -> Any:
-    """Returns the served model's MLflow signature: raw features in, P(churn) out.
+    """Returns the served model's MLflow signature: raw features in, ``<label>_probability`` out.
 
     Categorical features are strings and numeric features doubles; every column
     must be present but may hold missing values (None / NaN). The output is one
@@ -577,7 +577,10 @@ def model_signature(config: TrainConfig) -> Any:
         [ColSpec(DataType.string, c) for c in config.categorical_features]
         + [ColSpec(DataType.double, c) for c in config.numeric_features]
     )
-    return ModelSignature(inputs=inputs, outputs=Schema([TensorSpec(np.dtype("float64"), (-1,))]))
+    # The served output is named after the label, so V2 clients and the prediction log
+    # read `<label>_probability` instead of MLServer's `output-0`.
+    output = TensorSpec(np.dtype("float64"), (-1,), name=f"{config.label_column}_probability")
+    return ModelSignature(inputs=inputs, outputs=Schema([output]))
 
 
 def _trusted_types(model: ChurnProbabilityModel) -> list[str]:
