@@ -11,7 +11,8 @@ SCENARIO ?= covariate_shift+concept_drift
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs
+.PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs \
+	kserve-client-venv lock-kserve-client
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -52,6 +53,16 @@ serve: setup ## Serve the registry's champion on 127.0.0.1:$(SERVE_PORT) (gRPC +
 	  --grpc-port $$(($(SERVE_PORT)+1)) --metrics-port $$(($(SERVE_PORT)+2)) \
 	  --model-uri models:/churn@champion --tracking-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \
 	  --prediction-log $(abspath $(DATA_DIR))/predictions
+
+KSERVE_VENV := .venv-kserve-client
+kserve-client-venv: $(KSERVE_VENV)/.synced ## The kserve Python client in a venv of its own (it cannot join the lock); used by the serving tests
+$(KSERVE_VENV)/.synced: requirements/kserve-client.txt | $(STAMP)
+	@test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(UV) pip sync --compile-bytecode --python $(KSERVE_VENV)/bin/python requirements/kserve-client.txt
+	@touch $@
+
+lock-kserve-client: setup ## Regenerate requirements/kserve-client.txt from requirements/kserve-client.in
+	$(UV) pip compile requirements/kserve-client.in -o requirements/kserve-client.txt --python-version 3.11
 
 KFP_ARGS ?=
 submit: setup ## Upload dist/<pipeline>-<version>.yaml as a KFP pipeline version and start a run (PIPELINE=training|monitoring)
