@@ -59,7 +59,11 @@ from components._serving.prediction_log import (
     PredictionLogWriter,
     PredictionRecord,
 )
-from components._serving.settings import PREDICTION_LOG_ENV, PREDICTION_LOG_PARAMETER
+from components._serving.settings import (
+    PREDICTION_LOG_ENV,
+    PREDICTION_LOG_FLUSH_ENV,
+    PREDICTION_LOG_PARAMETER,
+)
 
 binary.install()
 
@@ -299,7 +303,8 @@ class SuiteMLflowRuntime(MLflowRuntime):
         self._accepts_params = bool(self._signature and self._signature.params)
         extra = (self._settings.parameters.model_extra or {}) if self._settings.parameters else {}
         root = extra.get(PREDICTION_LOG_PARAMETER) or os.environ.get(PREDICTION_LOG_ENV)
-        self._log = PredictionLogWriter(root) if root else None
+        flush_s = float(os.environ.get(PREDICTION_LOG_FLUSH_ENV) or 2.0)
+        self._log = PredictionLogWriter(root, flush_interval_s=flush_s) if root else None
         return True
 
     async def unload(self) -> bool:

@@ -101,7 +101,7 @@ def run_until_signalled(server: LocalMLServer, out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
-    """Command line: ``serve --repo DIR [--port 8080] [--model-uri models:/churn@champion]``."""
+    """Command line: ``serve --repo DIR [--port 8080] ...`` or ``log-sink --root URI``."""
     parser = argparse.ArgumentParser(prog="python -m components._serving")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run a local MLServer on a model repository")
@@ -119,7 +119,18 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         default="",
         help="record every answered request as parquet under this folder (or s3://...)",
     )
+    sink = sub.add_parser("log-sink", help="KServe logger CloudEvents -> prediction log parquet")
+    sink.add_argument("--root", required=True, help="log root: a folder or s3://bucket/prefix")
+    sink.add_argument("--host", default="0.0.0.0")
+    sink.add_argument("--port", type=int, default=8080, help="0 = any free port")
+    sink.add_argument("--flush-interval", type=float, default=5.0, help="seconds")
     args = parser.parse_args(argv)
+    if args.command == "log-sink":
+        from components._serving.logger_service import serve as serve_sink
+
+        return serve_sink(
+            args.root, host=args.host, port=args.port, flush_interval_s=args.flush_interval, out=out
+        )
 
     if args.model_uri:
         from components._mlflow import mlflow_client

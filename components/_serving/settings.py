@@ -18,6 +18,8 @@ RUNTIME_IMPLEMENTATION = "components._serving.runtime.SuiteMLflowRuntime"
 PREDICTION_LOG_ENV = "SUITE_PREDICTION_LOG"
 """Environment variable naming the prediction log root (a folder or ``s3://...``) for
 every model the suite runtime serves in that process; unset means no log."""
+PREDICTION_LOG_FLUSH_ENV = "SUITE_PREDICTION_LOG_FLUSH_S"
+"""Longest time (seconds) an answered request waits in memory before it is written (default 2)."""
 PREDICTION_LOG_PARAMETER = "prediction_log"
 """model-settings ``parameters`` key that sets the log root for one model (wins over the env)."""
 
