@@ -338,7 +338,7 @@ def read_prediction_log(
                 continue
             if name.startswith("."):
                 continue
-            parts.append(pq.read_table(info.path, filesystem=fs).to_pandas())
+            parts.append(pq.read_table(info.path, filesystem=fs, partitioning=None).to_pandas())
     if not parts:
         empty = pd.DataFrame({c: [] for c in META_COLUMNS})
         empty["timestamp"] = empty["timestamp"].astype("datetime64[us, UTC]")
