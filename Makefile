@@ -78,11 +78,12 @@ unschedule: setup ## Delete the recurring monitoring run
 runs: setup ## List recent KFP runs
 	$(PY) -m pipelines runs $(KFP_ARGS)
 
-bench: setup ## Benchmarks (results go in the README): generator, get_features, drift, pipeline overhead
+bench: setup ## Benchmarks (results go in the README): generator, get_features, drift, pipeline overhead, prediction log
 	$(PY) -m bench.generator
 	$(PY) -m bench.features
 	$(PY) -m bench.drift
 	$(PY) -m bench.pipeline_overhead
+	$(PY) -m bench.prediction_log
 
 clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache

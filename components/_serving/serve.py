@@ -11,6 +11,7 @@ repository API.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
 
     if args.model_uri:
         from components._mlflow import mlflow_client
+
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line, not 7
 
         version = seed_repository(
             args.repo, mlflow_client(args.tracking_uri or None), args.model_uri, args.served_name
