@@ -4,8 +4,8 @@
 to a temporary MLflow store, starts two MLServers with the suite runtime on loopback
 (one writing the prediction log, one not; same model, one inference worker each), then
 alternates single requests between them (who goes first swaps each time), so both see
-the same machine load, and prints a
-markdown table of client-side latency plus how many log rows were written.
+the same machine load, and prints a markdown table of client-side latency plus how many
+log rows were written.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def _percentiles(seconds: list[float]) -> tuple[float, float]:
 
 def _quiet_mlflow() -> None:
     """No MLflow progress bars or store/pickle notices in the report a person reads."""
+    import mlflow  # configures its loggers on import: set the level after that
+
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger(mlflow.__name__).setLevel(logging.ERROR)
 
 
 def run(requests_per_server: int, rows: int, warmup: int = 30) -> str:
