@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -12,12 +13,14 @@ import pytest
 import requests
 
 from components._mlflow import mlflow_client
-from components._serving.demo_model import FEATURES, demo_frame, log_demo_model
+from components._serving.demo_model import FEATURES, LABEL, demo_frame, log_demo_model
+from components._serving.prediction_log import read_prediction_log
 from components._serving.settings import free_port
 from components._serving.v2 import build_v2_request, infer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MODEL = "churn"
+OUTPUT = f"{LABEL}_probability"
 
 
 def _three_free_ports() -> int:
@@ -61,8 +64,9 @@ def test_make_serve_serves_the_champion_from_any_data_dir_form(tmp_path: Path, f
     Proves: the Makefile target itself (not the Python entry point) seeds
     `<DATA_DIR>/serving` from `models:/churn@champion` in `<DATA_DIR>/mlflow/mlflow.db`,
     answers a V2 request on SERVE_PORT, and on Ctrl-C (SIGINT to the process group, as a
-    terminal sends it) stops MLServer with no process left. The relative form is the
-    one that failed (model URI joined twice).
+    terminal sends it) stops MLServer with no process left, and the answered rows are
+    in `<DATA_DIR>/predictions`. The relative form is the one that failed (model URI
+    joined twice).
 
     Cannot prove: the README's default ports 8080-8082 are free on a user's machine, or
     a DATA_DIR produced by a full `make run` (a demo model stands in for the champion).
@@ -73,6 +77,7 @@ def test_make_serve_serves_the_champion_from_any_data_dir_form(tmp_path: Path, f
     client.set_registered_model_alias(MODEL, "champion", version.version)
     given = os.path.relpath(data_dir, REPO_ROOT) if form == "relative" else str(data_dir)
     port = _three_free_ports()
+    started = dt.datetime.now(dt.UTC)
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "serve", f"DATA_DIR={given}", f"SERVE_PORT={port}"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -100,5 +105,8 @@ def test_make_serve_serves_the_champion_from_any_data_dir_form(tmp_path: Path, f
         while _mlserver_pids(data_dir / "serving") and time.monotonic() < deadline:
             time.sleep(0.2)
     assert _mlserver_pids(data_dir / "serving") == []
+    log = read_prediction_log(data_dir / "predictions", started, dt.datetime.now(dt.UTC))
+    assert len(log) == 2
+    assert log[OUTPUT].notna().all()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/v2/health/live", timeout=2)

@@ -1,20 +1,21 @@
 """Third-party Open Inference Protocol clients against a real MLServer with the suite runtime.
 
-tritonclient (HTTP in JSON and binary mode, gRPC) runs from the dev venv; the kserve
-client runs from a venv of its own (`make kserve-client-venv`, its own lock), because it
-cannot join the main lock.
+tritonclient HTTP (JSON and binary mode) runs in the test process; tritonclient gRPC runs
+from the dev venv in a process of its own (its protobuf package clashes with MLServer's in
+one interpreter); the kserve client runs from a venv of its own (`make
+kserve-client-venv`, its own lock), because it cannot join the main lock.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import mlflow.pyfunc
 import numpy as np
 import pytest
-import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
@@ -50,10 +51,7 @@ def _inputs(module, rows, *, binary: bool, **replace: np.ndarray) -> list:
             continue
         datatype = "BYTES" if array.dtype == object else "FP64"
         tensor = module.InferInput(name, list(array.shape), datatype)
-        if module is httpclient:
-            tensor.set_data_from_numpy(array, binary_data=binary)
-        else:
-            tensor.set_data_from_numpy(array)
+        tensor.set_data_from_numpy(array, binary_data=binary)
         tensors.append(tensor)
     return tensors
 
@@ -65,19 +63,13 @@ def http(server):
     client.close()
 
 
-@pytest.fixture(scope="module")
-def grpc(server):
-    client = grpcclient.InferenceServerClient(f"{server.host}:{server.ports.grpc}")
-    yield client
-    client.close()
-
-
-def test_metadata_lists_exactly_what_responses_carry(http, grpc, rows):
+def test_metadata_lists_exactly_what_responses_carry(http, rows):
     """Metadata and responses agree, over both tritonclient transports.
 
-    Proves: HTTP and gRPC metadata list the ten feature inputs and exactly one output,
+    Proves: HTTP metadata lists the ten feature inputs and exactly one output,
     `churned_probability` FP64 [-1] (not MLServer's `output-0`), and a response with no
-    requested outputs carries exactly that output, FP64, shape [n].
+    requested outputs carries exactly that output, FP64, shape [n] (gRPC metadata: see
+    the gRPC test).
 
     Cannot prove: the same for models whose signature declares several outputs (the
     suite's models declare one).
@@ -85,10 +77,6 @@ def test_metadata_lists_exactly_what_responses_carry(http, grpc, rows):
     meta = http.get_model_metadata(MODEL)
     assert [t["name"] for t in meta["inputs"]] == list(FEATURES)
     assert meta["outputs"] == [{"name": OUTPUT, "datatype": "FP64", "shape": [-1]}]
-    gmeta = grpc.get_model_metadata(MODEL, as_json=True)
-    assert [(o["name"], o["datatype"], o["shape"]) for o in gmeta["outputs"]] == [
-        (OUTPUT, "FP64", ["-1"])
-    ]
     result = http.infer(MODEL, _inputs(httpclient, rows, binary=False))
     outputs = result.get_response()["outputs"]
     assert [(o["name"], o["datatype"], o["shape"]) for o in outputs] == [
@@ -130,21 +118,6 @@ def test_tritonclient_binary_carries_missing_numbers(http, model_dir):
     expected = np.asarray(mlflow.pyfunc.load_model(str(model_dir)).predict(rows))
     result = http.infer(MODEL, _inputs(httpclient, rows, binary=True))
     assert np.max(np.abs(result.as_numpy(OUTPUT) - expected)) <= ATOL
-
-
-def test_tritonclient_grpc_answers_equal_in_process(grpc, rows, expected):
-    """The gRPC tritonclient (raw_input_contents) answers equal in-process predictions.
-
-    Proves: the advertised output, requested by name over gRPC, equals in-process
-    predictions within 1e-9 for 25 rows.
-
-    Cannot prove: gRPC behaviour through a cluster ingress (loopback only).
-    """
-    out = grpcclient.InferRequestedOutput(OUTPUT)
-    result = grpc.infer(MODEL, _inputs(grpcclient, rows, binary=True), outputs=[out])
-    served = result.as_numpy(OUTPUT)
-    assert served.shape == expected.shape
-    assert np.max(np.abs(served - expected)) <= ATOL
 
 
 def _ragged(rows) -> np.ndarray:
@@ -227,33 +200,56 @@ def test_binary_datatype_it_cannot_read_gets_400_saying_how_to_send_json(server)
         assert needle in error
 
 
-MALFORMED_GRPC = {
-    "missing_input": ({"age": None}, MODEL, None, "FAILED_PRECONDITION", ["age"]),
-    "wrong_datatype": ("age_as_text", MODEL, None, "FAILED_PRECONDITION", ["'age'", "FP64"]),
-    "empty": ("empty", MODEL, None, "FAILED_PRECONDITION", ["empty batch"]),
-    "unknown_model": ({}, "churn-nope", None, "NOT_FOUND", ["churn-nope"]),
-    "unknown_output": ({}, MODEL, "output-0", "INVALID_ARGUMENT", ["output-0"]),
-}
+def _columns(rows, path: Path) -> Path:
+    """Writes the rows as the probes' JSON: input name -> datatype and values."""
+    columns = {
+        name: {
+            "datatype": "BYTES" if name in CATEGORICAL else "FP64",
+            "values": rows[name].tolist(),
+        }
+        for name in FEATURES
+    }
+    path.write_text(json.dumps(columns), encoding="utf-8")
+    return path
 
 
-@pytest.mark.parametrize("case", list(MALFORMED_GRPC))
-def test_tritonclient_grpc_malformed_requests_get_a_client_error_naming_it(grpc, rows, case):
-    """Malformed gRPC requests get a client-error status whose message names the problem.
+def test_tritonclient_grpc_answers_equal_in_process_and_gets_named_errors(
+    server, rows, expected, tmp_path: Path
+):
+    """The gRPC tritonclient (raw_input_contents) against the same server.
 
-    Proves: MLServer maps the runtime's 4xx to gRPC client-error codes (422 ->
-    FAILED_PRECONDITION, 400 -> INVALID_ARGUMENT, 404 -> NOT_FOUND) and the details
-    name the input / model / output.
+    Proves: gRPC metadata lists exactly `churned_probability` FP64 [-1]; the advertised
+    output, requested by name, equals in-process predictions within 1e-9 for 25 rows;
+    MLServer maps the runtime's 4xx to gRPC client-error codes (422 ->
+    FAILED_PRECONDITION, 400 -> INVALID_ARGUMENT, 404 -> NOT_FOUND) with details naming
+    the input / model / output.
 
-    Cannot prove: the mapping KServe's or Seldon's gRPC ingress applies in front.
+    Cannot prove: gRPC through a cluster ingress (loopback only).
     """
-    how, model, output, status, words = MALFORMED_GRPC[case]
-    inputs = _malformed_inputs(grpcclient, rows, how, binary=True)
-    outputs = [grpcclient.InferRequestedOutput(output)] if output else None
-    with pytest.raises(InferenceServerException) as info:
-        grpc.infer(model, inputs, outputs=outputs)
-    assert info.value.status() == f"StatusCode.{status}", info.value.message()
-    for word in words:
-        assert word in info.value.message(), info.value.message()
+    probe = Path(__file__).parent / "clients" / "triton_grpc_probe.py"
+    address = f"{server.host}:{server.ports.grpc}"
+    rows_path = _columns(rows, tmp_path / "rows.json")
+    run = subprocess.run(
+        [sys.executable, str(probe), address, MODEL, OUTPUT, str(rows_path)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["outputs"] == [[OUTPUT, "FP64", ["-1"]]]
+    answer = result["answer"]
+    assert answer["status"] == "OK", answer
+    assert answer["shape"] == [len(rows)]
+    assert np.max(np.abs(np.asarray(answer["data"]) - expected)) <= ATOL
+    needles = {
+        "missing_input": ("FAILED_PRECONDITION", "missing inputs ['tenure_months']"),
+        "wrong_datatype": ("FAILED_PRECONDITION", "'tenure_months' has datatype BYTES"),
+        "empty": ("FAILED_PRECONDITION", "empty batch"),
+        "unknown_model": ("NOT_FOUND", "churn-nope"),
+        "unknown_output": ("INVALID_ARGUMENT", "output-0"),
+    }
+    for case, (status, needle) in needles.items():
+        assert result[case]["status"] == f"StatusCode.{status}", (case, result[case])
+        assert needle in result[case]["message"], (case, result[case])
 
 
 @pytest.fixture(scope="session")
@@ -279,15 +275,7 @@ def test_kserve_client_answers_equal_in_process_and_gets_named_4xx(
     Cannot prove: the kserve client's gRPC class (not exercised) or the client against
     a KServe ingress (loopback only).
     """
-    columns = {
-        name: {
-            "datatype": "BYTES" if name in CATEGORICAL else "FP64",
-            "values": rows[name].tolist(),
-        }
-        for name in FEATURES
-    }
-    rows_path = tmp_path / "rows.json"
-    rows_path.write_text(json.dumps(columns), encoding="utf-8")
+    rows_path = _columns(rows, tmp_path / "rows.json")
     probe = Path(__file__).parent / "clients" / "kserve_client_probe.py"
     run = subprocess.run(
         [str(kserve_python), str(probe), server.http_url, MODEL, str(rows_path)],
