@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs \
-  contract train monitor repo-args-check
+  contract train monitor repo-args-check kserve-client-venv lock-kserve-client
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -69,10 +69,25 @@ monitor: setup repo-args-check ## Monitor a repo's champion locally (FEATURE_REP
 	  $(if $(RETRAIN_START),--retrain-start $(RETRAIN_START))
 
 SERVE_PORT ?= 8080
-serve: setup ## Serve the registry's champion with the suite MLServer runtime on 127.0.0.1:$(SERVE_PORT)
-	$(PY) -m components._serving serve --repo $(DATA_DIR)/serving --port $(SERVE_PORT) \
+# The registered model to serve: churn after `make run`; after `make train` the repo's model_name
+# (then DATA_DIR=data/<model_name>, where `make train` keeps its state by default).
+MODEL ?= churn
+serve: setup ## Serve the registry's champion on 127.0.0.1:$(SERVE_PORT) (gRPC +1, metrics +2); log to $(DATA_DIR)/predictions
+	$(PY) -m components._serving serve --repo $(abspath $(DATA_DIR))/serving --port $(SERVE_PORT) \
 	  --grpc-port $$(($(SERVE_PORT)+1)) --metrics-port $$(($(SERVE_PORT)+2)) \
-	  --model-uri models:/churn@champion --tracking-uri $(or $(TRACKING_URI),sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db)
+	  --served-name $(MODEL) --model-uri models:/$(MODEL)@champion \
+	  --tracking-uri $(or $(TRACKING_URI),sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db) \
+	  --prediction-log $(abspath $(DATA_DIR))/predictions
+
+KSERVE_VENV := .venv-kserve-client
+kserve-client-venv: $(KSERVE_VENV)/.synced ## The kserve Python client in a venv of its own (it cannot join the lock); used by the serving tests
+$(KSERVE_VENV)/.synced: requirements/kserve-client.txt | $(STAMP)
+	@test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(UV) pip sync --compile-bytecode --python $(KSERVE_VENV)/bin/python requirements/kserve-client.txt
+	@touch $@
+
+lock-kserve-client: setup ## Regenerate requirements/kserve-client.txt from requirements/kserve-client.in
+	$(UV) pip compile requirements/kserve-client.in -o requirements/kserve-client.txt --python-version 3.11
 
 KFP_ARGS ?=
 submit: setup ## Upload dist/<pipeline>-<version>.yaml as a KFP pipeline version and start a run (PIPELINE=training|monitoring)
@@ -88,11 +103,12 @@ unschedule: setup ## Delete the recurring monitoring run
 runs: setup ## List recent KFP runs
 	$(PY) -m pipelines runs $(KFP_ARGS)
 
-bench: setup ## Benchmarks (results go in the README): generator, get_features, drift, pipeline overhead
+bench: setup ## Benchmarks (results go in the README): generator, get_features, drift, pipeline overhead, prediction log
 	$(PY) -m bench.generator
 	$(PY) -m bench.features
 	$(PY) -m bench.drift
 	$(PY) -m bench.pipeline_overhead
+	$(PY) -m bench.prediction_log
 
 clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache

@@ -1,4 +1,4 @@
-"""Entry point: ``python -m components._serving serve --repo DIR --port 8080``."""
+"""Entry point: ``python -m components._serving serve|log-sink ...``."""
 
 import sys
 

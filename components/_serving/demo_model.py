@@ -2,9 +2,10 @@
 
 For tests of the serving code and for trying ``make serve`` before the
 training pipeline has registered anything: a scikit-learn ``Pipeline``
-(imputation, one-hot, scaling, logistic regression) logged to MLflow with
-``pyfunc_predict_fn="predict_proba"`` and an input signature, like the suite's
-own models. Not a substitute for ``train_model``.
+(imputation, one-hot, scaling, logistic regression) wrapped like the suite's
+own models (``ChurnProbabilityModel``: ``predict`` answers P(label) per row)
+and logged to MLflow with an input signature and one output named
+``<label>_probability``. Not a substitute for ``train_model``.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def log_demo_model(
     seed: int = 0,
     rows: int = 1000,
     c: float = 1.0,
+    label: str = LABEL,
 ) -> ModelVersion:
     """Fits the demo pipeline, logs it to MLflow and registers a new version.
 
@@ -92,6 +94,7 @@ def log_demo_model(
         rows: Training rows.
         c: Inverse regularisation strength (different values give
             different models, e.g. a champion and a challenger).
+        label: What the model predicts; its output is ``<label>_probability``.
 
     Returns:
         The new model version.
@@ -106,6 +109,8 @@ def log_demo_model(
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from components.train_model.estimator import ChurnProbabilityModel
 
     frame = demo_frame(rows, seed)
     pre = ColumnTransformer(
@@ -128,7 +133,7 @@ def log_demo_model(
             [ColSpec(DataType.string, col) for col in CATEGORICAL]
             + [ColSpec(DataType.double, col) for col in NUMERIC]
         ),
-        outputs=Schema([TensorSpec(np.dtype("float64"), (-1, 2))]),
+        outputs=Schema([TensorSpec(np.dtype("float64"), (-1,), name=f"{label}_probability")]),
     )
     mlflow.set_tracking_uri(client.tracking_uri)
     mlflow.set_registry_uri(client.tracking_uri)
@@ -138,10 +143,9 @@ def log_demo_model(
     )
     with mlflow.start_run(experiment_id=experiment_id):
         info = mlflow.sklearn.log_model(
-            pipeline,
+            ChurnProbabilityModel(pipeline),
             name="model",
             signature=signature,
-            pyfunc_predict_fn="predict_proba",
             input_example=frame[list(FEATURES)].head(5),
             serialization_format="cloudpickle",
         )

@@ -11,6 +11,7 @@ repository API.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -58,19 +59,23 @@ def seed_repository(
     return ref.version
 
 
-def describe(server: LocalMLServer, served_name: str) -> str:
-    """Says where the server's endpoints are, one per line."""
+def describe(server: LocalMLServer, served_name: str, prediction_log: str = "") -> str:
+    """Says where the server's endpoints (and the prediction log) are, one per line."""
     base = server.http_url
+    log = f"  predictions  : {prediction_log}/date=YYYY-MM-DD/*.parquet" if prediction_log else ""
     return "\n".join(
-        [
+        line
+        for line in [
             f"MLServer (suite runtime) serving {server.repo_dir}",
             f"  V2 inference : POST {base}/v2/models/{served_name}/infer",
             f"  readiness    : GET  {base}/v2/health/ready",
             f"  repository   : POST {base}/v2/repository/index",
             f"  metrics      : GET  {server.metrics_url}  (Prometheus)",
             f"  gRPC         : {server.host}:{server.ports.grpc}",
+            log,
             "Stop with Ctrl-C.",
         ]
+        if line
     )
 
 
@@ -97,7 +102,7 @@ def run_until_signalled(server: LocalMLServer, out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
-    """Command line: ``serve --repo DIR [--port 8080] [--model-uri models:/churn@champion]``."""
+    """Command line: ``serve --repo DIR [--port 8080] ...`` or ``log-sink --root URI``."""
     parser = argparse.ArgumentParser(prog="python -m components._serving")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run a local MLServer on a model repository")
@@ -110,10 +115,28 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     serve.add_argument("--served-name", default="churn")
     serve.add_argument("--model-uri", default="", help="seed with e.g. models:/churn@champion")
     serve.add_argument("--tracking-uri", default="", help="MLflow URI (for --model-uri)")
+    serve.add_argument(
+        "--prediction-log",
+        default="",
+        help="record every answered request as parquet under this folder (or s3://...)",
+    )
+    sink = sub.add_parser("log-sink", help="KServe logger CloudEvents -> prediction log parquet")
+    sink.add_argument("--root", required=True, help="log root: a folder or s3://bucket/prefix")
+    sink.add_argument("--host", default="0.0.0.0")
+    sink.add_argument("--port", type=int, default=8080, help="0 = any free port")
+    sink.add_argument("--flush-interval", type=float, default=5.0, help="seconds")
     args = parser.parse_args(argv)
+    if args.command == "log-sink":
+        from components._serving.logger_service import serve as serve_sink
+
+        return serve_sink(
+            args.root, host=args.host, port=args.port, flush_interval_s=args.flush_interval, out=out
+        )
 
     if args.model_uri:
         from components._mlflow import mlflow_client
+
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line, not 7
 
         version = seed_repository(
             args.repo, mlflow_client(args.tracking_uri or None), args.model_uri, args.served_name
@@ -124,8 +147,14 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         if args.port == 0
         else ServerPorts(http=args.port, grpc=args.grpc_port, metrics=args.metrics_port)
     )
+    # A seeded model must load, or `make serve` says why instead of serving nothing.
     server = start_mlserver(
-        args.repo, host=args.host, ports=ports, parallel_workers=args.parallel_workers
+        args.repo,
+        host=args.host,
+        ports=ports,
+        parallel_workers=args.parallel_workers,
+        ready_models=[args.served_name] if args.model_uri else [],
+        prediction_log=args.prediction_log or None,
     )
-    print(describe(server, args.served_name), file=out, flush=True)
+    print(describe(server, args.served_name, args.prediction_log), file=out, flush=True)
     return run_until_signalled(server, out)

@@ -21,6 +21,7 @@ from typing import IO
 
 from components._serving.settings import (
     LOOPBACK,
+    PREDICTION_LOG_ENV,
     ServerPorts,
     ephemeral_ports,
     write_server_settings,
@@ -103,15 +104,24 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def _child_env() -> dict[str, str]:
-    """The caller's environment without ``MLSERVER_*`` overrides.
+def _child_env(prediction_log: Path | str | None = None) -> dict[str, str]:
+    """The caller's environment without ``MLSERVER_*`` overrides, plus the prediction log root.
 
     MLServer reads ``MLSERVER_*`` variables as settings (and
     ``MLSERVER_MODEL_*`` as a default model); the files written here must be
-    the whole truth.
+    the whole truth. The suite runtime reads :data:`PREDICTION_LOG_ENV`; it is
+    set only when a log is asked for, so a throwaway server
+    (``validate_serving``) never writes one.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MLSERVER_") and k != PREDICTION_LOG_ENV
+    }
     env["PYTHONUNBUFFERED"] = "1"
+    if prediction_log:
+        text = str(prediction_log)
+        env[PREDICTION_LOG_ENV] = text if "://" in text else str(Path(text).resolve())
     return env
 
 
@@ -147,7 +157,13 @@ def _wait_ready(server: LocalMLServer, models: Sequence[str], deadline: float) -
             time.sleep(_POLL_S)
 
 
-def _launch(repo_dir: Path, host: str, ports: ServerPorts, log_path: Path) -> LocalMLServer:
+def _launch(
+    repo_dir: Path,
+    host: str,
+    ports: ServerPorts,
+    log_path: Path,
+    prediction_log: Path | str | None = None,
+) -> LocalMLServer:
     log_file = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "mlserver.cli.main", "start", str(repo_dir)],
@@ -155,7 +171,7 @@ def _launch(repo_dir: Path, host: str, ports: ServerPorts, log_path: Path) -> Lo
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         cwd=log_path.parent,
-        env=_child_env(),
+        env=_child_env(prediction_log),
         start_new_session=True,
     )
     return LocalMLServer(repo_dir, host, ports, process, log_path, log_file)
@@ -170,6 +186,7 @@ def start_mlserver(
     ready_models: Sequence[str] = (),
     timeout_s: float = 180.0,
     attempts: int = 3,
+    prediction_log: Path | str | None = None,
 ) -> LocalMLServer:
     """Starts ``mlserver start repo_dir`` and waits until it is ready.
 
@@ -187,6 +204,8 @@ def start_mlserver(
         ready_models: Model names that must report ready before returning.
         timeout_s: How long one start may take before it counts as failed.
         attempts: Starts to try when a port turns out to be taken.
+        prediction_log: Root of the prediction log every served model writes
+            (a folder or ``s3://...``), or None for no log.
 
     Returns:
         The running server; the caller must :meth:`LocalMLServer.stop` it
@@ -205,7 +224,7 @@ def start_mlserver(
         write_server_settings(
             repo_dir, chosen, host=host, parallel_workers=parallel_workers, state_dir=state_dir
         )
-        server = _launch(repo_dir, host, chosen, log_path)
+        server = _launch(repo_dir, host, chosen, log_path, prediction_log)
         try:
             _wait_ready(server, ready_models, time.monotonic() + timeout_s)
         except ServingError as exc:

@@ -15,6 +15,14 @@ from pathlib import Path
 RUNTIME_IMPLEMENTATION = "components._serving.runtime.SuiteMLflowRuntime"
 """Dotted path of the suite runtime class (model-settings ``implementation``)."""
 
+PREDICTION_LOG_ENV = "SUITE_PREDICTION_LOG"
+"""Environment variable naming the prediction log root (a folder or ``s3://...``) for
+every model the suite runtime serves in that process; unset means no log."""
+PREDICTION_LOG_FLUSH_ENV = "SUITE_PREDICTION_LOG_FLUSH_S"
+"""Longest time (seconds) an answered request waits in memory before it is written (default 2)."""
+PREDICTION_LOG_PARAMETER = "prediction_log"
+"""model-settings ``parameters`` key that sets the log root for one model (wins over the env)."""
+
 LOOPBACK = "127.0.0.1"
 SETTINGS_FILE = "settings.json"
 MODEL_SETTINGS_FILE = "model-settings.json"
@@ -105,16 +113,31 @@ def write_server_settings(
 def model_settings(name: str, uri: Path | str, version: str | None = None) -> dict:
     """Returns the ``model-settings.json`` content for one suite model.
 
+    MLServer resolves a relative ``uri`` against the folder holding
+    ``model-settings.json``, not against the working directory, so a local
+    path is written absolute: a repository under a relative data dir
+    (``make serve`` with ``DATA_DIR=data``) would otherwise point at
+    ``data/serving/churn/data/serving/...``.
+
     Args:
         name: Model name in the V2 API (``/v2/models/<name>``).
-        uri: Local directory of the MLflow model (holds ``MLmodel``).
+        uri: Local directory of the MLflow model (holds ``MLmodel``), or a
+            URL MLServer can read (``s3://...``), which is kept as given.
         version: Model version reported by MLServer (the MLflow registry
             version); None for an unversioned model.
     """
-    parameters: dict[str, str] = {"uri": str(uri)}
+    parameters: dict[str, str] = {"uri": absolute_model_uri(uri)}
     if version is not None:
         parameters["version"] = str(version)
     return {"name": name, "implementation": RUNTIME_IMPLEMENTATION, "parameters": parameters}
+
+
+def absolute_model_uri(uri: Path | str) -> str:
+    """Returns ``uri`` with a local path made absolute; URLs (``scheme://``) unchanged."""
+    text = str(uri)
+    if "://" in text:
+        return text
+    return str(Path(text).resolve())
 
 
 def write_model_settings(

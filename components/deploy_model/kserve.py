@@ -27,6 +27,8 @@ KIND = "InferenceService"
 SUITE_SERVING_RUNTIME = "kfp-mlops-suite-mlserver"
 # The KServe <= v0.19 name; v0.20 reads it as "Knative" (ParseDeploymentMode).
 DEPLOYMENT_MODE = "Serverless"
+PREDICTION_LOGGER = "suite-prediction-logger"
+"""Service (in the serving namespace) that writes KServe logger events to the prediction log."""
 METRICS_PORT = 8082  # MLServer's metrics port; KServe's default annotation says 8080
 CANARY_PATH = ("spec", "predictor", "canaryTrafficPercent")
 DEFAULT_RESOURCES = {
@@ -56,6 +58,7 @@ def render_inference_service(
     runtime: str = SUITE_SERVING_RUNTIME,
     resources: dict[str, Any] | None = None,
     min_replicas: int = 1,
+    prediction_logger: str | None = PREDICTION_LOGGER,
 ) -> dict[str, Any]:
     """Returns the InferenceService for one model version.
 
@@ -71,6 +74,8 @@ def render_inference_service(
         runtime: Name of the suite's ServingRuntime.
         resources: Container resources; defaults to :data:`DEFAULT_RESOURCES`.
         min_replicas: Minimum predictor replicas (1 keeps it warm: no scale to zero).
+        prediction_logger: Service in ``namespace`` that KServe's logger sends every
+            request and response to (``manifests/serving-logger``); None for no log.
 
     Raises:
         ValueError: On an invalid name, percent or storage URI.
@@ -96,6 +101,9 @@ def render_inference_service(
     }
     if canary_traffic_percent is not None:
         predictor["canaryTrafficPercent"] = canary_traffic_percent
+    if prediction_logger:
+        url = f"http://{prediction_logger}.{namespace}.svc.cluster.local/"
+        predictor["logger"] = {"mode": "all", "url": url}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,

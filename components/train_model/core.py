@@ -589,7 +589,7 @@ def training_metrics(
 
 
 def model_signature(config: TrainConfig, dtypes: Mapping[str, Any] | None = None) -> Any:
-    """Returns the served model's MLflow signature: raw features in, P(positive class) out.
+    """Returns the served model's MLflow signature: raw features in, ``<label>_probability`` out.
 
     Each feature keeps the type the training frame gave it (the feature service's
     Feast type): integers are ``long``, other numbers ``double``, booleans
@@ -622,7 +622,10 @@ def model_signature(config: TrainConfig, dtypes: Mapping[str, Any] | None = None
         [ColSpec(column_type(c, DataType.string), c) for c in config.categorical_features]
         + [ColSpec(column_type(c, DataType.double), c) for c in config.numeric_features or ()]
     )
-    return ModelSignature(inputs=inputs, outputs=Schema([TensorSpec(np.dtype("float64"), (-1,))]))
+    # The served output is named after the label, so V2 clients and the prediction log
+    # read `<label>_probability` instead of MLServer's `output-0`.
+    output = TensorSpec(np.dtype("float64"), (-1,), name=f"{config.label_column}_probability")
+    return ModelSignature(inputs=inputs, outputs=Schema([output]))
 
 
 def _trusted_types(model: PositiveClassModel) -> list[str]:

@@ -49,7 +49,7 @@ def test_v2_predictions_match_in_process(server, model_dir: Path, rows):
     assert answer.status == 200, answer.error
     assert answer.body["model_version"] == "1"
     served = decode_v2_outputs(answer.body)
-    assert served.shape == expected.shape == (200, 2)
+    assert served.shape == expected.shape == (200,)
     np.testing.assert_allclose(served, expected, rtol=0, atol=1e-9)
 
 

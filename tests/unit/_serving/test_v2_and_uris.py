@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,6 +119,10 @@ def test_prometheus_text_is_summed_by_labels():
 def test_ports_are_distinct_and_model_settings_name_the_runtime():
     """Proves the three ephemeral ports differ and model-settings carry uri/version.
 
+    A relative model path is written absolute (MLServer resolves relative URIs against
+    the model-settings folder, which joined `make serve`'s relative DATA_DIR twice);
+    URLs are kept as given.
+
     Cannot prove a port is still free when MLServer binds it (start retries then).
     """
     ports = ephemeral_ports()
@@ -127,3 +133,34 @@ def test_ports_are_distinct_and_model_settings_name_the_runtime():
         "implementation": "components._serving.runtime.SuiteMLflowRuntime",
         "parameters": {"uri": "/m", "version": "4"},
     }
+    relative = model_settings("churn", Path("data/serving/_artifacts/churn/v2"))
+    assert relative["parameters"]["uri"] == str(Path.cwd() / "data/serving/_artifacts/churn/v2")
+    assert model_settings("churn", "s3://b/m")["parameters"]["uri"] == "s3://b/m"
+
+
+def test_served_output_is_named_after_the_label_the_model_was_trained_on():
+    """The output name comes from the model's own signature, whatever the label is called.
+
+    Proves: train_model's signature names its one output `<label>_probability` for a
+    label other than churn, and the suite runtime's output contract reads that name (and
+    falls back to `prediction` for an unnamed output) with FP64 and shape [-1].
+
+    Cannot prove: the served name on a running server (the client tests check `churned`).
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    from components._serving.runtime import output_contracts
+    from components.train_model.core import TrainConfig, model_signature
+
+    signature = model_signature(TrainConfig(label_column="cancelled"))
+    (contract,) = output_contracts(signature)
+    assert (contract.name, contract.datatype, contract.shape) == (
+        "cancelled_probability",
+        "FP64",
+        (-1,),
+    )
+    unnamed = ModelSignature(
+        inputs=signature.inputs, outputs=Schema([TensorSpec(np.dtype("float64"), (-1,))])
+    )
+    assert output_contracts(unnamed)[0].name == "prediction"
