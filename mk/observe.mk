@@ -47,8 +47,9 @@ observe: setup ## Local Prometheus :9090, Pushgateway :9091, Alertmanager :9093 
 cluster-observability: ## Prometheus Operator + the suite's Prometheus, Alertmanager, Pushgateway, Grafana
 	@echo "==> Prometheus Operator"
 	$(K) apply --server-side -k manifests/observability/operator
-	$(K) wait --for=condition=Established crd/prometheusrules.monitoring.coreos.com \
-	  crd/alertmanagerconfigs.monitoring.coreos.com --timeout=120s
+	# Every kind manifests/observability uses (Prometheus, Alertmanager, ServiceMonitor,
+	# PodMonitor, PrometheusRule, AlertmanagerConfig) must be Established before it is applied.
+	$(K) wait --for=condition=Established crd --all --timeout=120s
 	$(K) -n default wait --for=condition=Available deployment/prometheus-operator --timeout=$(WAIT_TIMEOUT)
 	@echo "==> webhook Secret suite-alerts (ALERT_WEBHOOK_URL from $(ENV_FILE), or a placeholder)"
 	@set -euo pipefail; url="$(ALERT_WEBHOOK_URL)"; \

@@ -3,7 +3,7 @@
 For tests of the serving code and for trying ``make serve`` before the
 training pipeline has registered anything: a scikit-learn ``Pipeline``
 (imputation, one-hot, scaling, logistic regression) wrapped like the suite's
-own models (``ChurnProbabilityModel``: ``predict`` answers P(label) per row)
+own models (``PositiveClassModel``: ``predict`` answers P(label) per row)
 and logged to MLflow with an input signature and one output named
 ``<label>_probability``. Not a substitute for ``train_model``.
 """
@@ -110,7 +110,7 @@ def log_demo_model(
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from components.train_model.estimator import ChurnProbabilityModel
+    from components.train_model.estimator import PositiveClassModel
 
     frame = demo_frame(rows, seed)
     pre = ColumnTransformer(
@@ -143,7 +143,7 @@ def log_demo_model(
     )
     with mlflow.start_run(experiment_id=experiment_id):
         info = mlflow.sklearn.log_model(
-            ChurnProbabilityModel(pipeline),
+            PositiveClassModel(pipeline),
             name="model",
             signature=signature,
             input_example=frame[list(FEATURES)].head(5),

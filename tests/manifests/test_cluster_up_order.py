@@ -69,6 +69,27 @@ KSERVE_CORE_CRDS = {
     )
 }
 REMOTE = {
+    # prometheus-operator v0.93.0 release bundle.yaml: the monitoring.coreos.com CRDs and
+    # the operator Deployment, all in namespace default (no admission webhook).
+    "observability/operator": _c(
+        uses={"default"},
+        crds={
+            f"monitoring.coreos.com/{kind}"
+            for kind in (
+                "Alertmanager",
+                "AlertmanagerConfig",
+                "PodMonitor",
+                "Probe",
+                "Prometheus",
+                "PrometheusAgent",
+                "PrometheusRule",
+                "ScrapeConfig",
+                "ServiceMonitor",
+                "ThanosRuler",
+            )
+        },
+        deployments={"default/prometheus-operator"},
+    ),
     # cert-manager v1.17.2 release cert-manager.yaml.
     "platform/cert-manager": _c(
         creates={"cert-manager"},
@@ -276,7 +297,15 @@ def _kubectl_commands(dry_run: str, cluster: str) -> list[list[str]]:
         flags=re.S,
     )
     pattern = re.compile(rf"kubectl --context kind-{cluster} ([^;&|\n]+)")
-    return [shlex.split(match.group(1)) for match in pattern.finditer(text)]
+    return [_argv(match.group(1)) for match in pattern.finditer(text)]
+
+
+def _argv(command: str) -> list[str]:
+    """Splits one kubectl command; a fragment cut inside a quoted shell word splits on blanks."""
+    try:
+        return shlex.split(command)
+    except ValueError:  # e.g. `--from-file=K=<(printf '%s' "$url")` cut at the pipe
+        return command.split()
 
 
 @dataclasses.dataclass
@@ -354,12 +383,12 @@ def _replay(dry_run: str, cluster_build: Path, built) -> tuple[list[str], list[s
 
 @pytest.fixture(scope="module")
 def cluster_makefile(tmp_path_factory):
-    """A throwaway Makefile that includes mk/cluster.mk as the real one does."""
+    """A throwaway Makefile that includes every mk/*.mk as the real one does."""
     if shutil.which("make") is None:
         pytest.fail("GNU make is required (the project is driven by make)")
     path = tmp_path_factory.mktemp("make") / "Makefile"
     path.write_text(
-        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk' / 'cluster.mk'}\n",
+        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk'}/*.mk\n",
         encoding="utf-8",
     )
     return path

@@ -309,13 +309,12 @@ def test_serving_runtime_runs_the_suite_runtime_class_with_metrics_on_8082(built
 
 @pytest.fixture(scope="module")
 def makefile(tmp_path_factory):
-    """A throwaway Makefile that includes mk/cluster.mk and mk/observe.mk as the real one does."""
+    """A throwaway Makefile that includes every mk/*.mk as the real one does."""
     if shutil.which("make") is None:
         pytest.fail("GNU make is required (the project is driven by make)")
     path = tmp_path_factory.mktemp("make") / "Makefile"
     path.write_text(
-        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk' / 'cluster.mk'}\n"
-        f"include {REPO / 'mk' / 'observe.mk'}\n",
+        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk'}/*.mk\n",
         encoding="utf-8",
     )
     return path
@@ -377,7 +376,7 @@ def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
         "job/minio-buckets",
         "-k dist/cluster/serving",
         "-k manifests/observability/operator",
-        "crd/prometheusrules.monitoring.coreos.com",
+        "-n default wait --for=condition=Available deployment/prometheus-operator",
         "secret generic suite-alerts",
         "-k manifests/observability\n",
     ]
@@ -458,12 +457,21 @@ def test_make_secrets_creates_the_secrets_pipelines_k8s_expects(makefile, tmp_pa
     _make(makefile, "secrets", f"KUBECTL={recorder}", f"ENV_FILE={env_file}", "SELDON=1")
 
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
-    assert set(values) == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "REDIS_PASSWORD"}
+    assert set(values) == {
+        "MINIO_ROOT_USER",
+        "MINIO_ROOT_PASSWORD",
+        "REDIS_PASSWORD",
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_DB",
+    }
     assert len(values["MINIO_ROOT_PASSWORD"]) >= 24
+    assert len(values["POSTGRES_PASSWORD"]) >= 24
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     argv = argv_log.read_text()
     assert values["MINIO_ROOT_PASSWORD"] not in argv
     assert values["REDIS_PASSWORD"] not in argv
+    assert values["POSTGRES_PASSWORD"] not in argv
 
     objects = [doc for doc in yaml.safe_load_all(applied.read_text()) if doc]
     secrets = {
@@ -479,6 +487,11 @@ def test_make_secrets_creates_the_secrets_pipelines_k8s_expects(makefile, tmp_pa
     }
     assert set(secrets[("suite", "suite-s3")]["data"]) == set(SECRET_KEYS["suite-s3"])
     assert set(secrets[("suite", "suite-redis")]["data"]) == {"REDIS_PASSWORD"}
+    assert set(secrets[("suite", "suite-postgres")]["data"]) == {
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_DB",
+    }
     connection = base64.b64decode(
         secrets[(PIPELINE_NS, "suite-redis")]["data"]["FEAST_REDIS_CONNECTION"]
     )

@@ -68,7 +68,7 @@ class World:
         return run_pipeline(self.run, self.compiled["monitoring"], arguments, label, _quiet)
 
     def versions(self):
-        return registry_state(self.run.tracking_uri)
+        return registry_state(self.run.tracking_uri, "churn")
 
     def alias(self, name: str) -> str | None:
         return next((v["version"] for v in self.versions() if name in v["aliases"]), None)
