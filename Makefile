@@ -81,13 +81,13 @@ serve: setup ## Serve the registry's champion on 127.0.0.1:$(SERVE_PORT) (gRPC +
 
 KSERVE_VENV := .venv-kserve-client
 kserve-client-venv: $(KSERVE_VENV)/.synced ## The kserve Python client in a venv of its own (it cannot join the lock); used by the serving tests
-$(KSERVE_VENV)/.synced: requirements/kserve-client.txt | $(STAMP)
+$(KSERVE_VENV)/.synced: requirements/clients/kserve-client.txt | $(STAMP)
 	@test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
-	$(UV) pip sync --compile-bytecode --python $(KSERVE_VENV)/bin/python requirements/kserve-client.txt
+	$(UV) pip sync --compile-bytecode --python $(KSERVE_VENV)/bin/python requirements/clients/kserve-client.txt
 	@touch $@
 
-lock-kserve-client: setup ## Regenerate requirements/kserve-client.txt from requirements/kserve-client.in
-	$(UV) pip compile requirements/kserve-client.in -o requirements/kserve-client.txt --python-version 3.11
+lock-kserve-client: setup ## Regenerate requirements/clients/kserve-client.txt from requirements/clients/kserve-client.in
+	$(UV) pip compile requirements/clients/kserve-client.in -o requirements/clients/kserve-client.txt --python-version 3.11
 
 KFP_ARGS ?=
 submit: setup ## Upload dist/<pipeline>-<version>.yaml as a KFP pipeline version and start a run (PIPELINE=training|monitoring)

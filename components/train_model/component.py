@@ -51,7 +51,8 @@ def train_model(
         categorical_features: With `numeric_features` None: numeric-typed features to
             treat as categorical (strings and booleans always are); else the full list.
         numeric_features: Numeric columns; None = every other feature of the frame.
-        feature_service: Feast feature service of the training frame (lineage).
+        feature_service: Feast feature service of the training frame (lineage); "" =
+            the one `get_features` recorded on `training_data`.
         suite_version: Suite version tag; empty = this image's version.
         pipeline_run_id: KFP run id (lineage).
     """
@@ -73,7 +74,8 @@ def train_model(
         categorical_features=tuple(categorical_features or ()),
         numeric_features=None if numeric_features is None else tuple(numeric_features),
     )
-    lineage = core.Lineage(suite_version, pipeline_run_id, feature_service, training_data.uri)
+    service = feature_service or training_data.metadata.get("feature_service", "")
+    lineage = core.Lineage(suite_version, pipeline_run_id, service, training_data.uri)
     client = mlf.mlflow_client(tracking_uri)
     result = core.train(
         pd.read_parquet(training_data.path), client, config, lineage, experiment_name

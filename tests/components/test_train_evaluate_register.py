@@ -51,7 +51,10 @@ def train_gate_register(tracking_uri: str, shuffle_labels: bool):
     """Trains, gates against the registry's champion, and registers only when blessed."""
     data = produce_training_frame(n_customers=CUSTOMERS, seed=SEED, shuffle_labels=shuffle_labels)
     trained = train_model(
-        training_data=data.outputs["frame"], tracking_uri=tracking_uri, **TRAIN_ROLES
+        training_data=data.outputs["frame"],
+        tracking_uri=tracking_uri,
+        feature_service="churn_v1",
+        **TRAIN_ROLES,
     )
     gate = evaluate_model(
         model=trained.outputs["model"],

@@ -153,7 +153,11 @@ def test_served_output_is_named_after_the_label_the_model_was_trained_on():
     from components._serving.runtime import output_contracts
     from components.train_model.core import TrainConfig, model_signature
 
-    signature = model_signature(TrainConfig(label_column="cancelled"))
+    signature = model_signature(
+        TrainConfig(
+            label_column="cancelled", categorical_features=("plan",), numeric_features=("age",)
+        )
+    )
     (contract,) = output_contracts(signature)
     assert (contract.name, contract.datatype, contract.shape) == (
         "cancelled_probability",
