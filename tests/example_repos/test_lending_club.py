@@ -87,7 +87,8 @@ def test_train_registers_and_serves_a_champion_under_the_repos_names(walkthrough
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "lending-training" in result.stdout
     data_dir = walkthrough["data_dir"]
-    client = MlflowClient(f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}")
+    uri = f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias("lending_club", "champion")
     run = client.get_run(champion.run_id)
     categorical = run.data.params["categorical_features"].split(",")

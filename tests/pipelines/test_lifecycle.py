@@ -155,8 +155,10 @@ def test_clearly_worse_challenger_is_not_promoted(world, first_training):
 
 
 def test_corrupt_batch_stops_the_run_before_training(world, first_training, tmp_path):
-    """Labels with an impossible value fail validate_data; nothing is trained or registered.
+    """Labels with an impossible value stop the run at once; nothing is trained or registered.
 
+    A label of 2 is not binary: get_features refuses it while reading the labels
+    (the label mapping of suite.yaml is applied there), naming the column and values.
     Cannot prove: every corruption (validate_data's unit tests cover each kind).
     """
     labels = pd.read_parquet(world.run.sources / "labels.parquet")
@@ -164,12 +166,12 @@ def test_corrupt_batch_stops_the_run_before_training(world, first_training, tmp_
     corrupt = tmp_path / "labels_corrupt.parquet"
     labels.to_parquet(corrupt, index=False)
     runs_before, versions_before = world.run_count(), len(world.versions())
-    with pytest.raises(PipelineRunError, match="validate-data"):
+    with pytest.raises(PipelineRunError, match="get-features"):
         world.training("corrupt", entity_source=str(corrupt))
     assert world.run_count() == runs_before
     assert len(world.versions()) == versions_before
     log = next(Path(world.run.logs).glob("corrupt-*.log")).read_text(encoding="utf-8")
-    assert "churned" in log
+    assert "label column 'churned' must be binary 0/1, got values [0, 1, 2]" in log
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +224,7 @@ def test_served_model_is_the_new_champion_and_the_summary_says_so(world, drifted
     gate decision and the aliases. Cannot prove how the summary reads to a person.
     """
     old_champion, result = drifted_monitoring
-    served = query_served_model(world.arguments["local_serving_url"], world.run)
+    served = query_served_model(world.arguments["local_serving_url"], world.run.feature_repo)
     assert str(served["version"]) == str(world.alias("champion"))
     assert len(served["answers"]) == SAMPLE_REQUEST_ROWS
     assert all(0.0 <= p <= 1.0 for p in served["answers"])
