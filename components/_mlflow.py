@@ -115,16 +115,29 @@ def mlflow_client(tracking_uri: str | None = None) -> MlflowClient:
 def ensure_experiment(client: MlflowClient, name: str = DEFAULT_EXPERIMENT) -> str:
     """Returns the id of experiment `name`, creating it with the default artifact root.
 
+    Safe when several runs start at once: the loser of a create race reads the
+    winner's experiment.
+
     Args:
         client: MLflow client.
         name: Experiment name.
     """
+    from mlflow.exceptions import MlflowException
+
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
-    return client.create_experiment(
-        name, artifact_location=default_artifact_location(client.tracking_uri)
-    )
+    try:
+        return client.create_experiment(
+            name, artifact_location=default_artifact_location(client.tracking_uri)
+        )
+    except MlflowException:
+        # Another run created it between the lookup and the create (concurrent first
+        # runs); anything else is re-raised.
+        created = client.get_experiment_by_name(name)
+        if created is None:
+            raise
+        return created.experiment_id
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:

@@ -24,6 +24,7 @@ import pytest
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Output
 
+from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
 from components._images import image_for
 from components._registry_lock import lock_model_name
@@ -50,7 +51,9 @@ def produce_training_frame(n_customers: int, seed: int, frame: Output[Dataset]):
 def train_register_promote(tracking_uri: str, registered_model_name: str):
     """Trains, gates against the champion and, when blessed, registers and promotes."""
     data = produce_training_frame(n_customers=CUSTOMERS, seed=SEED)
-    trained = train_model(training_data=data.outputs["frame"], tracking_uri=tracking_uri, seed=SEED)
+    trained = train_model(
+        training_data=data.outputs["frame"], tracking_uri=tracking_uri, seed=SEED, **TRAIN_ROLES
+    )
     gate = evaluate_model(
         model=trained.outputs["model"],
         holdout=trained.outputs["holdout"],
