@@ -24,7 +24,12 @@ from pipelines.parameters import (
     retrain_arguments,
     training_parameters,
 )
-from pipelines.training import build_training_pipeline, metrics_push, with_cluster_settings
+from pipelines.training import (
+    add_validated_window,
+    build_training_pipeline,
+    metrics_push,
+    with_cluster_settings,
+)
 
 
 def build_monitoring_pipeline(config: PipelineConfig, name: str = ""):
@@ -69,27 +74,11 @@ def add_monitoring_tasks(
     from kfp import dsl
 
     from components.check_drift import check_drift
-    from components.get_features import get_features
-    from components.validate_data import validate_data
 
     suite = config.suite
-    window = get_features(
-        feature_repo=p["feature_repo"],
-        feature_service=p["feature_service"],
-        entity_source=p["entity_source"],
-        start=p["window_start"],
-        end=p["window_end"],
+    window, validation = add_validated_window(
+        config, p, p["window_start"], p["window_end"], on_failure="schema"
     )
-    with_cluster_settings(config, window, "data", cache=False)
-
-    validation = validate_data(
-        data=window.outputs["features"],
-        contract=p["data_contract"],
-        on_failure="schema",
-        now=p["validation_now"],
-        **metrics_push(p),
-    )
-    with_cluster_settings(config, validation, "data", cache=False)
 
     drift = check_drift(
         current=window.outputs["features"],

@@ -337,7 +337,11 @@ class RepoRun:
         return self.source_dir or str(Path(self.labels).resolve().parent)
 
 
-def _start(run: RepoRun, timer: StageTimer, echo: Echo) -> tuple[SuiteConfig, dict[str, Path]]:
+def _run_repo_pipeline(
+    run: RepoRun, kind: str, window: dict[str, str], echo: Echo
+) -> dict[str, Any]:
+    """Applies, checks and compiles the repo, starts MLServer, runs one compiled pipeline."""
+    timer = StageTimer(echo)
     ws = run.workspace
     suite = load_suite_config(run.feature_repo)
     read_labels(run.labels, suite)
@@ -350,7 +354,19 @@ def _start(run: RepoRun, timer: StageTimer, echo: Echo) -> tuple[SuiteConfig, di
         )
     with timer.stage("compile the repo's pipelines"):
         compiled = compile_repo_pipelines(ws, echo)
-    return suite, compiled
+    facts: dict[str, Any] = {"suite": suite, "workspace": ws}
+    with contextlib.ExitStack() as stack:
+        with timer.stage("start the local MLServer (suite runtime)"):
+            server = stack.enter_context(local_server(ws, echo))
+        arguments = {
+            **local_arguments(ws, run.labels, server.http_url, run.seed),
+            "model_type": run.model_type,
+            **window,
+        }
+        with timer.stage(f"{kind} pipeline {compiled[kind].name} on kfp.local"):
+            facts[kind] = run_pipeline(ws, compiled[kind], arguments, kind, echo)
+    facts["stage_seconds"] = timer.seconds
+    return facts
 
 
 def train(run: RepoRun, start: str = "", end: str = "", echo: Echo = print) -> dict[str, Any]:
@@ -365,23 +381,7 @@ def train(run: RepoRun, start: str = "", end: str = "", echo: Echo = print) -> d
     Returns:
         The facts `pipelines.summary.print_repo_summary` prints.
     """
-    timer = StageTimer(echo)
-    suite, compiled = _start(run, timer, echo)
-    ws = run.workspace
-    facts: dict[str, Any] = {"suite": suite, "workspace": ws}
-    with contextlib.ExitStack() as stack:
-        with timer.stage("start the local MLServer (suite runtime)"):
-            server = stack.enter_context(local_server(ws, echo))
-        arguments = {
-            **local_arguments(ws, run.labels, server.http_url, run.seed),
-            "model_type": run.model_type,
-            "train_start": start,
-            "train_end": end,
-        }
-        with timer.stage(f"training pipeline {compiled['training'].name} on kfp.local"):
-            facts["training"] = run_pipeline(ws, compiled["training"], arguments, "training", echo)
-    facts["stage_seconds"] = timer.seconds
-    return facts
+    return _run_repo_pipeline(run, "training", {"train_start": start, "train_end": end}, echo)
 
 
 def monitor(
@@ -403,27 +403,13 @@ def monitor(
     Returns:
         The facts `pipelines.summary.print_repo_summary` prints.
     """
-    timer = StageTimer(echo)
-    suite, compiled = _start(run, timer, echo)
-    ws = run.workspace
-    facts: dict[str, Any] = {"suite": suite, "workspace": ws}
-    with contextlib.ExitStack() as stack:
-        with timer.stage("start the local MLServer (suite runtime)"):
-            server = stack.enter_context(local_server(ws, echo))
-        arguments = {
-            **local_arguments(ws, run.labels, server.http_url, run.seed),
-            "model_type": run.model_type,
-            "window_start": window_start,
-            "window_end": window_end,
-            "retrain_start": retrain_start,
-            "retrain_end": window_end,
-        }
-        with timer.stage(f"monitoring pipeline {compiled['monitoring'].name} on kfp.local"):
-            facts["monitoring"] = run_pipeline(
-                ws, compiled["monitoring"], arguments, "monitoring", echo
-            )
-    facts["stage_seconds"] = timer.seconds
-    return facts
+    window = {
+        "window_start": window_start,
+        "window_end": window_end,
+        "retrain_start": retrain_start,
+        "retrain_end": window_end,
+    }
+    return _run_repo_pipeline(run, "monitoring", window, echo)
 
 
 def draft_repo_contract(

@@ -86,6 +86,43 @@ def metrics_push(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def add_validated_window(
+    config: PipelineConfig, p: dict[str, Any], start: Any, end: Any, on_failure: str
+) -> tuple["PipelineTask", "PipelineTask"]:
+    """Adds get_features for a label window and validate_data of what it returned.
+
+    Args:
+        config: Whether to attach Kubernetes settings.
+        p: Pipeline parameter name -> channel.
+        start: Window start channel.
+        end: Window end channel.
+        on_failure: validate_data's mode (``fail`` for training, ``schema`` for monitoring).
+
+    Returns:
+        The get_features task and the validate_data task.
+    """
+    from components.get_features import get_features
+    from components.validate_data import validate_data
+
+    features = get_features(
+        feature_repo=p["feature_repo"],
+        feature_service=p["feature_service"],
+        entity_source=p["entity_source"],
+        start=start,
+        end=end,
+    ).set_display_name("get-features")
+    with_cluster_settings(config, features, "data", cache=False)
+    validation = validate_data(
+        data=features.outputs["features"],
+        contract=p["data_contract"],
+        on_failure=on_failure,
+        now=p["validation_now"],
+        **metrics_push(p),
+    )
+    with_cluster_settings(config, validation, "data", cache=False)
+    return features, validation
+
+
 def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
     """Adds the training tasks to the pipeline being built.
 
@@ -98,30 +135,14 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
 
     from components.deploy_model import deploy_model
     from components.evaluate_model import evaluate_model
-    from components.get_features import get_features
     from components.register_model import register_model
     from components.train_model import train_model
-    from components.validate_data import validate_data
     from components.validate_serving import validate_serving
 
     suite = config.suite
-    features = get_features(
-        feature_repo=p["feature_repo"],
-        feature_service=p["feature_service"],
-        entity_source=p["entity_source"],
-        start=p["train_start"],
-        end=p["train_end"],
-    ).set_display_name("get-features")
-    with_cluster_settings(config, features, "data", cache=False)
-
-    validation = validate_data(
-        data=features.outputs["features"],
-        contract=p["data_contract"],
-        on_failure="fail",
-        now=p["validation_now"],
-        **metrics_push(p),
+    features, validation = add_validated_window(
+        config, p, p["train_start"], p["train_end"], on_failure="fail"
     )
-    with_cluster_settings(config, validation, "data", cache=False)
 
     training_task = train_model(
         training_data=features.outputs["features"],

@@ -159,3 +159,16 @@ def schemas():
 def suite_objects():
     """The objects of manifests/suite, built once."""
     return build(MANIFESTS / "suite")
+
+
+@pytest.fixture(scope="module")
+def makefile(tmp_path_factory):
+    """A throwaway Makefile that includes every mk/*.mk as the real one does."""
+    if shutil.which("make") is None:
+        pytest.fail("GNU make is required (the project is driven by make)")
+    path = tmp_path_factory.mktemp("make") / "Makefile"
+    path.write_text(
+        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk'}/*.mk\n",
+        encoding="utf-8",
+    )
+    return path

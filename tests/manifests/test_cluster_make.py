@@ -11,9 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,19 +24,6 @@ REGISTRY = "reg.example:5000/team"
 # knative.dev/pkg version.defaultMinimumVersion at the commit Knative serving
 # knative-v1.21.1 pins in go.mod (v0.0.0-20260120122510-4a022ed9999a).
 KNATIVE_MIN_KUBERNETES = (1, 33)
-
-
-@pytest.fixture(scope="module")
-def makefile(tmp_path_factory):
-    """A throwaway Makefile that includes every mk/*.mk as the real one does."""
-    if shutil.which("make") is None:
-        pytest.fail("GNU make is required (the project is driven by make)")
-    path = tmp_path_factory.mktemp("make") / "Makefile"
-    path.write_text(
-        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk'}/*.mk\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 def _make(makefile, *args, env=None, check=True, timeout=120):

@@ -20,9 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -382,16 +380,9 @@ def _replay(dry_run: str, cluster_build: Path, built) -> tuple[list[str], list[s
 
 
 @pytest.fixture(scope="module")
-def cluster_makefile(tmp_path_factory):
-    """A throwaway Makefile that includes every mk/*.mk as the real one does."""
-    if shutil.which("make") is None:
-        pytest.fail("GNU make is required (the project is driven by make)")
-    path = tmp_path_factory.mktemp("make") / "Makefile"
-    path.write_text(
-        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk'}/*.mk\n",
-        encoding="utf-8",
-    )
-    return path
+def cluster_makefile(makefile):
+    """The throwaway Makefile (conftest's `makefile`)."""
+    return makefile
 
 
 def _dry_run(makefile: Path, cluster_build: Path, *args: str) -> str:

@@ -12,13 +12,10 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import kfp
-import pytest
 import yaml
 
 from components.deploy_model.core import DeployRequest
@@ -305,19 +302,6 @@ def test_serving_runtime_runs_the_suite_runtime_class_with_metrics_on_8082(built
 
 
 # ----------------------------------------------------------------- mk/cluster.mk
-
-
-@pytest.fixture(scope="module")
-def makefile(tmp_path_factory):
-    """A throwaway Makefile that includes every mk/*.mk as the real one does."""
-    if shutil.which("make") is None:
-        pytest.fail("GNU make is required (the project is driven by make)")
-    path = tmp_path_factory.mktemp("make") / "Makefile"
-    path.write_text(
-        f"SHELL := /bin/bash\nPYTHON := {sys.executable}\ninclude {REPO / 'mk'}/*.mk\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 def _make(makefile, *args, env=None):
