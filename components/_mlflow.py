@@ -190,3 +190,21 @@ def positive_probability(predictions: Any) -> np.ndarray:
             f"got an array of shape {values.shape}"
         )
     return values
+
+
+def registered_name(model_uri: str) -> str:
+    """Returns the registered model name of a ``models:/<name>/<version>`` or ``@alias`` URI.
+
+    Args:
+        model_uri: A registry model URI.
+
+    Raises:
+        ValueError: If the URI is not a ``models:/`` URI naming a registered model.
+    """
+    name = model_uri.removeprefix("models:/").split("/")[0].split("@")[0]
+    if not model_uri.startswith("models:/") or not name or name.startswith("m-"):
+        raise ValueError(
+            f"{model_uri!r} names no registered model (expected models:/<name>/<version> "
+            "or models:/<name>@<alias>)"
+        )
+    return name

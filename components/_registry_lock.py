@@ -7,8 +7,8 @@ update (both read the same champion; the first promoted version ends up in neith
 race inside MLflow's own upsert (an IntegrityError answered as a server error). Pipeline
 pods reach the registry only over MLflow's REST API, so the lock must live there too.
 
-How: the lock of registered model ``churn`` is a companion registered model
-``churn.registry-lock``; taking the lock creates one *ticket*, a model version of it.
+How: the lock of registered model ``<name>`` is a companion registered model
+``<name>.registry-lock``; taking the lock creates one *ticket*, a model version of it.
 MLflow numbers a model's versions ``max(version) + 1`` inside one transaction (a unique
 key, retried on conflict, and deleted versions keep their numbers), so ticket numbers
 are unique and increasing, and a ticket numbered below mine was committed before mine

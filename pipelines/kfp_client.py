@@ -122,7 +122,7 @@ def parse_params(
     """Builds pipeline parameters from a YAML/JSON file and ``key=value`` overrides.
 
     Values are read as YAML scalars, so ``n_rows=1000`` is an int, ``ratio=0.2`` a
-    float, ``enabled=true`` a bool and ``name=churn`` a string. Overrides win over
+    float, ``enabled=true`` a bool and ``name=loans`` a string. Overrides win over
     the file.
 
     Args:

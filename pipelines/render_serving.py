@@ -1,6 +1,6 @@
 """Render the serving objects of one model version to files, for review or GitOps.
 
-``python -m pipelines.render_serving --model-uri models:/churn/3 --storage-uri s3://...
+``python -m pipelines.render_serving --model-uri models:/<name>/3 --storage-uri s3://...
 --out dist/serving`` writes what ``deploy_model`` would apply, rendered by its own
 functions (:func:`components.deploy_model.core.kserve_objects` and
 :func:`~components.deploy_model.core.seldon_objects`), one object per file:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--storage-uri", default="")
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", ""))
     parser.add_argument("--out", type=Path, default=Path("dist/serving"))
-    parser.add_argument("--served-name", default="churn")
+    parser.add_argument("--served-name", default="", help="default: the registered model's name")
     parser.add_argument("--namespace", default="suite-serving")
     parser.add_argument("--canary-percent", type=int, default=10)
     args = parser.parse_args(argv)

@@ -33,7 +33,7 @@ class Notification:
 
     Attributes:
         event: What happened: ``drift``, ``validation_failed``, ``rollback``, ``promotion``.
-        title: One line, e.g. ``Drift confirmed on churn v3``.
+        title: One line, e.g. ``Drift confirmed on <model> v3``.
         text: Details (plain text, a few lines).
         severity: ``critical``, ``warning`` or ``info`` (the attachment colour).
         report_url: Link to the report (HTML artifact, KFP run, MLflow run).

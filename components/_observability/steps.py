@@ -39,7 +39,7 @@ def _last_run() -> Sample:
 
 
 def _model_name(model_uri: str) -> str:
-    """``models:/churn@champion`` or ``models:/churn/3`` -> ``churn`` ("" otherwise)."""
+    """``models:/<name>@champion`` or ``models:/<name>/3`` -> ``<name>`` ("" otherwise)."""
     if not model_uri.startswith("models:/"):
         return ""
     rest = model_uri.removeprefix("models:/")
@@ -49,7 +49,7 @@ def _model_name(model_uri: str) -> str:
 def registry_version(model_uri: str, tracking_uri: str = "") -> str:
     """Returns the registry version a ``models:/`` URI points at ("" if it cannot be told).
 
-    ``models:/churn/3`` -> ``3`` without a lookup; ``models:/churn@champion`` asks the
+    ``models:/<name>/3`` -> ``3`` without a lookup; ``models:/<name>@champion`` asks the
     registry which version holds the alias.
     """
     rest = model_uri.removeprefix("models:/")

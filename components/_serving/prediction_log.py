@@ -14,7 +14,7 @@ One row per input row of a request, with the columns
 - ``row``: the row's position in its request;
 - every input the request carried, by name (the model's features, plus any
   extra input such as the entity key, kept for joining labels later);
-- every output, by name (e.g. ``churned_probability``); an output with more
+- every output, by name (e.g. ``<label>_probability``); an output with more
   than one value per row becomes ``<name>_0``, ``<name>_1``, ...
 
 Writers: the suite MLServer runtime (``make serve``: ``<DATA_DIR>/predictions``)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def seed_repository(
-    repo_dir: Path, client: MlflowClient, model_uri: str, served_name: str = "churn"
+    repo_dir: Path, client: MlflowClient, model_uri: str, served_name: str = ""
 ) -> str:
     """Puts a registered model into the repository as the served default.
 
@@ -39,7 +39,7 @@ def seed_repository(
         repo_dir: Model repository folder.
         client: MLflow client.
         model_uri: ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
-        served_name: V2 model name clients call.
+        served_name: V2 model name clients call; "" = the registered model's name.
 
     Returns:
         The registry version now declared for ``served_name``.
@@ -47,11 +47,13 @@ def seed_repository(
     Raises:
         ValueError: If the URI does not name a registered version.
     """
+    from components._mlflow import registered_name
     from components._serving.models import download_model, resolve_model
 
     ref = resolve_model(client, model_uri)
     if ref.version is None:
         raise ValueError(f"{model_uri!r} does not name a registered model version")
+    served_name = served_name or registered_name(model_uri)
     model_dir = artifact_dir(repo_dir, served_name, ref.version)
     if not model_dir.is_dir():
         download_model(client, model_uri, model_dir)
@@ -112,8 +114,10 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     serve.add_argument("--grpc-port", type=int, default=8081)
     serve.add_argument("--metrics-port", type=int, default=8082)
     serve.add_argument("--parallel-workers", type=int, default=1)
-    serve.add_argument("--served-name", default="churn")
-    serve.add_argument("--model-uri", default="", help="seed with e.g. models:/churn@champion")
+    serve.add_argument(
+        "--served-name", default="", help="V2 model name (default: the registered model's)"
+    )
+    serve.add_argument("--model-uri", default="", help="seed with e.g. models:/<name>@champion")
     serve.add_argument("--tracking-uri", default="", help="MLflow URI (for --model-uri)")
     serve.add_argument(
         "--prediction-log",
@@ -134,8 +138,9 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         )
 
     if args.model_uri:
-        from components._mlflow import mlflow_client
+        from components._mlflow import mlflow_client, registered_name
 
+        args.served_name = args.served_name or registered_name(args.model_uri)
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line, not 7
 
         version = seed_repository(

@@ -79,13 +79,9 @@ class DeployRequest:
 
     def __post_init__(self) -> None:
         if not self.served_name:
-            name = self.model_uri.removeprefix("models:/").split("/")[0].split("@")[0]
-            if not self.model_uri.startswith("models:/") or not name:
-                raise ValueError(
-                    f"served_name is empty and model_uri {self.model_uri!r} names no "
-                    "registered model (expected models:/<name>/<version>)"
-                )
-            object.__setattr__(self, "served_name", name)
+            from components._mlflow import registered_name
+
+            object.__setattr__(self, "served_name", registered_name(self.model_uri))
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
         if not 0 < self.canary_percent < 100:
