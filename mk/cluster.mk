@@ -32,7 +32,7 @@ ifeq ($(origin SUITE_VERSION),undefined)
 SUITE_VERSION := $(shell $(PYTHON) -c 'from components._version import suite_version; print(suite_version())')
 endif
 SUITE_GROUPS := data train serve
-SUITE_IMAGE_BASES := serving serving-seldon bootstrap
+SUITE_IMAGE_BASES := serving serving-seldon serving-logger bootstrap
 SUITE_IMAGES := $(foreach g,$(SUITE_GROUPS),$(SUITE_IMAGE_REGISTRY)/suite-$(g):$(SUITE_VERSION))
 SELDON ?= 0
 ENV_FILE ?= manifests/.env
@@ -121,6 +121,8 @@ cluster-up: ## Create the kind cluster and install KFP, Knative+KServe, MinIO, M
 	$(K) -n $(SUITE_NS) wait --for=condition=Complete job/minio-buckets --timeout=$(WAIT_TIMEOUT)
 	@echo "==> serving runtime (image $(SUITE_IMAGE_REGISTRY)/suite-serve:$(SUITE_VERSION))"
 	$(K) apply -k $(CLUSTER_BUILD)/serving
+	@echo "==> prediction-log sink (InferenceService logger -> parquet on MinIO)"
+	$(K) apply -k $(CLUSTER_BUILD)/serving-logger
 	@if [ "$(SELDON)" = "1" ]; then $(K) apply -k $(CLUSTER_BUILD)/serving-seldon || exit 1; fi
 	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) cluster-observability
 	@echo "Cluster ready. Next: make kind-load cluster-data, make port-forward (another terminal), make compile submit."

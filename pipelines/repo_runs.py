@@ -11,6 +11,7 @@ directory:
     <data-dir>/pipeline_root/  kfp.local task outputs (reports)
     <data-dir>/logs/           full kfp.local logs
     <data-dir>/dist/           the compiled pipelines of this repo
+    <data-dir>/predictions/    what the local MLServer answered (parquet by date)
 
 `preflight` checks the configuration before anything runs: `suite.yaml`, the labels
 file (label column present and binary), the feature service, and the contract's
@@ -82,6 +83,11 @@ class Workspace:
     def logs(self) -> Path:
         """Full kfp.local logs, one per pipeline run."""
         return self.root / "logs"
+
+    @property
+    def predictions(self) -> Path:
+        """The served models' prediction log (parquet, partitioned by date)."""
+        return self.root / "predictions"
 
     @property
     def dist(self) -> Path:
@@ -292,12 +298,17 @@ def run_pipeline(workspace: Workspace, yaml_path: Path, arguments: dict, label: 
 
 @contextmanager
 def local_server(workspace: Workspace, echo: Echo) -> Iterator[Any]:
-    """Starts the local MLServer (suite runtime) on the workspace's repository."""
+    """Starts the local MLServer (suite runtime) on the workspace's repository.
+
+    Every request it answers (the local deploy's canary checks, the summary's live
+    requests) is written to the workspace's prediction log.
+    """
     from components._serving.server import start_mlserver
 
     workspace.serving_repo.mkdir(parents=True, exist_ok=True)
-    server = start_mlserver(workspace.serving_repo)
+    server = start_mlserver(workspace.serving_repo, prediction_log=workspace.predictions)
     echo(f"    V2 endpoint {server.http_url}, Prometheus metrics {server.metrics_url}")
+    echo(f"    prediction log {workspace.predictions}")
     try:
         yield server
     finally:

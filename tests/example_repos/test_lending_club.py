@@ -78,8 +78,9 @@ def test_train_registers_and_serves_a_champion_under_the_repos_names(walkthrough
     Proves: no churn name is needed anywhere: the pipeline is named from the repo's
     prefix, the model is registered as ``lending_club`` with ``champion`` on version 1,
     trained on all 22 features of ``lending_v1`` (5 categorical), with a holdout ROC AUC
-    above the gate floor, and the local MLServer received it (its model settings name
-    the model). Cannot prove the model is good for lending decisions.
+    above the gate floor, the local MLServer received it (its model settings name the
+    model), and what it answered is in the workspace's prediction log under the label's
+    output name. Cannot prove the model is good for lending decisions.
     """
     from mlflow import MlflowClient
 
@@ -101,6 +102,17 @@ def test_train_registers_and_serves_a_champion_under_the_repos_names(walkthrough
     assert 0.6 < run.data.metrics["holdout_roc_auc"] <= 1.0
     settings = list((data_dir / "serving").rglob("model-settings.json"))
     assert any('"lending_club"' in p.read_text() for p in settings)
+
+    import pandas as pd
+
+    from components._serving.prediction_log import read_prediction_log
+
+    now = pd.Timestamp.now(tz="UTC")
+    logged = read_prediction_log(
+        data_dir / "predictions", now - pd.Timedelta(hours=1), now, model_name="lending_club"
+    )
+    assert len(logged) > 0  # the local deploy's checks went through the logged server
+    assert {"request_id", "int_rate", "Class_probability"} <= set(logged.columns)
 
 
 def test_monitor_checks_the_repos_champion_per_loan(walkthrough):

@@ -358,7 +358,8 @@ def test_cluster_up_installs_in_dependency_order_and_waits(makefile):
         "-k manifests/suite",
         "-n suite wait",
         "job/minio-buckets",
-        "-k dist/cluster/serving",
+        "-k dist/cluster/serving\n",
+        "-k dist/cluster/serving-logger",
         "-k manifests/observability/operator",
         "-n default wait --for=condition=Available deployment/prometheus-operator",
         "secret generic suite-alerts",
@@ -385,12 +386,13 @@ def test_overlays_pin_the_suite_images_to_version_and_registry(makefile, tmp_pat
     expected = {
         ("serving", "ServingRuntime"): "localhost:5001/suite/suite-serve:9.9.9-test",
         ("serving-seldon", "Server"): "localhost:5001/suite/suite-serve:9.9.9-test",
+        ("serving-logger", "Deployment"): "localhost:5001/suite/suite-serve:9.9.9-test",
         ("bootstrap", "Job"): "localhost:5001/suite/suite-data:9.9.9-test",
     }
     for (base, kind), image in expected.items():
         (obj,) = _by_kind(built(tmp_path / base), kind)
         spec = obj["spec"]
-        pod = {"ServingRuntime": spec, "Server": spec.get("podSpec"), "Job": None}[kind]
+        pod = {"ServingRuntime": spec, "Server": spec.get("podSpec")}.get(kind)
         pod = pod or spec["template"]["spec"]
         assert pod["containers"][0]["image"] == image, base
 
