@@ -59,7 +59,12 @@ cluster-observability: ## Prometheus Operator + the suite's Prometheus, Alertman
 	$(K) create namespace monitoring --dry-run=client -o yaml | $(K) apply -f -; \
 	$(K) -n monitoring create secret generic suite-alerts \
 	  --from-file=SUITE_ALERT_WEBHOOK_URL=<(printf '%s' "$$url") --dry-run=client -o yaml \
-	| $(K) apply -f -
+	| $(K) apply -f -; \
+	if [ "$$url" != "http://127.0.0.1:9/no-webhook-configured" ]; then \
+	  $(K) -n $(PIPELINE_NS) create secret generic suite-alerts \
+	    --from-file=SUITE_ALERT_WEBHOOK_URL=<(printf '%s' "$$url") --dry-run=client -o yaml \
+	  | $(K) apply -f -; \
+	fi
 	@echo "==> suite Prometheus, Alertmanager, Pushgateway, Grafana"
 	$(K) apply --server-side -k manifests/observability
 	$(K) -n monitoring wait --for=condition=Available deployment/pushgateway deployment/grafana \

@@ -60,6 +60,12 @@ SECRET_KEYS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
 )
 """Secret name -> keys; each key becomes an env var of the same name. Created by `make secrets`."""
 
+ALERTS_SECRET = "suite-alerts"
+ALERTS_KEYS: tuple[str, ...] = ("SUITE_ALERT_WEBHOOK_URL",)
+"""Optional Secret with the direct-notification webhook URL (`make cluster-observability`
+creates it from ALERT_WEBHOOK_URL); every step gets it, optional, so a cluster without
+it runs with notifications off. The URL never appears in a compiled pipeline."""
+
 POD_LABEL = "kfp-mlops-suite/step-kind"
 
 
@@ -160,6 +166,12 @@ def apply_cluster_settings(
             secret_name=secret,
             secret_key_to_env={key: key for key in SECRET_KEYS[secret]},
         )
+    kubernetes.use_secret_as_env(
+        task,
+        secret_name=ALERTS_SECRET,
+        secret_key_to_env={key: key for key in ALERTS_KEYS},
+        optional=True,
+    )
     kubernetes.set_image_pull_policy(task, "IfNotPresent")
     kubernetes.add_pod_label(task, POD_LABEL, kind)
     return task

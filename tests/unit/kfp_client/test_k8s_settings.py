@@ -13,6 +13,8 @@ from kfp import compiler, dsl, local
 from kfp.components import load_component_from_file
 
 from pipelines.k8s import (
+    ALERTS_KEYS,
+    ALERTS_SECRET,
     ENDPOINT_KEYS,
     ENDPOINTS_CONFIG_MAP,
     POD_LABEL,
@@ -97,8 +99,10 @@ def test_resources_retries_and_caching_follow_the_step_kind(docs):
 def test_platform_spec_injects_endpoints_and_only_the_needed_secrets(docs):
     """Proves every step gets the endpoints ConfigMap and exactly its kind's Secrets.
 
-    The deploy step gets no Secret at all. Cannot prove the Secrets exist in the
-    cluster (`make secrets` creates them) or that kubelet injects them.
+    Besides its kind's required Secrets (none for the deploy step), every step gets the
+    webhook Secret `suite-alerts`, optional (absent = notifications off). Cannot prove
+    the Secrets exist in the cluster (`make secrets` / `make cluster-observability`
+    create them) or that kubelet injects them.
     """
     pipeline_spec, platform_spec = docs
     executors = platform_spec["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
@@ -110,6 +114,9 @@ def test_platform_spec_injects_endpoints_and_only_the_needed_secrets(docs):
         assert {item["envVar"] for item in config_map["keyToEnv"]} == set(ENDPOINT_KEYS)
         assert config_map["optional"] is False
         secrets = {entry["secretName"]: entry for entry in config.get("secretAsEnv", [])}
+        alerts = secrets.pop(ALERTS_SECRET)
+        assert [item["secretKey"] for item in alerts["keyToEnv"]] == list(ALERTS_KEYS)
+        assert alerts["optional"] is True
         assert set(secrets) == set(PROFILES[kind].secrets), kind
         for name, entry in secrets.items():
             assert [item["secretKey"] for item in entry["keyToEnv"]] == list(SECRET_KEYS[name])
