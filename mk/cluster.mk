@@ -241,3 +241,5 @@ manifests: cluster-overlays ## Render the serving objects of MODEL_URI (STORAGE_
 	@echo $(SERVING_OUT)/kserve/runtime.yaml
 	$(KUBECTL) kustomize $(CLUSTER_BUILD)/serving-seldon > $(SERVING_OUT)/seldon/runtime.yaml
 	@echo $(SERVING_OUT)/seldon/runtime.yaml
+	$(KUBECTL) kustomize $(CLUSTER_BUILD)/serving-logger > $(SERVING_OUT)/kserve/prediction-logger.yaml
+	@echo $(SERVING_OUT)/kserve/prediction-logger.yaml

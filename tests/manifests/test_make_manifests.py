@@ -52,15 +52,17 @@ def rendered(tmp_path_factory):
 
 
 def test_make_manifests_writes_every_serving_object(rendered):
-    """Proves the files and kinds: InferenceService full + canary, runtime, Model, Experiment.
+    """Proves the files and kinds: InferenceService, runtime, Model, Experiment, log sink.
 
-    Cannot prove a prediction-log sink: the suite has none yet, so none is rendered.
+    The InferenceService's logger posts to the rendered prediction-log sink. Cannot
+    prove KServe's agent delivers the events (needs a cluster).
     """
     kinds = {name: sorted(o["kind"] for o in objs) for name, objs in rendered.items()}
     assert kinds == {
         "kserve/inferenceservice.yaml": ["InferenceService"],
         "kserve/inferenceservice-canary.yaml": ["InferenceService"],
         "kserve/runtime.yaml": ["ServiceAccount", "ServingRuntime"],
+        "kserve/prediction-logger.yaml": ["Deployment", "Service"],
         "seldon/model.yaml": ["Model"],
         "seldon/model-candidate.yaml": ["Model"],
         "seldon/experiment.yaml": ["Experiment"],
@@ -79,6 +81,11 @@ def test_make_manifests_writes_every_serving_object(rendered):
     runtime = {o["kind"]: o for o in rendered["kserve/runtime.yaml"]}["ServingRuntime"]
     assert runtime["spec"]["containers"][0]["image"] == "ghcr.io/kfp-mlops-suite/suite-serve:9.9.9"
     assert canary["spec"]["predictor"]["model"]["runtime"] == runtime["metadata"]["name"]
+    sink = {o["kind"]: o for o in rendered["kserve/prediction-logger.yaml"]}["Service"]
+    sink_url = (
+        f"http://{sink['metadata']['name']}.{sink['metadata']['namespace']}.svc.cluster.local/"
+    )
+    assert canary["spec"]["predictor"]["logger"] == {"mode": "all", "url": sink_url}
 
 
 def test_rendered_objects_validate_against_the_crd_and_kubernetes_schemas(
