@@ -38,7 +38,7 @@ client = mlf.mlflow_client(uri)
 result = train_core.train(frame, client, train_core.TrainConfig(**TRAIN_ROLES, seed=7))
 evaluate(
     result.holdout, result.model_uri, client, "churn", GateConfig(min_roc_auc=1.01),
-    label_column="churned", slice_feature="plan",
+    label_column="churned", slice_features=["plan"],
 )
 print(f"SCRIPT_SECONDS {time.monotonic() - t0:.2f}")
 """

@@ -40,7 +40,7 @@ OPTIONAL_KEYS: dict[str, str] = {
     "positive_label": "label value that means the positive class (e.g. 'bad'); "
     "default: the label is already 0/1",
     "categorical_features": "feature columns to treat as categorical although numeric",
-    "slice_features": "categorical features the gate reports per slice (first one is gated)",
+    "slice_features": "categorical features the gate reports and checks per slice (every one)",
 }
 
 

@@ -2,7 +2,8 @@
 
 Local, on any feature repo: `draft-contract`, `train`, `monitor` (`make train`,
 `make monitor`); the synthetic churn story: `run-local` (`make run`); releases and the cluster:
-`compile`, `submit`, `schedule`, `unschedule`, `runs` (`make compile`, `make submit`, ...).
+`compile`, `submit`, `schedule`, `unschedule`, `runs` (`make compile`, `make submit`, ...);
+governance on a registry: `approve`, `reject`, `promote`.
 """
 
 from __future__ import annotations
@@ -92,7 +93,64 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--window-start", required=True, help="monitored window start (ISO)")
     monitor.add_argument("--window-end", required=True, help="monitored window end (ISO)")
     monitor.add_argument("--retrain-start", default="", help="retrain window start (ISO)")
+
+    for command, text in (
+        ("approve", "approve a registered version for promotion (records who, when, why)"),
+        ("reject", "reject a registered version (it can no longer be promoted)"),
+        ("promote", "make an approved version the champion (audited alias move)"),
+    ):
+        gov = sub.add_parser(command, help=text)
+        gov.add_argument("--model", required=True, help="registered model name")
+        gov.add_argument("--version", required=True, help="model version number")
+        gov.add_argument("--reason", required=command != "promote", default="", help="why")
+        gov.add_argument(
+            "--tracking-uri", default="", help="MLflow registry (default: $MLFLOW_TRACKING_URI)"
+        )
+        if command == "promote":
+            gov.add_argument(
+                "--no-approval-needed",
+                action="store_true",
+                help="promote without an approval record (for repos that do not require one)",
+            )
     return parser
+
+
+def _governance_command(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+
+    from components import _governance as gov
+    from components import _mlflow as mlf
+    from components.register_model import core
+
+    client = mlf.mlflow_client(args.tracking_uri)
+    try:
+        if args.command in ("approve", "reject"):
+            decide = gov.approve if args.command == "approve" else gov.reject
+            record = decide(client, args.model, args.version, args.reason)
+            print(
+                f"{args.model} v{args.version}: {record['decision']} by {record['by']} at "
+                f"{record['at']}: {record['reason']}"
+            )
+        else:
+            change = core.promote(
+                client,
+                args.model,
+                args.version,
+                require_approval=not args.no_approval_needed,
+                why=args.reason,
+            )
+            state = "promoted" if change.changed else "already champion"
+            print(
+                f"{args.model} v{change.champion}: {state}; previous = "
+                f"{'v' + change.previous if change.previous else 'none'}"
+            )
+    except gov.ApprovalRequired as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 3
+    except (ValueError, MlflowException) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _add_repo_options(parser: argparse.ArgumentParser) -> None:
@@ -170,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("draft-contract", "train", "monitor"):
         return _repo_command(args)
+    if args.command in ("approve", "reject", "promote"):
+        return _governance_command(args)
     return _kfp_command(args)
 
 

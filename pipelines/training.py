@@ -172,7 +172,13 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         primary_metric=p["primary_metric"],
         tolerance=p["tolerance"],
         threshold=p["threshold"],
-        slice_feature=p["slice_feature"],
+        slice_features=p["slice_features"],
+        min_slice_rows=p["min_slice_rows"],
+        slice_margin=p["slice_margin"],
+        max_demographic_parity_difference=p["max_demographic_parity_difference"],
+        max_equalized_odds_difference=p["max_equalized_odds_difference"],
+        max_slice_auc_gap=p["max_slice_auc_gap"],
+        bootstrap_samples=p["bootstrap_samples"],
         **metrics_push(p),
     )
     with_cluster_settings(config, evaluation, "service")
@@ -206,6 +212,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
             observe_seconds=p["canary_observe_seconds"],
             local_url=p["local_serving_url"],
             local_repo=p["local_serving_repo"],
+            require_approval=p["require_approval"],
             **metrics_push(p),
         ).after(serving_check)
         # A rollback is a verdict; retrying would roll the canary out again.

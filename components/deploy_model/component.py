@@ -25,6 +25,7 @@ def deploy_model(
     local_repo: str = "data/serving",
     pushgateway_url: str = "",
     pipeline_run: str = "",
+    require_approval: bool = False,
 ) -> str:
     """Deploys to local MLServer, KServe or Seldon Core 2; moves `champion` only after promotion.
 
@@ -50,9 +51,12 @@ def deploy_model(
             ``$SUITE_PUSHGATEWAY_URL`` (the suite-endpoints ConfigMap); both empty = off.
             A push that keeps failing is logged and never changes the verdict.
         pipeline_run: KFP run name for the ``pipeline_run`` label.
+        require_approval: Deploy and promote only a version a person approved; an
+            unapproved one keeps ``challenger`` and waits (`python -m pipelines approve`).
 
     Returns:
-        What happened: "promoted", "unchanged" or "rendered"; a rollback raises.
+        What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; a
+        rollback raises.
     """
     from pathlib import Path
 
@@ -75,6 +79,19 @@ def deploy_model(
     )  # fmt: skip
     remote = target != "local" and not render_only
     client = mlflow_client(tracking_uri or None)
+    if require_approval and not render_only:
+        from components._governance import ApprovalRequired, require_approved
+        from components._serving.models import resolve_model
+
+        ref = resolve_model(client, model_uri)
+        version = str(ref.version)
+        try:
+            require_approved(client, ref.name, version)
+        except ApprovalRequired as waiting:
+            Path(manifest.path).write_text("", encoding="utf-8")
+            manifest.metadata.update({"action": "awaiting approval", "version": version})
+            print(f"[suite] deploy_model({target}): awaiting approval — {waiting}", flush=True)
+            return "awaiting approval"
     result = core.deploy(
         client,
         request,

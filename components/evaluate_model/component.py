@@ -1,5 +1,7 @@
 """KFP wrapper of `components.evaluate_model.core.evaluate` (the promotion gate)."""
 
+from typing import Optional
+
 from kfp import dsl
 from kfp.dsl import (
     Artifact,
@@ -30,7 +32,13 @@ def evaluate_model(
     primary_metric: str = "roc_auc",
     tolerance: float = 0.005,
     threshold: float = 0.5,
-    slice_feature: str = "",
+    slice_features: Optional[list] = None,  # noqa: UP045 (kfp cannot parse `list | None`)
+    min_slice_rows: int = 200,
+    slice_margin: float = 0.05,
+    max_demographic_parity_difference: float = 1.0,
+    max_equalized_odds_difference: float = 1.0,
+    max_slice_auc_gap: float = 1.0,
+    bootstrap_samples: int = 100,
     roc_max_points: int = 101,
     pushgateway_url: str = "",
     pipeline_run: str = "",
@@ -51,7 +59,13 @@ def evaluate_model(
         primary_metric: Metric compared with the champion.
         tolerance: Allowed shortfall against the champion on the primary metric.
         threshold: Probability threshold for F1 and the confusion matrix.
-        slice_feature: Categorical column for per-slice metrics ("" = none).
+        slice_features: Categorical columns for per-slice metrics and the slice rules.
+        min_slice_rows: Slices below this many rows are reported, not gated.
+        slice_margin: Per-slice non-inferiority margin on ROC AUC against the champion.
+        max_demographic_parity_difference: Ceiling per slice feature (1.0 = report only).
+        max_equalized_odds_difference: Ceiling per slice feature (1.0 = report only).
+        max_slice_auc_gap: Ceiling on max - min slice ROC AUC (1.0 = report only).
+        bootstrap_samples: Bootstrap resamples for the slice intervals.
         roc_max_points: Bound on the logged ROC curve's points.
         pushgateway_url: Prometheus Pushgateway for this step's gauges; "" =
             ``$SUITE_PUSHGATEWAY_URL`` (the suite-endpoints ConfigMap); both empty = off.
@@ -59,7 +73,8 @@ def evaluate_model(
         pipeline_run: KFP run name for the ``pipeline_run`` label.
 
     Returns:
-        True iff the floors are met and the challenger is no worse than the champion.
+        True iff the floors are met, the challenger is no worse than the champion, and
+        every slice and fairness rule passed.
     """
     import json
     from pathlib import Path
@@ -72,7 +87,13 @@ def evaluate_model(
 
     client = mlf.mlflow_client(tracking_uri)
     run_id = model.metadata["run_id"]
-    gate = core.GateConfig(min_roc_auc, max_brier, primary_metric, tolerance, threshold)
+    gate = core.GateConfig(
+        min_roc_auc, max_brier, primary_metric, tolerance, threshold,
+        min_slice_rows=min_slice_rows, slice_margin=slice_margin,
+        max_demographic_parity_difference=max_demographic_parity_difference,
+        max_equalized_odds_difference=max_equalized_odds_difference,
+        max_slice_auc_gap=max_slice_auc_gap, bootstrap_samples=bootstrap_samples,
+    )  # fmt: skip
     label_column = model.metadata["label_column"]
     result = core.evaluate(
         pd.read_parquet(holdout.path),
@@ -81,7 +102,7 @@ def evaluate_model(
         registered_model_name,
         gate,
         label_column=label_column,
-        slice_feature=slice_feature,
+        slice_features=list(slice_features or []),
         challenger_run_id=run_id,
         roc_max_points=roc_max_points,
     )

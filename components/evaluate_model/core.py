@@ -3,9 +3,14 @@
 The challenger (the model `train_model` just logged) and, when the registered
 model has one, the ``champion`` alias are loaded through MLflow pyfunc - the
 same code path serving uses - and scored on the SAME holdout rows. The gate
-blesses the challenger iff it meets the absolute floors and, when a champion
-exists, its primary metric is no worse than the champion's by more than the
-tolerance.
+blesses the challenger iff it meets the absolute floors, when a champion
+exists its primary metric is no worse than the champion's by more than the
+tolerance, and it passes the slice and fairness rules (`slice_gate`): for every
+slice feature of the repo's ``suite.yaml``, per-slice ROC AUC with bootstrap
+intervals (fairlearn ``MetricFrame``), a per-slice non-inferiority rule against the
+champion (on the paired bootstrap interval of the difference), and ceilings on the
+group differences (demographic parity, equalized odds, ROC AUC gap). Slices below
+``min_slice_rows`` are reported, never gated.
 
 MLflow and scikit-learn are imported inside functions.
 """
@@ -57,6 +62,20 @@ class GateConfig:
             primary metric (absolute units of that metric); the default absorbs the
             holdout noise of a retrain on the same data.
         threshold: Probability threshold for F1 / precision / recall / confusion matrix.
+        min_slice_rows: Slices with fewer holdout rows (or a single label class) are
+            reported but not gated: their intervals are too wide to decide on.
+        slice_margin: Non-inferiority margin per slice: a gated slice fails when the
+            lower bound of the bootstrap interval of (challenger - champion) ROC AUC
+            on that slice is below ``-slice_margin``.
+        max_demographic_parity_difference: Ceiling on the challenger's demographic
+            parity difference over the gated slices of each feature (1.0 = reported only).
+        max_equalized_odds_difference: Ceiling on its equalized-odds difference
+            (1.0 = reported only).
+        max_slice_auc_gap: Ceiling on max - min ROC AUC over the gated slices
+            (1.0 = reported only).
+        bootstrap_samples: Bootstrap resamples of the holdout for the intervals.
+        confidence: Two-sided coverage of the intervals.
+        bootstrap_seed: Seed of the bootstrap (the same data give the same intervals).
     """
 
     min_roc_auc: float = 0.6
@@ -64,9 +83,27 @@ class GateConfig:
     primary_metric: str = "roc_auc"
     tolerance: float = 0.005
     threshold: float = 0.5
+    min_slice_rows: int = 200
+    slice_margin: float = 0.05
+    max_demographic_parity_difference: float = 1.0
+    max_equalized_odds_difference: float = 1.0
+    max_slice_auc_gap: float = 1.0
+    bootstrap_samples: int = 100
+    confidence: float = 0.95
+    bootstrap_seed: int = 0
 
     def __post_init__(self) -> None:
         """Validates the configuration."""
+        if self.min_slice_rows < 1:
+            raise ValueError(f"min_slice_rows must be >= 1, got {self.min_slice_rows}")
+        if self.slice_margin < 0:
+            raise ValueError(f"slice_margin must be >= 0, got {self.slice_margin}")
+        if self.bootstrap_samples < 20:
+            raise ValueError(
+                f"bootstrap_samples must be >= 20 for an interval, got {self.bootstrap_samples}"
+            )
+        if not 0.5 < self.confidence < 1.0:
+            raise ValueError(f"confidence must be in (0.5, 1), got {self.confidence}")
         if self.primary_metric not in METRIC_DIRECTIONS:
             raise ValueError(
                 f"primary_metric {self.primary_metric!r} is not supported; "
@@ -89,7 +126,7 @@ class ModelScore:
         run_id: MLflow run that logged the model, if known.
         metrics: See `binary_metrics`.
         calibration: See `calibration_summary`.
-        slices: See `slice_metrics`.
+        slices: Slice feature -> `slice_metrics` of that feature.
     """
 
     name: str
@@ -98,7 +135,7 @@ class ModelScore:
     run_id: str | None
     metrics: dict[str, float]
     calibration: dict[str, Any]
-    slices: list[dict[str, Any]]
+    slices: dict[str, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -108,10 +145,14 @@ class Decision:
     Attributes:
         blessed: True iff the challenger may be registered / promoted.
         reasons: One line per check, each saying pass or fail and the numbers.
+        rules: One record per rule: ``rule`` (floor, ceiling, champion,
+            slice_non_inferiority, demographic_parity, equalized_odds, slice_auc_gap),
+            ``passed``, and the feature / slice it concerns, if any.
     """
 
     blessed: bool
     reasons: list[str]
+    rules: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,7 +166,9 @@ class Evaluation:
         gate: The gate configuration used.
         holdout_rows: Rows scored.
         holdout_fingerprint: Content hash of the holdout frame.
-        slice_feature: Categorical column the slices are by.
+        slice_features: Categorical columns the slices are by.
+        fairness: One `slice_gate` report per slice feature (intervals, group
+            differences, the rule of each slice).
         registered_model_name: Registered model the champion was looked up in.
         roc_curve: Bounded ROC curve of the challenger (fpr, tpr, threshold lists).
         confusion_matrix: Challenger's [[TN, FP], [FN, TP]] at the threshold.
@@ -137,7 +180,8 @@ class Evaluation:
     gate: GateConfig
     holdout_rows: int
     holdout_fingerprint: str
-    slice_feature: str
+    slice_features: list[str]
+    fairness: list[dict[str, Any]]
     registered_model_name: str
     roc_curve: dict[str, list[float]] = field(repr=False)
     confusion_matrix: list[list[int]] = field(repr=False)
@@ -311,7 +355,7 @@ def score_model(
     model_uri: str,
     holdout: pd.DataFrame,
     label_column: str,
-    slice_feature: str,
+    slice_features: list[str],
     threshold: float,
     version: str | None = None,
     run_id: str | None = None,
@@ -321,9 +365,9 @@ def score_model(
     Args:
         name: ``challenger`` or ``champion``.
         model_uri: MLflow model URI (or a local MLflow model directory).
-        holdout: Holdout rows: label, slice feature and the model's input columns.
+        holdout: Holdout rows: label, slice features and the model's input columns.
         label_column: Label column.
-        slice_feature: Categorical column to slice by.
+        slice_features: Categorical columns to slice by.
         threshold: Probability threshold.
         version: Registered version, for the record.
         run_id: MLflow run id, for the record.
@@ -352,11 +396,231 @@ def score_model(
         run_id=run_id,
         metrics=binary_metrics(label, probability, threshold),
         calibration=calibration_summary(label, probability),
-        slices=slice_metrics(holdout[slice_feature], label, probability, threshold)
-        if slice_feature
-        else [],
+        slices={
+            feature: slice_metrics(holdout[feature], label, probability, threshold)
+            for feature in slice_features
+        },
     )
     return score, probability
+
+
+def slice_keys(values: pd.Series) -> pd.Series:
+    """Returns a slice column as strings, missing values as one slice (`MISSING_SLICE`)."""
+    return values.astype(object).where(values.notna(), MISSING_SLICE).astype(str)
+
+
+def rank_auc(y_true: Any, y_pred: Any) -> float:
+    """ROC AUC by the rank formula (ties averaged); NaN when one class is absent.
+
+    Equal to scikit-learn's `roc_auc_score`, without its input checks, so the
+    bootstrap (hundreds of calls per slice) stays fast.
+    """
+    from scipy.stats import rankdata
+
+    y = np.asarray(y_true, dtype="int64")
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(np.asarray(y_pred, dtype="float64"))
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def _auc_delta(y_true: Any, y_pred: Any, champion: Any) -> float:
+    """Challenger minus champion ROC AUC on the same rows (paired)."""
+    return rank_auc(y_true, y_pred) - rank_auc(y_true, champion)
+
+
+def _finite(value: Any) -> float | None:
+    """A float for JSON, None for NaN / missing."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def slice_gate(
+    feature: str,
+    values: pd.Series,
+    label: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray | None,
+    gate: GateConfig,
+) -> dict[str, Any]:
+    """Per-slice intervals, group differences and the slice rules of one slice feature.
+
+    fairlearn's `MetricFrame` computes ROC AUC per slice with a bootstrap interval
+    (`gate.bootstrap_samples` resamples of the holdout, `gate.confidence` coverage)
+    and, with a champion, the interval of the *paired* difference challenger -
+    champion on the same resampled rows. A slice is gated when it has at least
+    `gate.min_slice_rows` rows and both label classes; it then fails non-inferiority
+    when the difference's lower bound is below ``-gate.slice_margin``. Demographic
+    parity difference, equalized-odds difference (at `gate.threshold`) and the ROC AUC
+    gap (max - min) are computed over the gated slices only, for both models.
+
+    Args:
+        feature: Slice feature name.
+        values: Its column, aligned with `label`.
+        label: 0/1 labels.
+        challenger: Challenger's P(positive class) per row.
+        champion: Champion's P(positive class) on the same rows, or None.
+        gate: The gate configuration.
+
+    Returns:
+        ``feature``, ``slices`` (one record per value: rows, gated, ROC AUC and its
+        interval, the champion's ROC AUC and the difference's interval, ``rule``
+        PASS / FAIL / not gated), ``differences`` and ``champion_differences``.
+    """
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equalized_odds_difference,
+    )
+
+    keys = slice_keys(values).to_numpy()
+    label = np.asarray(label, dtype="int64")
+    alpha = (1.0 - gate.confidence) / 2
+    metrics: dict[str, Any] = {"roc_auc": rank_auc}
+    params: dict[str, dict[str, Any]] = {}
+    if champion is not None:
+        metrics["roc_auc_delta"] = _auc_delta
+        params["roc_auc_delta"] = {"champion": champion}
+    frame = MetricFrame(
+        metrics=metrics,
+        y_true=label,
+        y_pred=challenger,
+        sensitive_features=pd.Series(keys, name=feature),
+        sample_params=params or None,
+        n_boot=gate.bootstrap_samples,
+        ci_quantiles=[alpha, 1.0 - alpha],
+        random_state=gate.bootstrap_seed,
+    )
+    low, high = frame.by_group_ci
+    records = []
+    for value in sorted(set(keys)):
+        members = keys == value
+        rows = int(members.sum())
+        classes = len(np.unique(label[members]))
+        gated = rows >= gate.min_slice_rows and classes == 2
+        record: dict[str, Any] = {
+            "value": value,
+            "rows": rows,
+            "gated": gated,
+            "roc_auc": _finite(frame.by_group.loc[value, "roc_auc"]),
+            "roc_auc_ci": [
+                _finite(low.loc[value, "roc_auc"]),
+                _finite(high.loc[value, "roc_auc"]),
+            ],
+        }
+        if champion is not None:
+            record["champion_roc_auc"] = _finite(rank_auc(label[members], champion[members]))
+            record["roc_auc_delta"] = _finite(frame.by_group.loc[value, "roc_auc_delta"])
+            record["roc_auc_delta_ci"] = [
+                _finite(low.loc[value, "roc_auc_delta"]),
+                _finite(high.loc[value, "roc_auc_delta"]),
+            ]
+        if not gated:
+            why = f"{rows} rows < {gate.min_slice_rows}" if classes == 2 else "one label class"
+            record["rule"] = f"not gated ({why})"
+        elif champion is None:
+            record["rule"] = "PASS (no champion to compare)"
+        else:
+            lower = record["roc_auc_delta_ci"][0]
+            ok = lower is not None and lower >= -gate.slice_margin
+            record["rule"] = "PASS" if ok else "FAIL"
+        records.append(record)
+
+    gated_values = [r["value"] for r in records if r["gated"]]
+    in_gated = np.isin(keys, gated_values)
+
+    def differences(probability: np.ndarray) -> dict[str, float | None]:
+        if len(gated_values) < 2:
+            return {
+                "demographic_parity_difference": None,
+                "equalized_odds_difference": None,
+                "roc_auc_gap": None,
+            }
+        y, p, k = label[in_gated], probability[in_gated], keys[in_gated]
+        predicted = (p >= gate.threshold).astype("int64")
+        aucs = [rank_auc(y[k == v], p[k == v]) for v in gated_values]
+        return {
+            "demographic_parity_difference": _finite(
+                demographic_parity_difference(y, predicted, sensitive_features=k)
+            ),
+            "equalized_odds_difference": _finite(
+                equalized_odds_difference(y, predicted, sensitive_features=k)
+            ),
+            "roc_auc_gap": _finite(max(aucs) - min(aucs)),
+        }
+
+    return {
+        "feature": feature,
+        "gated_slices": gated_values,
+        "slices": records,
+        "differences": differences(challenger),
+        "champion_differences": differences(champion) if champion is not None else None,
+    }
+
+
+# Group-difference key -> (rule name, GateConfig ceiling attribute).
+FAIRNESS_RULES = {
+    "demographic_parity_difference": ("demographic_parity", "max_demographic_parity_difference"),
+    "equalized_odds_difference": ("equalized_odds", "max_equalized_odds_difference"),
+    "roc_auc_gap": ("slice_auc_gap", "max_slice_auc_gap"),
+}
+
+
+def decide_slices(
+    reports: list[dict[str, Any]], gate: GateConfig
+) -> tuple[list[bool], list[str], list[dict[str, Any]]]:
+    """Applies the slice rules of `slice_gate` reports: non-inferiority, then the ceilings.
+
+    Args:
+        reports: One `slice_gate` report per slice feature.
+        gate: The gate configuration.
+
+    Returns:
+        The checks (True = passed), one reason line per check, one rule record per check.
+    """
+    checks: list[bool] = []
+    reasons: list[str] = []
+    rules: list[dict[str, Any]] = []
+    for report in reports:
+        feature = report["feature"]
+        for record in report["slices"]:
+            if not record["rule"].startswith(("PASS", "FAIL")) or "no champion" in record["rule"]:
+                reasons.append(f"INFO slice {feature}={record['value']}: {record['rule']}")
+                continue
+            ok = record["rule"] == "PASS"
+            low, high = record["roc_auc_delta_ci"]
+            checks.append(ok)
+            reasons.append(
+                f"{'PASS' if ok else 'FAIL'} slice non-inferiority {feature}={record['value']} "
+                f"({record['rows']} rows): roc_auc {_fmt(record['roc_auc'])} vs champion "
+                f"{_fmt(record['champion_roc_auc'])}, difference {_fmt(record['roc_auc_delta'])} "
+                f"[{_fmt(low)}, {_fmt(high)}]; lower bound >= -{gate.slice_margin:.4f}"
+            )
+            rules.append(
+                {"rule": "slice_non_inferiority", "passed": ok, "feature": feature,
+                 "slice": record["value"], "lower_bound": low, "margin": gate.slice_margin}
+            )  # fmt: skip
+        for key, (rule, attribute) in FAIRNESS_RULES.items():
+            value = report["differences"][key]
+            ceiling = getattr(gate, attribute)
+            if value is None:
+                reasons.append(f"INFO {rule} by {feature}: fewer than two gated slices")
+                continue
+            ok = value <= ceiling
+            checks.append(ok)
+            reasons.append(
+                f"{'PASS' if ok else 'FAIL'} {rule} by {feature}: {key} {value:.4f} "
+                f"<= {attribute} {ceiling:.4f}"
+            )
+            rules.append(
+                {"rule": rule, "passed": ok, "feature": feature, "value": value,
+                 "ceiling": ceiling}
+            )  # fmt: skip
+    return checks, reasons, rules
 
 
 def find_champion(client: MlflowClient, name: str) -> Any | None:
@@ -386,25 +650,32 @@ def find_champion(client: MlflowClient, name: str) -> Any | None:
 
 
 def decide(
-    challenger: dict[str, float], champion: dict[str, float] | None, gate: GateConfig
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    gate: GateConfig,
+    slice_reports: list[dict[str, Any]] | None = None,
 ) -> Decision:
-    """Applies the gate: absolute floors, then no worse than the champion (within tolerance).
+    """Applies the gate: floors, no worse than the champion (within tolerance), slice rules.
 
     Args:
         challenger: Challenger's holdout metrics.
         champion: Champion's metrics on the same rows, or None.
-        gate: Floors, primary metric, tolerance.
+        gate: Floors, primary metric, tolerance, slice rules.
+        slice_reports: `slice_gate` reports (None = no slice rules).
     """
     reasons = []
     checks = []
+    rules: list[dict[str, Any]] = []
     roc_ok = challenger["roc_auc"] >= gate.min_roc_auc
     checks.append(roc_ok)
+    rules.append({"rule": "floor", "passed": roc_ok, "metric": "roc_auc"})
     reasons.append(
         f"{'PASS' if roc_ok else 'FAIL'} floor: roc_auc {challenger['roc_auc']:.4f} "
         f">= min_roc_auc {gate.min_roc_auc:.4f}"
     )
     brier_ok = challenger["brier"] <= gate.max_brier
     checks.append(brier_ok)
+    rules.append({"rule": "ceiling", "passed": brier_ok, "metric": "brier"})
     reasons.append(
         f"{'PASS' if brier_ok else 'FAIL'} ceiling: brier {challenger['brier']:.4f} "
         f"<= max_brier {gate.max_brier:.4f}"
@@ -419,11 +690,17 @@ def decide(
         else:
             ok, relation = new <= old + gate.tolerance, f"<= champion {old:.4f} + tolerance"
         checks.append(ok)
+        rules.append({"rule": "champion", "passed": ok, "metric": metric})
         reasons.append(
             f"{'PASS' if ok else 'FAIL'} champion: {metric} {new:.4f} {relation} "
             f"{gate.tolerance:.4f}"
         )
-    return Decision(blessed=all(checks), reasons=reasons)
+    if slice_reports:
+        slice_checks, slice_reasons, slice_rules = decide_slices(slice_reports, gate)
+        checks += slice_checks
+        reasons += slice_reasons
+        rules += slice_rules
+    return Decision(blessed=all(checks), reasons=reasons, rules=rules)
 
 
 def evaluate(
@@ -434,20 +711,21 @@ def evaluate(
     gate: GateConfig | None = None,
     *,
     label_column: str,
-    slice_feature: str = "",
+    slice_features: list[str] | tuple[str, ...] = (),
     challenger_run_id: str | None = None,
     roc_max_points: int = DEFAULT_ROC_POINTS,
 ) -> Evaluation:
     """Scores challenger and champion on the holdout and applies the gate.
 
     Args:
-        holdout: Holdout rows (label, slice feature, model inputs).
+        holdout: Holdout rows (label, slice features, model inputs).
         challenger_uri: MLflow URI of the challenger.
         client: MLflow client (registry lookups).
         registered_model_name: Registered model whose ``champion`` is compared.
         gate: Gate configuration; defaults to `GateConfig()`.
         label_column: Label column.
-        slice_feature: Categorical column for per-slice metrics ("" = no slices).
+        slice_features: Categorical columns for per-slice metrics and the slice rules
+            (empty = no slices).
         challenger_run_id: MLflow run of the challenger, for the record.
         roc_max_points: Bound on the ROC curve's points.
 
@@ -456,7 +734,9 @@ def evaluate(
             model that cannot score the holdout.
     """
     gate = gate or GateConfig()
-    for column, role in ((label_column, "label"), (slice_feature, "slice feature")):
+    slice_features = [f for f in slice_features if f]
+    roles = [(label_column, "label"), *((f, "slice feature") for f in slice_features)]
+    for column, role in roles:
         if column and column not in holdout.columns:
             raise ValueError(
                 f"{role} column {column!r} is missing from the holdout; "
@@ -467,32 +747,38 @@ def evaluate(
         challenger_uri,
         holdout,
         label_column,
-        slice_feature,
+        slice_features,
         gate.threshold,
         run_id=challenger_run_id,
     )
-    champion = None
+    champion, champion_probability = None, None
     version = find_champion(client, registered_model_name)
     if version is not None:
-        champion, _ = score_model(
+        champion, champion_probability = score_model(
             "champion",
             f"models:/{registered_model_name}@{mlf.ALIAS_CHAMPION}",
             holdout,
             label_column,
-            slice_feature,
+            slice_features,
             gate.threshold,
             version=str(version.version),
             run_id=version.run_id,
         )
     label = holdout[label_column].to_numpy()
+    fairness = [
+        slice_gate(f, holdout[f], label, probability, champion_probability, gate)
+        for f in slice_features
+    ]
+    decision = decide(challenger.metrics, champion.metrics if champion else None, gate, fairness)
     return Evaluation(
         challenger=challenger,
         champion=champion,
-        decision=decide(challenger.metrics, champion.metrics if champion else None, gate),
+        decision=decision,
         gate=gate,
         holdout_rows=len(holdout),
         holdout_fingerprint=mlf.data_fingerprint(holdout),
-        slice_feature=slice_feature,
+        slice_features=list(slice_features),
+        fairness=fairness,
         registered_model_name=registered_model_name,
         roc_curve=roc_points(label, probability, roc_max_points),
         confusion_matrix=confusion(label, probability, gate.threshold),
@@ -527,6 +813,57 @@ def log_to_run(client: MlflowClient, run_id: str, evaluation: Evaluation) -> Non
 def _fmt(value: float | None) -> str:
     """Formats a metric for the report."""
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def render_slice_tables(
+    fairness: list[dict[str, Any]], slices: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    """Returns Markdown lines: per slice feature, the slice table and the group differences.
+
+    Args:
+        fairness: `Evaluation.fairness` (one `slice_gate` report per feature).
+        slices: The challenger's `slice_metrics` per feature.
+    """
+    lines: list[str] = []
+    for report in fairness:
+        feature = report["feature"]
+        points = {s["value"]: s for s in slices.get(feature, [])}
+        lines += [
+            "",
+            f"## Slices by `{feature}`",
+            "",
+            "| value | rows | positive rate | roc_auc [interval] | champion roc_auc | "
+            "difference [interval] | f1 | brier | rule |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in report["slices"]:
+            point = points.get(r["value"], {})
+            delta = (
+                f"{_fmt(r['roc_auc_delta'])} [{_fmt(r['roc_auc_delta_ci'][0])}, "
+                f"{_fmt(r['roc_auc_delta_ci'][1])}]"
+                if "roc_auc_delta" in r
+                else "-"
+            )
+            lines.append(
+                f"| {r['value']} | {r['rows']} | {_fmt(point.get('positive_rate'))} | "
+                f"{_fmt(r['roc_auc'])} [{_fmt(r['roc_auc_ci'][0])}, {_fmt(r['roc_auc_ci'][1])}] | "
+                f"{_fmt(r.get('champion_roc_auc'))} | {delta} | {_fmt(point.get('f1'))} | "
+                f"{_fmt(point.get('brier'))} | {r['rule']} |"
+            )
+        champion = report["champion_differences"] or {}
+        lines += [
+            "",
+            f"Group differences by `{feature}` over the gated slices "
+            f"({', '.join(report['gated_slices']) or 'none'}):",
+            "",
+            "| difference | challenger | champion |",
+            "|---|---|---|",
+            *[
+                f"| {key} | {_fmt(value)} | {_fmt(champion.get(key)) if champion else '-'} |"
+                for key, value in report["differences"].items()
+            ],
+        ]
+    return lines
 
 
 def render_markdown(evaluation: Evaluation) -> str:
@@ -565,20 +902,7 @@ def render_markdown(evaluation: Evaluation) -> str:
         lines.append(f"| {key} | {_fmt(evaluation.challenger.metrics[key])} | {old} |")
     old_ece = _fmt(champion.calibration["ece"]) if champion else "-"
     lines.append(f"| ece | {_fmt(evaluation.challenger.calibration['ece'])} | {old_ece} |")
-    if evaluation.slice_feature:
-        lines += [
-            "",
-            f"## Challenger by `{evaluation.slice_feature}`",
-            "",
-            "| value | rows | positive rate | mean P(y=1) | roc_auc | pr_auc | f1 | brier |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-    for s in evaluation.challenger.slices:
-        lines.append(
-            f"| {s['value']} | {s['rows']} | {_fmt(s['positive_rate'])} | "
-            f"{_fmt(s['mean_probability'])} | {_fmt(s['roc_auc'])} | {_fmt(s['pr_auc'])} | "
-            f"{_fmt(s['f1'])} | {_fmt(s['brier'])} |"
-        )
+    lines += render_slice_tables(evaluation.fairness, evaluation.challenger.slices)
     lines += [
         "",
         "## Challenger calibration (reliability bins)",

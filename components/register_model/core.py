@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from components import _governance as gov
 from components import _mlflow as mlf
 from components._registry_lock import DEFAULT_LEASE_SECONDS, DEFAULT_TIMEOUT_SECONDS, registry_lock
 
@@ -71,6 +72,7 @@ class Registration:
         created: False when the run's model was already registered (reused).
         model_uri: Source URI of the version.
         run_id: MLflow run that logged the model.
+        previous_challenger: The version ``challenger`` pointed at before, if any.
     """
 
     name: str
@@ -78,6 +80,7 @@ class Registration:
     created: bool
     model_uri: str
     run_id: str
+    previous_challenger: str | None = None
 
     @property
     def version_uri(self) -> str:
@@ -162,8 +165,12 @@ def register(
     run_id: str,
     tags: Mapping[str, str] | None = None,
     model_id: str | None = None,
+    why: str = "blessed by the gate",
+    pipeline_run: str = "",
 ) -> Registration:
     """Registers the run's model under `name` (once) and points ``challenger`` at it.
+
+    The alias move writes an audit record on the version (`components._governance`).
 
     Idempotent: if a version of `name` already has this run and source, it is
     reused (its tags refreshed) instead of creating a duplicate.
@@ -175,12 +182,26 @@ def register(
         run_id: MLflow run that logged it.
         tags: Version tags (see `lineage_tags`).
         model_id: MLflow logged-model id, linking the version to the logged model.
+        why: Reason recorded in the audit record.
+        pipeline_run: Pipeline run recorded in the audit record.
     """
     tags = dict(tags or {})
     _ensure_registered_model(client, name)
     with registry_lock(client, name, f"register run {run_id}") as ticket:
         _repair_locked(client, name, ticket)
-        return _register_locked(client, name, model_uri, run_id, tags, model_id, ticket)
+        registration = _register_locked(client, name, model_uri, run_id, tags, model_id, ticket)
+        previous = registration.previous_challenger
+        gov.record_audit(
+            client, name, registration.version, "set_alias", alias=mlf.ALIAS_CHALLENGER,
+            why=why, run=pipeline_run or run_id, replaced=previous, ticket=ticket.number,
+        )  # fmt: skip
+        if previous and previous != registration.version:
+            gov.record_audit(
+                client, name, previous, "remove_alias", alias=mlf.ALIAS_CHALLENGER,
+                why=f"v{registration.version} became the challenger",
+                run=pipeline_run or run_id, ticket=ticket.number,
+            )  # fmt: skip
+        return registration
 
 
 def _register_locked(
@@ -207,9 +228,10 @@ def _register_locked(
             name, model_uri, run_id=run_id, tags=tags, model_id=model_id
         )
         version = str(created.version)
+    previous = alias_version(client, name, mlf.ALIAS_CHALLENGER)
     ticket.ensure_held()
     client.set_registered_model_alias(name, mlf.ALIAS_CHALLENGER, version)
-    return Registration(name, version, not existing, model_uri, run_id)
+    return Registration(name, version, not existing, model_uri, run_id, previous)
 
 
 def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
@@ -249,19 +271,40 @@ def _apply_move(
     and deletes ``previous`` after. ``champion`` is only ever overwritten.
     """
     champion = str(intent["champion"])
+    audit = {
+        "who": intent.get("who", ""),
+        "why": intent.get("why", "") or str(intent.get("op", "move")),
+        "run": intent.get("run", ""),
+        "ticket": intent.get("ticket"),
+        "op": intent.get("op", ""),
+    }
     if intent.get("previous"):
         ticket.ensure_held()
         client.set_registered_model_alias(name, mlf.ALIAS_PREVIOUS, str(intent["previous"]))
+        gov.record_audit(
+            client, name, intent["previous"], "set_alias", alias=mlf.ALIAS_PREVIOUS, **audit
+        )
         checkpoint("previous")
     ticket.ensure_held()
     client.set_registered_model_alias(name, mlf.ALIAS_CHAMPION, champion)
+    gov.record_audit(
+        client, name, champion, "set_alias", alias=mlf.ALIAS_CHAMPION,
+        replaced=intent.get("previous") or intent.get("demoted"), **audit,
+    )  # fmt: skip
     checkpoint("champion")
-    if intent.get("clear_previous") and alias_version(client, name, mlf.ALIAS_PREVIOUS):
+    old_previous = alias_version(client, name, mlf.ALIAS_PREVIOUS)
+    if intent.get("clear_previous") and old_previous:
         ticket.ensure_held()
         client.delete_registered_model_alias(name, mlf.ALIAS_PREVIOUS)
+        gov.record_audit(
+            client, name, old_previous, "remove_alias", alias=mlf.ALIAS_PREVIOUS, **audit
+        )
     if alias_version(client, name, mlf.ALIAS_CHALLENGER) == champion:
         ticket.ensure_held()
         client.delete_registered_model_alias(name, mlf.ALIAS_CHALLENGER)
+        gov.record_audit(
+            client, name, champion, "remove_alias", alias=mlf.ALIAS_CHALLENGER, **audit
+        )
     if intent.get("op") == "rollback" and intent.get("demoted"):
         client.set_model_version_tag(name, str(intent["demoted"]), mlf.TAG_ROLLED_BACK, "true")
     if intent.get("op") == "promote":
@@ -382,8 +425,16 @@ def promote(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     checkpoint: Checkpoint = _no_checkpoint,
+    *,
+    require_approval: bool = False,
+    why: str = "",
+    pipeline_run: str = "",
 ) -> AliasChange:
     """Makes `version` the ``champion``; the champion it replaces becomes ``previous``.
+
+    With `require_approval`, only a version a person approved
+    (`components._governance.approve`) is promoted; the check runs under the lock.
+    Every alias written gets an audit record on its version (who, why, run, ticket).
 
     A ``challenger`` alias on `version` is removed: the challenger has won, and a
     later reader must not mistake it for a candidate still waiting. Promoting the
@@ -402,8 +453,13 @@ def promote(
         lease_seconds: Lease of this process's lock ticket.
         timeout_seconds: How long to wait for the lock.
         checkpoint: Called after each write (tests use it to kill the process there).
+        require_approval: Refuse a version without an approval record.
+        why: Reason recorded in the audit records.
+        pipeline_run: Pipeline run recorded in the audit records.
 
     Raises:
+        components._governance.ApprovalRequired: With `require_approval`, if the
+            version was not approved (or was rejected).
         mlflow.exceptions.MlflowException: If the version does not exist.
         RegistryStateError: If an interrupted earlier move cannot be finished.
         components._registry_lock.RegistryLockTimeout: If the lock stays taken.
@@ -414,6 +470,9 @@ def promote(
         client, name, f"promote v{version}", lease_seconds, timeout_seconds
     ) as ticket:
         _repair_locked(client, name, ticket)
+        if require_approval:
+            decision = gov.require_approved(client, name, version)
+            why = why or f"approved by {decision['by']}: {decision['reason']}"
         current = alias_version(client, name, mlf.ALIAS_CHAMPION)
         if current == version:
             if alias_version(client, name, mlf.ALIAS_CHALLENGER) == version:
@@ -421,7 +480,7 @@ def promote(
                 client.delete_registered_model_alias(name, mlf.ALIAS_CHALLENGER)
             return AliasChange(version, alias_version(client, name, mlf.ALIAS_PREVIOUS), False)
         intent = {"op": "promote", "champion": version, "previous": current}
-        intent["ticket"] = ticket.number
+        intent.update(ticket=ticket.number, who=gov.actor(), why=why, run=pipeline_run)
         _write_intent(client, name, intent, ticket)
         checkpoint("intent")
         _apply_move(client, name, intent, ticket, checkpoint)
@@ -437,6 +496,9 @@ def rollback(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     checkpoint: Checkpoint = _no_checkpoint,
+    *,
+    why: str = "",
+    pipeline_run: str = "",
 ) -> AliasChange:
     """Puts ``previous`` back as ``champion``.
 
@@ -451,6 +513,8 @@ def rollback(
         lease_seconds: Lease of this process's lock ticket.
         timeout_seconds: How long to wait for the lock.
         checkpoint: Called after each write (tests use it to kill the process there).
+        why: Reason recorded in the audit records.
+        pipeline_run: Pipeline run recorded in the audit records.
 
     Raises:
         ValueError: If there is no ``previous`` version to roll back to.
@@ -469,6 +533,9 @@ def rollback(
             "clear_previous": True,
             "demoted": current if current != previous else None,
             "ticket": ticket.number,
+            "who": gov.actor(),
+            "why": why or "rollback",
+            "run": pipeline_run,
         }
         _write_intent(client, name, intent, ticket)
         checkpoint("intent")

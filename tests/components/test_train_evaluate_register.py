@@ -61,7 +61,7 @@ def train_gate_register(tracking_uri: str, shuffle_labels: bool):
         holdout=trained.outputs["holdout"],
         tracking_uri=tracking_uri,
         registered_model_name=MODEL_NAME,
-        slice_feature="plan",
+        slice_features=["plan"],
     )
     with dsl.If(gate.outputs["Output"] == True):  # noqa: E712 (a KFP condition)
         register_model(

@@ -177,7 +177,7 @@ def monitored(world, served, stack, tmp_path_factory):
         world["client"],
         MODEL,
         label_column="churned",
-        slice_feature="plan",
+        slice_features=["plan"],
         challenger_run_id=result.run_id,
     )
     publish_evaluation(evaluation, gateway_url=stack.pushgateway_url, pipeline_run="observed-gate")

@@ -83,7 +83,12 @@ def test_pipeline_defaults_are_the_core_defaults(config):
     assert params["drift_correction"] == drift.correction
     assert params["drift_checks"] == list(drift.checks)
     assert params["performance_tolerance"] == drift.performance_tolerance
-    assert params["slice_feature"] == config.suite.slice_feature
+    assert params["slice_features"] == list(config.suite.slice_features)
+    assert params["min_slice_rows"] == gate.min_slice_rows
+    assert params["slice_margin"] == gate.slice_margin
+    assert params["bootstrap_samples"] == gate.bootstrap_samples
+    assert params["max_slice_auc_gap"] == gate.max_slice_auc_gap
+    assert params["require_approval"] is False
     assert params["registered_model_name"] == config.suite.model_name
 
 

@@ -16,7 +16,7 @@ from components.register_model import core as registry
 
 def evaluate(*args, **kwargs):
     """`core.evaluate` with the churn roles (label ``churned``, slices by ``plan``)."""
-    return core.evaluate(*args, **{"label_column": "churned", "slice_feature": "plan", **kwargs})
+    return core.evaluate(*args, **{"label_column": "churned", "slice_features": ["plan"], **kwargs})
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_first_model_is_blessed_on_floors_and_matches_direct_scoring(
     label = good.holdout["churned"]
     assert result.challenger.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(label, direct))
     assert result.challenger.metrics["brier"] == pytest.approx(skm.brier_score_loss(label, direct))
-    slices = result.challenger.slices
+    slices = result.challenger.slices["plan"]
     assert sum(s["rows"] for s in slices) == len(good.holdout)
     assert {s["value"] for s in slices} == set(good.holdout["plan"])
     basic = good.holdout["plan"] == "basic"
@@ -159,7 +159,7 @@ def test_worse_challenger_is_not_blessed_and_the_champion_stays(
         challenger_run_id=shuffled.run_id,
     )
     assert not result.blessed
-    assert result.decision.reasons[-1].startswith("FAIL champion: roc_auc")
+    assert result.decision.reasons[2].startswith("FAIL champion: roc_auc")
     assert result.champion.version == version
     alone = evaluate(good.holdout, good.model_uri, client, f"{model_name}-none", no_floors)
     assert result.champion.metrics == alone.challenger.metrics
@@ -207,6 +207,6 @@ def test_unscorable_holdouts_fail_loudly(good, client, model_name: str) -> None:
     with pytest.raises(ValueError, match="label column 'churned' is missing"):
         evaluate(good.holdout.drop(columns=["churned"]), good.model_uri, client, model_name)
     with pytest.raises(ValueError, match="slice feature column 'tier'"):
-        evaluate(good.holdout, good.model_uri, client, model_name, slice_feature="tier")
+        evaluate(good.holdout, good.model_uri, client, model_name, slice_features=["plan", "tier"])
     with pytest.raises(ValueError, match=r"challenger model .* cannot score the holdout"):
         evaluate(good.holdout.drop(columns=["age"]), good.model_uri, client, model_name)

@@ -47,7 +47,7 @@ def evaluations(runs, tracking_uri: str) -> list[dict]:
             client,
             "no-such-model",
             label_column="churned",
-            slice_feature="plan",
+            slice_features=["plan"],
             challenger_run_id=r.run_id,
         ).to_dict()
         for r in runs
