@@ -25,6 +25,7 @@ from pipelines.local_runner import run_compiled
 SCRIPT = """
 import sys, time
 t0 = time.monotonic()
+from churn_data.schema import TRAIN_ROLES
 from pipelines.config import PipelineConfig
 from components import _mlflow as mlf
 from components.get_features.core import get_features_from_source
