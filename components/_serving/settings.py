@@ -23,6 +23,16 @@ PREDICTION_LOG_FLUSH_ENV = "SUITE_PREDICTION_LOG_FLUSH_S"
 PREDICTION_LOG_PARAMETER = "prediction_log"
 """model-settings ``parameters`` key that sets the log root for one model (wins over the env)."""
 
+LOCAL_PARALLEL_WORKERS = 0
+"""``parallel_workers`` of the local MLServer (``make serve``), chosen by ``bench/serving.py``.
+
+On this 2-core machine kind inference in the server process (0) beats one worker
+process (1, MLServer's default) at every concurrency and batch size measured:
+the worker hop (request and response pickled through a queue to another
+process) costs ~1 ms per request and the extra process competes for the same
+two cores; 2 workers add no throughput for the same reason (figures in
+bench/README.md). ``validate_serving`` keeps 1, what the cluster runs."""
+
 LOOPBACK = "127.0.0.1"
 SETTINGS_FILE = "settings.json"
 MODEL_SETTINGS_FILE = "model-settings.json"
