@@ -124,7 +124,9 @@ def median_ms(call: Callable[[], object], seconds: float = 2.0) -> float:
     return statistics.median(times)
 
 
-def train_and_export(tmp: Path, customers: int) -> tuple[Path, pd.DataFrame]:
+def train_and_export(
+    tmp: Path, customers: int, model_type: str = "xgboost"
+) -> tuple[Path, pd.DataFrame]:
     """Trains the churn model into a sqlite MLflow under `tmp`; returns its copy and holdout."""
     from churn_data import GeneratorConfig, generate
     from churn_data.schema import TRAIN_ROLES
@@ -134,7 +136,7 @@ def train_and_export(tmp: Path, customers: int) -> tuple[Path, pd.DataFrame]:
     frame = generate(GeneratorConfig(n_customers=customers, seed=7)).snapshot
     frame = frame.drop(columns=["churn_probability"])
     client = mlf.mlflow_client(f"sqlite:///{tmp / 'mlflow.db'}")
-    config = core.TrainConfig(**TRAIN_ROLES, drift_reference_rows=0)
+    config = core.TrainConfig(**TRAIN_ROLES, model_type=model_type, drift_reference_rows=0)
     result = core.train(frame, client, config)
     model_dir = tmp / "model"
     core.export_model(result.model_uri, str(model_dir))
@@ -225,8 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         help="parallel_workers settings to serve the model without its fast path with",
     )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--model-type", default="xgboost", help="what train_model fits")
+    parser.add_argument("--no-http", action="store_true", help="in-process figures only")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
+    if args.no_http:
+        args.workers, args.before_workers = [], []
+    elif shutil.which("wrk") is None:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
 
@@ -237,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        model_dir, holdout = train_and_export(tmp, args.customers)
+        model_dir, holdout = train_and_export(tmp, args.customers, args.model_type)
         batches = {size: holdout.head(size) for size in BATCHES}
         local = in_process(model_dir, batches)
         import mlflow.pyfunc
@@ -278,11 +284,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmachine: {os.cpu_count()} cores; load average (1/5/15 min) at start "
           f"{load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f}, at end "
           f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f}")  # fmt: skip
-    print(f"largest |served - in-process| over V2 REST: {max_diff:.3g}\n")
+    print(f"model type: {args.model_type}")
+    if http:
+        print(f"largest |served - in-process| over V2 REST: {max_diff:.3g}")
+    print()
     print("| in process (median ms) | " + " | ".join(f"{s} row(s)" for s in BATCHES) + " |")
     print("|---|" + "---|" * len(BATCHES))
     for name, per_size in local.items():
         print(f"| {name} | " + " | ".join(f"{per_size[s]:.3f}" for s in BATCHES) + " |")
+    if not http:
+        return 0
     print()
     print("| model | parallel_workers | rows | concurrency | p50 ms | p99 ms | req/s | rows/s "
           "| requests | errors | p50 / in-process pyfunc of that model |")  # fmt: skip

@@ -26,12 +26,13 @@ PREDICTION_LOG_PARAMETER = "prediction_log"
 LOCAL_PARALLEL_WORKERS = 0
 """``parallel_workers`` of the local MLServer (``make serve``), chosen by ``bench/serving.py``.
 
-On this 2-core machine kind inference in the server process (0) beats one worker
-process (1, MLServer's default) at every concurrency and batch size measured:
-the worker hop (request and response pickled through a queue to another
-process) costs ~1 ms per request and the extra process competes for the same
-two cores; 2 workers add no throughput for the same reason (figures in
-bench/README.md). ``validate_serving`` keeps 1, what the cluster runs."""
+On this 2-core machine kind, inference in the server process (0) had lower p50 and
+higher throughput than one worker process (1, MLServer's default) for 256-row
+batches at every concurrency in every run, and for single rows in two of three
+runs (within noise in the most loaded one); 2 workers gave no consistent gain. A worker
+process costs a pickle round trip through a queue per request and competes for
+the same two cores. Figures in bench/README.md. ``validate_serving`` keeps 1,
+what the cluster runs."""
 
 LOOPBACK = "127.0.0.1"
 SETTINGS_FILE = "settings.json"
