@@ -6,12 +6,19 @@ evaluate_model (gate). The pipeline side sets an unreachable ROC AUC floor so it
 stops at the gate, like the script. Everything runs in one invocation, so the
 ratio is measured under the same machine load.
 
-    python -m bench.pipeline_overhead [--customers 3000]
+    python -m bench.pipeline_overhead [--customers 3000] [--import-times]
+
+With ``--import-times`` the pipeline runs a second time with
+``PYTHONPROFILEIMPORTTIME=1`` (not timed: the profiling slows imports) and the
+seconds each task's interpreter spends importing are printed per task, with
+the heaviest top-level imports.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,6 +32,7 @@ from pipelines.local_runner import run_compiled
 SCRIPT = """
 import sys, time
 t0 = time.monotonic()
+from churn_data.schema import TRAIN_ROLES
 from pipelines.config import PipelineConfig
 from components import _mlflow as mlf
 from components.get_features.core import get_features_from_source
@@ -44,11 +52,45 @@ print(f"SCRIPT_SECONDS {time.monotonic() - t0:.2f}")
 """
 
 
+_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
+_TASK_START = re.compile(r"Executing task \S*'([\w-]+)'")
+
+
+def import_seconds(log_text: str) -> dict[str, tuple[float, list[tuple[str, float]]]]:
+    """Returns, per task of a ``PYTHONPROFILEIMPORTTIME=1`` run log, import seconds and top imports.
+
+    Top-level imports (no indentation in the profile) are summed; the runner's
+    own imports, before the first task starts, are under ``(runner)``.
+
+    Args:
+        log_text: The kfp.local log of the run.
+    """
+    per_task: dict[str, dict[str, float]] = {"(runner)": {}}
+    current = "(runner)"
+    for line in log_text.splitlines():
+        started = _TASK_START.search(line)
+        if started:
+            current = started.group(1)
+            per_task.setdefault(current, {})
+            continue
+        match = _IMPORT_LINE.search(line)
+        if match and not match.group(3):
+            name = match.group(4)
+            per_task[current][name] = per_task[current].get(name, 0.0) + int(match.group(2)) / 1e6
+    return {
+        task: (sum(top.values()), sorted(top.items(), key=lambda kv: -kv[1])[:4])
+        for task, top in per_task.items()
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs both sides once and prints a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=3000)
+    parser.add_argument("--import-times", action="store_true", help="also profile imports")
     args = parser.parse_args(argv)
+    imports: dict[str, tuple[float, list[tuple[str, float]]]] = {}
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         run = LocalRunConfig(data_dir=Path(tmp) / "data", customers=args.customers)
         generate_day0(run, print)
@@ -74,6 +116,19 @@ def main(argv: list[str] | None = None) -> int:
         result = run_compiled(
             compiled["training"], arguments, run.outputs, run.logs / "bench.log", echo=print
         )
+        if args.import_times:
+            os.environ["PYTHONPROFILEIMPORTTIME"] = "1"
+            try:
+                profiled = run_compiled(
+                    compiled["training"],
+                    arguments,
+                    run.outputs / "profiled",
+                    run.logs / "imports.log",
+                    echo=print,
+                )
+            finally:
+                del os.environ["PYTHONPROFILEIMPORTTIME"]
+            imports = import_seconds(profiled.log_path.read_text(encoding="utf-8"))
     per_task = {t.name: t.seconds for t in result.tasks}
     print()
     print("| work | wall s |")
@@ -84,6 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in per_task.items():
         print(f"| &nbsp;&nbsp;task {name} | {seconds:.1f} |")
     print(f"\npipeline / script = {result.seconds / script_wall:.2f}x")
+    loads = [load_start, os.getloadavg()]
+    print("load average (1/5/15 min) at start / end: "
+          + " / ".join("/".join(f"{x:.2f}" for x in load) for load in loads))  # fmt: skip
+    if imports:
+        print("\n| process (import-profiled run) | import s | heaviest top-level imports (s) |")
+        print("|---|---|---|")
+        for task, (total, top) in imports.items():
+            heaviest = ", ".join(f"{name} {sec:.2f}" for name, sec in top)
+            print(f"| {task} | {total:.2f} | {heaviest} |")
     return 0
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from components._serving.server import LocalMLServer, start_mlserver
 from components._serving.settings import (
+    LOCAL_PARALLEL_WORKERS,
     LOOPBACK,
     ServerPorts,
     artifact_dir,
@@ -113,7 +114,12 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     serve.add_argument("--port", type=int, default=8080, help="HTTP port; 0 = any free ports")
     serve.add_argument("--grpc-port", type=int, default=8081)
     serve.add_argument("--metrics-port", type=int, default=8082)
-    serve.add_argument("--parallel-workers", type=int, default=1)
+    serve.add_argument(
+        "--parallel-workers",
+        type=int,
+        default=LOCAL_PARALLEL_WORKERS,
+        help="MLServer inference worker processes (0 = in the server process)",
+    )
     serve.add_argument(
         "--served-name", default="", help="V2 model name (default: the registered model's)"
     )

@@ -23,6 +23,17 @@ PREDICTION_LOG_FLUSH_ENV = "SUITE_PREDICTION_LOG_FLUSH_S"
 PREDICTION_LOG_PARAMETER = "prediction_log"
 """model-settings ``parameters`` key that sets the log root for one model (wins over the env)."""
 
+LOCAL_PARALLEL_WORKERS = 0
+"""``parallel_workers`` of the local MLServer (``make serve``), chosen by ``bench/serving.py``.
+
+On this 2-core machine kind, inference in the server process (0) had lower p50 and
+higher throughput than one worker process (1, MLServer's default) for 256-row
+batches at every concurrency in every run, and for single rows in two of three
+runs (within noise in the most loaded one); 2 workers gave no consistent gain. A worker
+process costs a pickle round trip through a queue per request and competes for
+the same two cores. Figures in bench/README.md. ``validate_serving`` keeps 1,
+what the cluster runs."""
+
 LOOPBACK = "127.0.0.1"
 SETTINGS_FILE = "settings.json"
 MODEL_SETTINGS_FILE = "model-settings.json"

@@ -30,7 +30,12 @@ import pandas as pd
 from components import _mlflow as mlf
 from components._suite import feature_roles
 from components.train_model import estimator as estimator_module
-from components.train_model.estimator import PositiveClassModel, normalize_categories
+from components.train_model.estimator import (
+    MISSING_CATEGORY,
+    FastPreprocessor,
+    PositiveClassModel,
+    normalize_categories,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -488,6 +493,86 @@ def build_pipeline(config: TrainConfig, hyperparameters: Mapping[str, Any]) -> A
     )
 
 
+def compile_fast_path(pipeline: Any, sample: pd.DataFrame) -> FastPreprocessor | None:
+    """Returns the fitted pipeline's preprocessing as a `FastPreprocessor`, checked on `sample`.
+
+    Reads the fitted constants of the ``ColumnTransformer`` `build_pipeline` makes:
+    the one-hot categories, the numeric column order and, for logistic
+    regression, the imputer medians, indicator columns and scaler constants.
+    The result must give bit-identical encodings to the pipeline's own
+    ``transform`` on `sample` (its first rows, plus the same rows with every
+    value missing and every category unseen); otherwise, or for a pipeline of
+    another shape, the model keeps no fast path and always uses the pipeline.
+
+    Args:
+        pipeline: A fitted pipeline from `build_pipeline`.
+        sample: Raw training rows (feature columns) to check the compiled path on.
+    """
+    preprocess = pipeline.named_steps["preprocess"]
+    width = len(preprocess.get_feature_names_out())
+    fields: dict[str, Any] = {
+        "width": width,
+        "categorical_columns": [],
+        "category_positions": [],
+        "numeric_columns": [],
+        "numeric_start": width,
+    }
+    for name, transformer, columns in preprocess.transformers_:
+        if name == "remainder":
+            continue
+        start = preprocess.output_indices_[name].start
+        if name == "categorical":
+            one_hot = transformer.named_steps["one_hot"]
+            grouped = one_hot.min_frequency is not None or one_hot.max_categories is not None
+            if one_hot.drop_idx_ is not None or grouped:
+                return None
+            for categories in one_hot.categories_:
+                fields["category_positions"].append(
+                    {str(c): start + i for i, c in enumerate(categories)}
+                )
+                start += len(categories)
+            fields["categorical_columns"] = list(columns)
+        elif name == "numeric":
+            fields["numeric_columns"] = list(columns)
+            fields["numeric_start"] = start
+            if hasattr(transformer, "named_steps"):
+                impute, scale = transformer.named_steps["impute"], transformer.named_steps["scale"]
+                if not (scale.with_mean and scale.with_std) or impute.keep_empty_features:
+                    return None
+                statistics = np.asarray(impute.statistics_, dtype="float64")
+                indicator = impute.indicator_
+                fields.update(
+                    impute_values=statistics,
+                    kept_columns=np.flatnonzero(~np.isnan(statistics)),
+                    indicator_columns=np.asarray(
+                        indicator.features_ if indicator is not None else [], dtype="int64"
+                    ),
+                    scale_mean=np.asarray(scale.mean_, dtype="float64"),
+                    scale_scale=np.asarray(scale.scale_, dtype="float64"),
+                )
+        else:
+            return None
+    fast_path = FastPreprocessor(**fields)
+    rows = sample.head(64)
+    unseen = rows.copy()
+    for column in fast_path.categorical_columns:
+        unseen[column] = "__unseen_category__"
+    blank = rows.copy()
+    for column in fast_path.categorical_columns:
+        blank[column] = pd.Series([None, np.nan, pd.NA, MISSING_CATEGORY] * len(rows))[
+            : len(rows)
+        ].to_numpy(dtype=object)
+    for column in fast_path.numeric_columns:
+        if pd.api.types.is_float_dtype(blank[column].dtype):
+            blank[column] = np.nan
+    for check in (rows, unseen, blank):
+        encoded = fast_path.transform(check)
+        expected = np.asarray(preprocess.transform(check), dtype="float64")
+        if encoded is None or not np.array_equal(encoded, expected, equal_nan=True):
+            return None
+    return fast_path
+
+
 def fit_model(train: pd.DataFrame, config: TrainConfig) -> FittedModel:
     """Fits the pipeline on time-sorted training rows, with the optional randomized search.
 
@@ -530,7 +615,8 @@ def fit_model(train: pd.DataFrame, config: TrainConfig) -> FittedModel:
     with threadpool_limits(limits=1):
         if config.search_trials == 0 or not space:
             pipeline.fit(features, label)
-            return FittedModel(PositiveClassModel(pipeline), hyperparameters)
+            model = PositiveClassModel(pipeline, compile_fast_path(pipeline, features))
+            return FittedModel(model, hyperparameters)
         return _search(pipeline, space, features, label, hyperparameters, config)
 
 
@@ -559,8 +645,9 @@ def _search(
     )
     search.fit(features, label)
     chosen = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
+    best = search.best_estimator_
     return FittedModel(
-        PositiveClassModel(search.best_estimator_),
+        PositiveClassModel(best, compile_fast_path(best, features)),
         {**hyperparameters, **chosen},
         search_best_score=float(search.best_score_),
         search_trials_run=trials,

@@ -137,7 +137,8 @@ def test_served_model_answers_churn_probability_like_in_process(
     Proves: the logged model, loaded through MLflow pyfunc (the path MLServer's MLflow
     runtime takes), answers ONE float per row in [0, 1] for the raw holdout frame (extra
     entity/timestamp/label columns ignored), equal to the in-process ``predict_proba``
-    class-1 column, with a float64[-1] output signature and the feature columns as input.
+    class-1 column, with a float64[-1] output signature and the feature columns as input;
+    the loaded model kept its fast path and answers what its sklearn pipeline answers.
 
     Cannot prove what a V2 HTTP round trip does to the numbers (validate_serving does).
     """
@@ -148,6 +149,9 @@ def test_served_model_answers_churn_probability_like_in_process(
     native = mlflow.sklearn.load_model(trained.model_uri)
     in_process = native.predict_proba(trained.holdout[trained.feature_columns])[:, 1]
     np.testing.assert_allclose(answer, in_process, rtol=0, atol=1e-12)
+    assert native.fast_path is not None
+    reference = native.reference_predict_proba(trained.holdout[trained.feature_columns])[:, 1]
+    np.testing.assert_allclose(answer, reference, rtol=0, atol=1e-9)
     output = served.metadata.signature.outputs.inputs[0]
     assert output.type == np.dtype("float64")
     assert output.shape == (-1,)
