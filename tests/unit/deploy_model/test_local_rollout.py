@@ -10,7 +10,7 @@ import requests
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
-from components._mlflow import ALIAS_CHAMPION, ALIAS_PREVIOUS, TAG_ROLLED_BACK
+from components._mlflow import ALIAS_CHAMPION, ALIAS_PREVIOUS, TAG_ROLLED_BACK, ensure_experiment
 from components._serving.demo_model import FEATURES, demo_frame
 from components._serving.models import download_model
 from components._serving.v2 import build_v2_request, decode_v2_outputs, infer, repository_index
@@ -32,7 +32,9 @@ class NotShipped(mlflow.pyfunc.PythonModel):
 
 def register_unloadable(client) -> str:
     mlflow.set_tracking_uri(client.tracking_uri)
-    with mlflow.start_run():
+    # An explicit experiment of this store: the fluent active experiment may be one that
+    # another test on this worker set in another store.
+    with mlflow.start_run(experiment_id=ensure_experiment(client, "local-rollout")):
         info = mlflow.pyfunc.log_model(name="model", python_model=NotShipped(), signature=SIGNATURE)
     version = client.create_model_version(
         "churn", info.model_uri, info.run_id, model_id=info.model_id
@@ -137,7 +139,7 @@ def test_local_rollback_when_candidate_answers_wrongly(
     code = tmp_path / "offset_model.py"
     code.write_text(OFFSET_MODEL_CODE)
     mlflow.set_tracking_uri(registry.tracking_uri)
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=ensure_experiment(registry, "local-rollout")):
         info = mlflow.pyfunc.log_model(name="model", python_model=str(code), signature=SIGNATURE)
     version = registry.create_model_version(
         "churn", info.model_uri, info.run_id, model_id=info.model_id

@@ -12,6 +12,7 @@ import pytest
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
+from components._mlflow import ensure_experiment
 from components._serving.demo_model import demo_frame
 from components._serving.server import ServingError
 from components.validate_serving.core import (
@@ -54,7 +55,8 @@ class PickledByReference(mlflow.pyfunc.PythonModel):
 
 def _log(registry, name: str, python_model) -> str:
     mlflow.set_tracking_uri(registry.tracking_uri)
-    with mlflow.start_run():
+    # An explicit experiment of this store (the fluent active one may belong to another).
+    with mlflow.start_run(experiment_id=ensure_experiment(registry, "infra-validation")):
         info = mlflow.pyfunc.log_model(name="model", python_model=python_model, signature=SIGNATURE)
     registry.create_registered_model(name)
     registry.create_model_version(name, info.model_uri, info.run_id, model_id=info.model_id)
