@@ -796,10 +796,9 @@ def train(
     from components._version import git_short_sha, suite_version
 
     config = config or TrainConfig()
-    validate_training_frame(frame, config)
+    split = split_training_frame(frame, config)  # validates (roles first), then splits
     config = config.with_features_of(frame)
     lineage = lineage or Lineage()
-    split = split_training_frame(frame, config)
     fitted = fit_model(split.train, config)
     metrics = training_metrics(fitted.model, split.train, config)
     if fitted.search_best_score is not None:
