@@ -202,7 +202,7 @@ def registered_name(model_uri: str) -> str:
         ValueError: If the URI is not a ``models:/`` URI naming a registered model.
     """
     name = model_uri.removeprefix("models:/").split("/")[0].split("@")[0]
-    if not model_uri.startswith("models:/") or not name or name.startswith("m-"):
+    if not model_uri.startswith("models:/") or not name:
         raise ValueError(
             f"{model_uri!r} names no registered model (expected models:/<name>/<version> "
             "or models:/<name>@<alias>)"

@@ -40,10 +40,12 @@ def _last_run() -> Sample:
 
 def _model_name(model_uri: str) -> str:
     """``models:/<name>@champion`` or ``models:/<name>/3`` -> ``<name>`` ("" otherwise)."""
-    if not model_uri.startswith("models:/"):
+    from components._mlflow import registered_name
+
+    try:
+        return registered_name(model_uri)
+    except ValueError:
         return ""
-    rest = model_uri.removeprefix("models:/")
-    return rest.split("@", 1)[0].split("/", 1)[0]
 
 
 def registry_version(model_uri: str, tracking_uri: str = "") -> str:
