@@ -145,11 +145,11 @@ def stack(served, receiver, tmp_path_factory):
 def monitored(world, served, stack, tmp_path_factory):
     """Runs the observed steps once: monitoring probe, deploy v2, gate, served traffic."""
     from components._observability.steps import publish_evaluation
-    from components._serving.demo_model import FEATURES
     from components._serving.v2 import build_v2_request, infer
     from components.deploy_model import deploy_model
     from components.evaluate_model import core as gate
     from pipelines.config import PipelineConfig
+    from tests._helpers.demo_model import FEATURES
 
     root = tmp_path_factory.mktemp("kfp")
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
