@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs \
-  contract train monitor repo-args-check kserve-client-venv lock-kserve-client
+  contract train monitor repo-args-check kserve-client-venv lock-kserve-client component-docs
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ format: setup ## ruff format + autofix
 
 test: setup ## Run the whole test suite
 	$(VENV)/bin/pytest -n 2 --dist loadscope
+
+component-docs: setup ## Regenerate components/<name>/README.md from each component's docstring and KFP spec
+	$(PY) -m components._docs
 
 compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 	$(PY) -m pipelines compile
