@@ -106,7 +106,7 @@ unschedule: setup ## Delete the recurring monitoring run
 runs: setup ## List recent KFP runs
 	$(PY) -m pipelines runs $(KFP_ARGS)
 
-bench: setup ## Benchmarks (results go in the README): generator, get_features, drift, pipeline overhead, prediction log
+bench: setup ## Benchmarks (results go in bench/README.md): generator, get_features, drift, pipeline overhead, prediction log
 	$(PY) -m bench.generator
 	$(PY) -m bench.features
 	$(PY) -m bench.drift
