@@ -21,13 +21,8 @@ from kfp.dsl import Dataset, Output
 
 from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components._images import image_for
-from components._observability.stack import (
-    DASHBOARD_FILE,
-    WebhookReceiver,
-    panel_queries,
-    resolve_variables,
-    start_stack,
-)
+from components._observability.stack import DASHBOARD_FILE, WebhookReceiver, start_stack
+from tests._helpers.dashboard import panel_queries, resolve_variables
 
 FEATURE_SERVICE = "churn_v1"
 MODEL = "churn"
