@@ -39,6 +39,7 @@ class Behaviour(enum.Enum):
     HEALTHY = "healthy"
     FAILS_TO_LOAD = "fails_to_load"  # the server cannot load it (e.g. a missing module)
     FAILS_AT_FULL_TRAFFIC = "fails_at_full_traffic"  # loads, but not as the only server
+    NEVER_READY = "never_ready"  # stays loading (e.g. an image that never pulls)
 
 
 @dataclass(frozen=True)
@@ -252,8 +253,8 @@ class KServeController(Controller):
             self._write(obj, state)
             return
         latest = state.revisions[-1]
-        if not latest.ready and not latest.failed:
-            behaviour = self.cluster.behaviour(latest.storage_uri)
+        behaviour = self.cluster.behaviour(latest.storage_uri)
+        if not latest.ready and not latest.failed and behaviour is not Behaviour.NEVER_READY:
             latest.failed = behaviour is Behaviour.FAILS_TO_LOAD
             latest.ready = not latest.failed
         self._write(obj, state)
@@ -356,6 +357,8 @@ class SeldonModelController(Controller):
         if (status["conditions"][0].get("reason") or "") != "ModelProgressing":
             return
         behaviour = self.cluster.behaviour(obj["spec"]["storageUri"])
+        if behaviour is Behaviour.NEVER_READY:
+            return
         # The suite names a candidate <served name>-v<version> (seldon.candidate_name).
         version = (meta.get("labels") or {}).get("mlops.kfp-suite.io/model-version", "")
         is_candidate = meta["name"].endswith(f"-v{version}")

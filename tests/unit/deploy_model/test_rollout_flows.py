@@ -4,10 +4,10 @@ The cluster (tests/_helpers/memory_cluster.py) honours the three calls the real
 `components.deploy_model.kube.Cluster` makes, with server-side-apply merge semantics, and
 plays the controllers' status updates one reconcile step per read. Each scenario starts
 from version 6 rolled out by the flow itself (a first rollout), then rolls out version 7:
-promote, rollback on a failed canary, rollback when the full rollout fails, and the same
-version again. Asserted: the sequence of objects applied and deleted, the final cluster
-state (spec and the traffic the controller reports), and that every applied object
-validates against its CRD schema (tests/crds).
+promote, rollback on a failed canary, rollback when the full rollout fails, rollback of a
+canary that never gets ready, and the same version again. Asserted: the sequence of
+objects applied and deleted, the final cluster state (spec and the traffic the controller
+reports), and that every applied object validates against its CRD schema (tests/crds).
 
 What this cannot prove: that KServe's and Seldon's real controllers take these steps with
 these messages, or the timing of a real rollout (see the stand-in's docstring).
@@ -350,6 +350,41 @@ def test_seldon_same_version_again_applies_nothing():
         before["generation"],
         before["resourceVersion"],
     )
+
+
+@pytest.mark.parametrize("target", ["kserve", "seldon"])
+def test_canary_that_never_gets_ready_is_rolled_back_at_the_timeout(target):
+    """A canary that stays loading is rolled back once ``ready_timeout_s`` has passed.
+
+    Proves: with a 0.2 s readiness limit, the flow stops waiting, applies the KServe
+    rollback variant (or deletes the Seldon candidate, never creating the Experiment),
+    and says the canary was not ready within the limit; v6 keeps serving.
+
+    Cannot prove the real time a controller needs (the limit is shortened here).
+    """
+    cluster = (kserve_cluster_with_v6 if target == "kserve" else seldon_cluster_with_v6)(
+        {V7.storage_uri: Behaviour.NEVER_READY}
+    )
+    policy = CanaryPolicy(ready_timeout_s=0.2, observe_s=0.05, poll_s=0.005)
+    deploy = deploy_kserve if target == "kserve" else deploy_seldon
+    result = deploy(request(target, "7"), V7, cluster, policy)
+    assert result.action == "rolled_back"
+    assert "not ready after" in result.reason
+    if target == "kserve":
+        assert applied(cluster) == [
+            ("apply", "InferenceService", "churn", V7.storage_uri, 10),
+            ("apply", "InferenceService", "churn", V7.storage_uri, 0),
+        ]
+        assert traffic(settle(cluster, kserve.KIND, "churn")) == {"churn-predictor-00001": 100}
+    else:
+        assert applied(cluster) == [
+            ("apply", "Model", "churn-v7", V7.storage_uri),
+            ("delete", "Experiment", "churn-canary", False),
+            ("delete", "Model", "churn-v7", True),
+        ]
+        live = settle(cluster, seldon.MODEL_KIND, "churn")
+        assert live["spec"]["storageUri"] == V6.storage_uri
+    assert_every_applied_object_is_valid(cluster)
 
 
 @pytest.mark.parametrize("target", ["kserve", "seldon"])
