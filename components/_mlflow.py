@@ -2,7 +2,7 @@
 
 One place for: where tracking goes by default (a sqlite file plus a local
 artifact directory, so a laptop run needs no server), the tag and alias names the
-components agree on, how a data frame is fingerprinted, and how the served
+components agree on, how the served
 probability is read out of a loaded model. MLflow is imported inside functions
 only: importing this module is cheap.
 """
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
     from mlflow import MlflowClient
 
 DEFAULT_EXPERIMENT = "suite"
@@ -138,21 +137,6 @@ def ensure_experiment(client: MlflowClient, name: str = DEFAULT_EXPERIMENT) -> s
         if created is None:
             raise
         return created.experiment_id
-
-
-def data_fingerprint(frame: pd.DataFrame) -> str:
-    """Returns the content fingerprint of a frame, ``sha256:<hex>``.
-
-    The same function `get_features` stamps on its Dataset artifact, so the
-    fingerprint on a training run equals the one on the frame it was trained on.
-    Row order, dtypes and every value count; the index does not.
-
-    Args:
-        frame: Any data frame.
-    """
-    from components.get_features.core import frame_fingerprint
-
-    return frame_fingerprint(frame)
 
 
 def dataset_digest(fingerprint: str) -> str:

@@ -249,9 +249,9 @@ def labels_end(labels: str | Path, suite: SuiteConfig) -> str:
     """Returns one second past the labels file's latest label time (ISO, UTC)."""
     import pandas as pd
 
-    from components.get_features.core import as_utc
+    from components._time import utc_series
 
-    times = as_utc(read_labels(labels, suite)[suite.timestamp])
+    times = utc_series(read_labels(labels, suite)[suite.timestamp])
     return (times.max() + pd.Timedelta(seconds=1)).isoformat()
 
 

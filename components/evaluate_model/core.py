@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -780,7 +781,7 @@ def evaluate(
         decision=decision,
         gate=gate,
         holdout_rows=len(holdout),
-        holdout_fingerprint=mlf.data_fingerprint(holdout),
+        holdout_fingerprint=frame_fingerprint(holdout),
         slice_features=list(slice_features),
         fairness=fairness,
         registered_model_name=registered_model_name,

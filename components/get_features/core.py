@@ -9,8 +9,6 @@ to a temp dir.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from components._feast import apply_repo, open_store
+from components._fingerprint import frame_fingerprint
 from components._suite import SuiteConfig, binary_label, load_suite_config
+from components._time import parse_utc, utc_series
 
 if TYPE_CHECKING:
     from feast import FeatureService, FeatureStore
@@ -27,14 +27,11 @@ if TYPE_CHECKING:
 __all__ = [
     "FeatureFrame",
     "apply_repo",
-    "as_utc",
     "feature_refs",
-    "frame_fingerprint",
     "get_features_from_source",
     "get_training_frame",
     "is_sorted",
     "load_entity_frame",
-    "parse_bound",
     "resolve_feature_service",
     "sort_order",
 ]
@@ -69,69 +66,6 @@ class FeatureFrame:
             "row_count": self.row_count,
             "fingerprint": self.fingerprint,
         }
-
-
-def frame_fingerprint(frame: pd.DataFrame) -> str:
-    """Returns ``sha256:<hex>`` over a canonical serialisation of a frame.
-
-    Serialised, in order: the column names and dtypes (JSON), the row count, then per
-    column its null mask (packed bits) and its non-null values: datetimes as int64 UTC
-    nanoseconds, numbers and booleans as little-endian int64/float64, anything else as
-    UTF-8 text of ``str(value)`` (Arrow large_string offsets + bytes). Nulls are written
-    as 0 / "", so the mask alone tells them apart. The index is ignored. Equal frames (same columns,
-    dtypes, order and values) give equal fingerprints on any machine or library
-    version; one changed value, row order or dtype changes it.
-
-    Args:
-        frame: The frame to fingerprint.
-    """
-    import pyarrow as pa
-
-    digest = hashlib.sha256()
-    header = [[str(name), str(dtype)] for name, dtype in frame.dtypes.items()]
-    digest.update(json.dumps(header).encode())
-    digest.update(len(frame).to_bytes(8, "little"))
-    for _, column in frame.items():
-        null = column.isna().to_numpy()
-        digest.update(np.packbits(null).tobytes())
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
-        if pd.api.types.is_datetime64_any_dtype(column.dtype):
-            values = column.to_numpy("datetime64[ns]").view("<i8").copy()
-            values[null] = 0
-            digest.update(values.tobytes())
-        elif pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_integer_dtype(
-            column.dtype
-        ):
-            digest.update(column.fillna(0).to_numpy("<i8").tobytes())
-        elif pd.api.types.is_float_dtype(column.dtype):
-            digest.update(column.fillna(0.0).to_numpy("<f8").tobytes())
-        else:
-            try:
-                text = pa.array(column.to_numpy(object), pa.large_string(), from_pandas=True)
-            except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str: hash str(value)
-                values = np.where(null, None, column.astype(str).to_numpy(object))
-                text = pa.array(values, pa.large_string(), from_pandas=True)
-            offsets_buffer, data = text.buffers()[1:]
-            offsets = np.frombuffer(offsets_buffer, "<i8", count=len(text) + 1)
-            digest.update(offsets.tobytes())
-            digest.update(memoryview(data)[: offsets[-1]] if data is not None else b"")
-    return f"sha256:{digest.hexdigest()}"
-
-
-def as_utc(values: pd.Series) -> pd.Series:
-    """Returns timestamps as ``datetime64[ns, UTC]``; naive values are taken as UTC.
-
-    Avoids `pd.to_datetime` on columns that already are datetimes (it iterates over
-    them in Python to decide on caching: ~0.1 s per 1e5 rows).
-    """
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = values.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(values.dtype):
-        values = values.dt.tz_localize("UTC")
-    else:
-        values = pd.to_datetime(values, utc=True)
-    return values.astype("datetime64[ns, UTC]")
 
 
 def _sort_keys(frame: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
@@ -176,25 +110,6 @@ def is_sorted(frame: pd.DataFrame, by: list[str]) -> bool:
     return bool((before | tied).all())
 
 
-def parse_bound(value: str, name: str) -> pd.Timestamp | None:
-    """Parses an ISO date/time window bound; empty means unbounded.
-
-    Args:
-        value: ISO 8601 date or date-time, e.g. ``"2024-03-01"``; naive means UTC.
-        name: Parameter name, for the error message.
-
-    Raises:
-        ValueError: If the value is not an ISO date/time.
-    """
-    if not value.strip():
-        return None
-    try:
-        stamp = pd.Timestamp(value.strip())
-    except ValueError as err:
-        raise ValueError(f"{name}={value!r} is not an ISO date/time (e.g. 2024-03-01)") from err
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def load_entity_frame(
     entity_source: str | Path, suite: SuiteConfig, start: str = "", end: str = ""
 ) -> pd.DataFrame:
@@ -216,7 +131,7 @@ def load_entity_frame(
     """
     import pyarrow.parquet as pq
 
-    lower, upper = parse_bound(start, "start"), parse_bound(end, "end")
+    lower, upper = parse_utc(start, "start"), parse_utc(end, "end")
     if lower is not None and upper is not None and lower >= upper:
         raise ValueError(f"empty window: start={start!r} is not before end={end!r}")
     columns = suite.entity_columns
@@ -225,7 +140,7 @@ def load_entity_frame(
         raise ValueError(f"entity source {entity_source} lacks columns {missing}")
     frame = pq.read_table(entity_source, columns=columns).to_pandas()
     frame[suite.label] = binary_label(frame[suite.label], suite)
-    times = as_utc(frame[suite.timestamp])
+    times = utc_series(frame[suite.timestamp])
     keep = np.ones(len(frame), dtype=bool)
     if lower is not None:
         keep &= (times >= lower).to_numpy()
@@ -298,7 +213,7 @@ def get_training_frame(
     for column in (suite.entity_key, suite.timestamp):
         if entities[column].isna().any():
             raise ValueError(f"entity column {column!r} has {entities[column].isna().sum()} nulls")
-    entities[suite.timestamp] = as_utc(entities[suite.timestamp])
+    entities[suite.timestamp] = utc_series(entities[suite.timestamp])
     # Sorting the 3-column entity frame is cheap; a store that keeps entity order (the
     # ASOF store does) then returns the training frame already sorted.
     order_by = [suite.entity_key, suite.timestamp, suite.label]
@@ -321,7 +236,7 @@ def get_training_frame(
     lost = [c for c in columns if c not in retrieved.columns]
     if lost:
         raise RuntimeError(f"feature service {feature_service!r} returned no columns {lost}")
-    retrieved[suite.timestamp] = as_utc(retrieved[suite.timestamp])
+    retrieved[suite.timestamp] = utc_series(retrieved[suite.timestamp])
     frame = retrieved if list(retrieved.columns) == columns else retrieved[columns]
     if not is_sorted(frame, order_by):
         frame = frame.take(sort_order(frame, order_by))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from components._feast import open_store
+from components._time import parse_utc
 
 if TYPE_CHECKING:
     from feast import FeatureStore, FeatureView
@@ -46,13 +47,8 @@ def parse_end_time(value: str) -> datetime:
     Raises:
         ValueError: If the value is not an ISO date/time.
     """
-    if not value.strip():
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError as err:
-        raise ValueError(f"end_time={value!r} is not an ISO date/time") from err
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    stamp = parse_utc(value, "end_time")
+    return datetime.now(UTC) if stamp is None else stamp.to_pydatetime()
 
 
 def _views_to_materialize(store: FeatureStore, names: Sequence[str]) -> list[FeatureView]:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 from components._suite import feature_roles
 from components.train_model import estimator as estimator_module
 from components.train_model.estimator import (
@@ -803,7 +804,7 @@ def train(
     metrics = training_metrics(fitted.model, split.train, config)
     if fitted.search_best_score is not None:
         metrics["search_cv_roc_auc"] = fitted.search_best_score
-    fingerprint = mlf.data_fingerprint(frame)
+    fingerprint = frame_fingerprint(frame)
     version = lineage.suite_version or suite_version()
     cutoff = split.cutoff.isoformat()
     tags = {
@@ -830,7 +831,7 @@ def train(
             warnings.filterwarnings("ignore", message="The specified dataset source")
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             for context, part in (("training", split.train), ("holdout", split.holdout)):
-                part_fingerprint = mlf.data_fingerprint(part)
+                part_fingerprint = frame_fingerprint(part)
                 dataset = mlflow.data.from_pandas(
                     part,
                     source=lineage.data_source or "unknown",
@@ -927,7 +928,7 @@ def holdout_metadata(result: TrainResult) -> dict[str, Any]:
         "rows": result.holdout_rows,
         "holdout_start": result.holdout_start,
         "positive_rate": float(label.mean()),
-        "data_fingerprint": mlf.data_fingerprint(result.holdout),
+        "data_fingerprint": frame_fingerprint(result.holdout),
         "training_data_fingerprint": result.data_fingerprint,
         "label_column": result.label_column,
         "feature_columns": result.feature_columns,

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from components._time import parse_utc, to_utc
 from components.validate_data.contract import (
     ColumnSpec,
     ContractError,
@@ -249,15 +250,8 @@ def parse_now(now: str | dt.datetime | None) -> pd.Timestamp:
     Raises:
         ValueError: If `now` is not a timestamp.
     """
-    if now is None or now == "":
-        return pd.Timestamp.now(tz="UTC")
-    try:
-        ts = pd.Timestamp(now)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"now must be an ISO 8601 timestamp or empty, got {now!r}") from exc
-    if pd.isna(ts):
-        raise ValueError(f"now must be an ISO 8601 timestamp or empty, got {now!r}")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    stamp = parse_utc(now, "now") if isinstance(now, str) or now is None else to_utc(now)
+    return pd.Timestamp.now(tz="UTC") if stamp is None else stamp
 
 
 def plan_checks(contract: DataContract, now: pd.Timestamp) -> tuple[PlannedCheck, ...]:

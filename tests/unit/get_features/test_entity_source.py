@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from components._time import parse_utc
 from components.get_features.core import (
     get_features_from_source,
     get_training_frame,
     load_entity_frame,
-    parse_bound,
 )
 
 
@@ -44,8 +44,8 @@ def test_bad_windows_fail_with_the_reason(tiny_sources, suite):
     with pytest.raises(ValueError, match=r"empty window: start='2024-05-01'"):
         load_entity_frame(labels, suite, start="2024-05-01", end="2024-04-01")
     with pytest.raises(ValueError, match=r"end='yesterday' is not an ISO date"):
-        parse_bound("yesterday", "end")
-    assert parse_bound("  ", "start") is None
+        parse_utc("yesterday", "end")
+    assert parse_utc("  ", "start") is None
 
 
 def test_labels_without_the_label_column_are_named(tmp_path, case, suite):

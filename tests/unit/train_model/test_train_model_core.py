@@ -16,6 +16,7 @@ import pytest
 from churn_data import schema
 from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 from components.train_model import core
 from components.train_model.estimator import MISSING_CATEGORY, normalize_categories
 
@@ -216,7 +217,7 @@ def test_run_records_params_metrics_tags_inputs_and_model(
     assert tags[mlf.TAG_SUITE_VERSION] == "9.9.9-test"
     assert tags[mlf.TAG_PIPELINE_RUN_ID] == "kfp-run-123"
     assert tags[mlf.TAG_FEATURE_SERVICE] == "churn_v1"
-    assert tags[mlf.TAG_DATA_FINGERPRINT] == mlf.data_fingerprint(training_frame)
+    assert tags[mlf.TAG_DATA_FINGERPRINT] == frame_fingerprint(training_frame)
     assert tags[mlf.TAG_GIT_SHA]
     inputs = {
         next(t.value for t in d.tags if t.key == "mlflow.data.context"): d
@@ -225,7 +226,7 @@ def test_run_records_params_metrics_tags_inputs_and_model(
     train_rows = core.time_split(training_frame, core.TrainConfig(**TRAIN_ROLES)).train
     for context, rows in (("training", train_rows), ("holdout", trained.holdout)):
         logged = inputs[context]
-        assert logged.dataset.digest == mlf.dataset_digest(mlf.data_fingerprint(rows))
+        assert logged.dataset.digest == mlf.dataset_digest(frame_fingerprint(rows))
         assert json.loads(logged.dataset.source) == {"uri": "/data/train.parquet"}
         input_tags = {t.key: t.value for t in logged.tags}
         assert input_tags["source_fingerprint"] == trained.data_fingerprint
