@@ -54,18 +54,18 @@ def registry_version(model_uri: str, tracking_uri: str = "") -> str:
     ``models:/<name>/3`` -> ``3`` without a lookup; ``models:/<name>@champion`` asks the
     registry which version holds the alias.
     """
-    rest = model_uri.removeprefix("models:/")
-    if rest == model_uri:
-        return ""
-    name, _, alias = rest.partition("@")
-    if not alias:
-        return rest.partition("/")[2]
-    from mlflow.exceptions import MlflowException
-
-    from components._mlflow import mlflow_client
+    from components._mlflow import alias_version, mlflow_client, parse_models_uri
 
     try:
-        return str(mlflow_client(tracking_uri).get_model_version_by_alias(name, alias).version)
+        name, version, alias = parse_models_uri(model_uri)
+    except ValueError:
+        return ""
+    if not alias:
+        return version or ""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return alias_version(mlflow_client(tracking_uri), name, alias) or ""
     except MlflowException:
         return ""
 

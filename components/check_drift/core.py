@@ -45,8 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, positive_probability
-from components.check_drift.reference import (
+from components._drift_reference import (
     NULL_LABEL,
     UNSEEN_LABEL,
     DriftReference,
@@ -55,6 +54,7 @@ from components.check_drift.reference import (
     load_reference,
     nulls_as_lowest,
 )
+from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, models_uri, positive_probability
 
 CHECKS = ("feature", "psi", "prediction", "multivariate", "performance")
 DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
@@ -696,7 +696,7 @@ def champion_uri(model_name: str = "", model_uri: str = "", alias: str = ALIAS_C
         return model_uri
     if not model_name:
         raise ValueError("give model_uri or model_name (whose @champion alias is checked)")
-    return f"models:/{model_name}@{alias}"
+    return models_uri(model_name, alias=alias)
 
 
 def load_champion(client: Any, model_uri: str, work_dir: str | Path | None = None) -> Champion:

@@ -453,7 +453,7 @@ def deploy(
     Returns:
         The result; ``champion`` has moved iff ``action == "promoted"``.
     """
-    from components.deploy_model import registry
+    from components import _aliases
     from components.deploy_model.local import LocalTarget, deploy_local
 
     policy = policy or CanaryPolicy()
@@ -480,9 +480,9 @@ def deploy(
         result = deploy_seldon(request, model, cluster, policy)
 
     if result.action in ("promoted", "unchanged"):
-        registry.promote_champion(client, model.name, model.version)
+        _aliases.promote_champion(client, model.name, model.version)
     elif result.action == "rolled_back":
-        registry.mark_rolled_back(client, model.name, model.version, result.reason)
+        _aliases.mark_rolled_back(client, model.name, model.version, result.reason)
     return result
 
 

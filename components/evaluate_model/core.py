@@ -628,32 +628,6 @@ def decide_slices(
     return checks, reasons, rules
 
 
-def find_champion(client: MlflowClient, name: str) -> Any | None:
-    """Returns the ``champion`` model version of registered model `name`, or None.
-
-    None when the registered model does not exist or has no champion alias;
-    any other registry error is raised.
-
-    Args:
-        client: MLflow client.
-        name: Registered model name.
-    """
-    from mlflow.exceptions import MlflowException
-
-    try:
-        client.get_registered_model(name)
-    except MlflowException as error:
-        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return None
-        raise
-    try:
-        return client.get_model_version_by_alias(name, mlf.ALIAS_CHAMPION)
-    except MlflowException as error:
-        if error.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
-            return None
-        raise
-
-
 def decide(
     challenger: dict[str, float],
     champion: dict[str, float] | None,
@@ -757,11 +731,11 @@ def evaluate(
         run_id=challenger_run_id,
     )
     champion, champion_probability = None, None
-    version = find_champion(client, registered_model_name)
+    version = mlf.alias_model_version(client, registered_model_name, mlf.ALIAS_CHAMPION)
     if version is not None:
         champion, champion_probability = score_model(
             "champion",
-            f"models:/{registered_model_name}@{mlf.ALIAS_CHAMPION}",
+            mlf.models_uri(registered_model_name, alias=mlf.ALIAS_CHAMPION),
             holdout,
             label_column,
             slice_features,

@@ -35,6 +35,7 @@ def register_model(
     import json
     from pathlib import Path
 
+    from components import _aliases
     from components import _mlflow as mlf
     from components.register_model import core
 
@@ -51,7 +52,7 @@ def register_model(
         model.metadata.get("model_id"),
     )
     if promote:
-        core.promote(client, registered_model_name, registration.version)
+        _aliases.promote(client, registered_model_name, registration.version)
     card = core.model_card(client, registered_model_name, registration.version)
     Path(model_card.path).write_text(card, encoding="utf-8")
     model_card.metadata.update(

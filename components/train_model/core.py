@@ -882,7 +882,7 @@ def _log_drift_reference(
     scores are what the model's scores on fresh, undrifted data look like (training
     scores are sharper and would read as prediction drift).
     """
-    from components.check_drift.reference import build_reference, log_reference
+    from components._drift_reference import build_reference, log_reference
 
     with tempfile.TemporaryDirectory() as scratch:
         reference_dir = build_reference(

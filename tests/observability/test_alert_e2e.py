@@ -78,8 +78,8 @@ def world(tmp_path_factory):
     import mlflow
 
     from churn_data import DriftScenario, GeneratorConfig, generate, schema
+    from components._drift_reference import build_reference, log_reference
     from components._mlflow import mlflow_client
-    from components.check_drift.reference import build_reference, log_reference
     from components.train_model.core import TrainConfig, train
 
     root = tmp_path_factory.mktemp("observed")

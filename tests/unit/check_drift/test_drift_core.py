@@ -11,6 +11,7 @@ import pytest
 from drift_data import CATEGORICAL, NUMERIC, churn_frame
 
 from churn_data.schema import DRIFT_ROLES
+from components._drift_reference import build_reference, load_reference_dir
 from components.check_drift.core import (
     CHECKS,
     STATUS_DRIFT,
@@ -22,7 +23,6 @@ from components.check_drift.core import (
     numeric_histogram,
     psi,
 )
-from components.check_drift.reference import build_reference, load_reference_dir
 
 ALL_CHECKS = DriftParams(**DRIFT_ROLES, checks=CHECKS)
 

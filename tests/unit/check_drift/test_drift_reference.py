@@ -10,6 +10,12 @@ import pytest
 from drift_data import CATEGORICAL, FEATURES, NUMERIC, churn_frame
 
 from churn_data.schema import DRIFT_ROLES
+from components._drift_reference import (
+    REFERENCE_ARTIFACT_PATH,
+    build_reference,
+    load_reference,
+    log_reference,
+)
 from components._mlflow import positive_probability
 from components.check_drift.core import (
     DriftParams,
@@ -17,12 +23,6 @@ from components.check_drift.core import (
     check_drift,
     load_champion,
     run_drift_check,
-)
-from components.check_drift.reference import (
-    REFERENCE_ARTIFACT_PATH,
-    build_reference,
-    load_reference,
-    log_reference,
 )
 
 

@@ -332,7 +332,7 @@ def test_run_carries_the_drift_reference_of_its_model(trained: core.TrainResult,
     scores are the model's own P(churn) on those rows.
     Cannot prove the reference detects drift (tests/unit/check_drift does).
     """
-    from components.check_drift.reference import load_reference
+    from components._drift_reference import load_reference
 
     reference = load_reference(trained.run_id, client)
     assert 0 < len(reference.features) <= min(len(trained.holdout), 5000)
