@@ -15,7 +15,7 @@ from kfp.dsl import Dataset, Output
 
 from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components._images import image_for
-from components.check_drift import check_drift
+from components.check_drift.component import check_drift
 
 BASE_IMAGE = image_for("check_drift")
 

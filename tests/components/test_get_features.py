@@ -5,7 +5,7 @@ from kfp import dsl, local
 from kfp.dsl import Dataset
 
 from components._feast import apply_repo, copy_repo
-from components.get_features import get_features
+from components.get_features.component import get_features
 from components.get_features.core import get_features_from_source
 
 

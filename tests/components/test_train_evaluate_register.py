@@ -21,9 +21,9 @@ from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
 from components._fingerprint import frame_fingerprint
 from components._images import image_for
-from components.evaluate_model import evaluate_model
-from components.register_model import register_model
-from components.train_model import train_model
+from components.evaluate_model.component import evaluate_model
+from components.register_model.component import register_model
+from components.train_model.component import train_model
 
 MODEL_NAME = "churn-kfp"
 CUSTOMERS = 2000

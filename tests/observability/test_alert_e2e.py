@@ -44,8 +44,8 @@ def produce_window(source: str, feature_service: str, window: Output[Dataset]):
 
 
 def _monitoring_probe():
-    from components.check_drift import check_drift
-    from components.validate_data import validate_data
+    from components.check_drift.component import check_drift
+    from components.validate_data.component import validate_data
 
     @dsl.pipeline(name="observed-monitoring")
     def observed_monitoring(
@@ -147,7 +147,7 @@ def monitored(world, served, stack, tmp_path_factory):
     from components._observability.steps import publish_evaluation
     from components._serving.demo_model import FEATURES
     from components._serving.v2 import build_v2_request, infer
-    from components.deploy_model import deploy_model
+    from components.deploy_model.component import deploy_model
     from components.evaluate_model import core as gate
     from pipelines.config import PipelineConfig
 

@@ -29,9 +29,9 @@ from components import _aliases
 from components import _mlflow as mlf
 from components._images import image_for
 from components._registry_lock import lock_model_name
-from components.evaluate_model import evaluate_model
-from components.register_model import register_model
-from components.train_model import train_model
+from components.evaluate_model.component import evaluate_model
+from components.register_model.component import register_model
+from components.train_model.component import train_model
 from pipelines.local_runner import run_compiled
 
 CUSTOMERS = 1200
