@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FeatureFrame",
+    "GetFeaturesConfig",
     "apply_repo",
     "feature_refs",
-    "get_features_from_source",
     "get_training_frame",
     "is_sorted",
     "load_entity_frame",
     "resolve_feature_service",
+    "run",
     "sort_order",
 ]
 
@@ -40,6 +41,8 @@ __all__ = [
 @dataclass(frozen=True)
 class FeatureFrame:
     """A training frame and the lineage that goes into its artifact metadata.
+
+    Implements `components._contract.ComponentResult`.
 
     Attributes:
         frame: The training frame.
@@ -66,6 +69,15 @@ class FeatureFrame:
             "row_count": self.row_count,
             "fingerprint": self.fingerprint,
         }
+
+    def metrics(self) -> dict[str, float]:
+        """Returns ``rows`` and ``features`` (feature column count)."""
+        return {"rows": float(self.row_count), "features": float(len(self.feature_refs))}
+
+    def report(self) -> dict[str, Any]:
+        """Returns the lineage and the frame's columns with their dtypes."""
+        columns = {str(name): str(dtype) for name, dtype in self.frame.dtypes.items()}
+        return {**self.metadata(), "columns": columns}
 
 
 def _sort_keys(frame: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
@@ -249,23 +261,37 @@ def get_training_frame(
     )
 
 
-def get_features_from_source(
-    feature_repo: str | Path,
-    feature_service: str,
-    entity_source: str | Path,
-    start: str = "",
-    end: str = "",
-) -> FeatureFrame:
-    """The component's work: labels in a window -> training frame.
+@dataclass(frozen=True)
+class GetFeaturesConfig:
+    """What `run` retrieves.
 
-    Args:
+    Attributes:
         feature_repo: Feature repo directory (already applied).
         feature_service: Feature service name; empty means the suite.yaml default.
         entity_source: Labels parquet (path or s3:// URI).
         start: Window start, inclusive (ISO); empty means unbounded.
         end: Window end, exclusive (ISO); empty means unbounded.
     """
-    suite = load_suite_config(feature_repo)
-    entities = load_entity_frame(entity_source, suite, start, end)
-    store = open_store(feature_repo)
-    return get_training_frame(store, entities, feature_service or suite.feature_service, suite)
+
+    feature_repo: str | Path
+    feature_service: str
+    entity_source: str | Path
+    start: str = ""
+    end: str = ""
+
+
+def run(config: GetFeaturesConfig) -> FeatureFrame:
+    """The component's work: labels in a window -> training frame.
+
+    Args:
+        config: Repo, feature service, labels and window.
+
+    Raises:
+        ValueError: If a window bound is not an ISO date/time, the window is empty, the
+            feature service is unknown, or a label row did not come back.
+    """
+    suite = load_suite_config(config.feature_repo)
+    entities = load_entity_frame(config.entity_source, suite, config.start, config.end)
+    store = open_store(config.feature_repo)
+    service = config.feature_service or suite.feature_service
+    return get_training_frame(store, entities, service, suite)

@@ -7,9 +7,10 @@ import pytest
 
 from components._time import parse_utc
 from components.get_features.core import (
-    get_features_from_source,
+    GetFeaturesConfig,
     get_training_frame,
     load_entity_frame,
+    run,
 )
 
 
@@ -60,14 +61,14 @@ def test_labels_without_the_label_column_are_named(tmp_path, case, suite):
 
 
 def test_component_work_equals_the_core_join(case, repo, store, tiny_sources, suite):
-    """`get_features_from_source` (what the component runs) equals the core join.
+    """`run` (what the component runs) equals the core join.
 
     Proves the path + window entry point reads the labels, uses suite.yaml's default
     service when given "" and returns the same frame as `get_training_frame` on the
     same rows. Cannot prove the KFP wrapper (tests/components).
     """
     source = tiny_sources / "labels.parquet"
-    result = get_features_from_source(repo, "", source, end="2024-03-02")
+    result = run(GetFeaturesConfig(repo, "", source, end="2024-03-02"))
     direct = get_training_frame(store, case.labels.iloc[:5], suite.feature_service, suite)
     assert result.feature_service == "churn_v1"
     pd.testing.assert_frame_equal(result.frame, direct.frame)
