@@ -43,7 +43,9 @@ repo, labels, uri, start, end = sys.argv[1:6]
 frame = run(GetFeaturesConfig(repo, "churn_v1", labels, start, end)).frame
 enforce(validate_frame(frame, contract_from_dict(PipelineConfig.from_repo().contract)), "fail")
 client = mlf.mlflow_client(uri)
-result = train_core.train(frame, client, train_core.TrainConfig(**TRAIN_ROLES, seed=7))
+result = train_core.run(
+    train_core.TrainJob(frame, train_core.TrainConfig(**TRAIN_ROLES, seed=7)), client=client
+)
 evaluate(
     result.holdout, result.model_uri, client, "churn", GateConfig(min_roc_auc=1.01),
     label_column="churned", slice_features=["plan"],

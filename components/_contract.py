@@ -86,6 +86,29 @@ def _write(path: str | Path, text: str) -> None:
     target.write_text(text, encoding="utf-8")
 
 
+def write_reports(
+    result: Any,
+    *,
+    report_path: str | Path | None = None,
+    html_path: str | Path | None = None,
+    markdown_path: str | Path | None = None,
+) -> None:
+    """Writes a result's report files (creating directories): what `publish` and CLIs use.
+
+    Args:
+        result: A component result.
+        report_path: Where ``result.report()`` goes as strict JSON.
+        html_path: Where ``result.html()`` goes.
+        markdown_path: Where ``result.markdown()`` goes.
+    """
+    if report_path is not None:
+        _write(report_path, report_json(result))
+    if html_path is not None:
+        _write(html_path, result.html())
+    if markdown_path is not None:
+        _write(markdown_path, result.markdown())
+
+
 def publish(
     result: ComponentResult,
     *,
@@ -113,12 +136,12 @@ def publish(
     lineage = result.metadata()
     for artifact in metadata:
         artifact.metadata.update(lineage)
-    if report is not None:
-        _write(report.path, report_json(result))
-    if html is not None:
-        _write(html.path, result.html())
-    if markdown is not None:
-        _write(markdown.path, result.markdown())
+    write_reports(
+        result,
+        report_path=None if report is None else report.path,
+        html_path=None if html is None else html.path,
+        markdown_path=None if markdown is None else markdown.path,
+    )
     for output, frame in (frames or {}).items():
         Path(output.path).parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(output.path, index=False)

@@ -276,15 +276,14 @@ def test_failing_validation_inhibits_the_drift_alert(monitored, stack, world, tm
     import pandas as pd
 
     from components._observability.steps import publish_validation
-    from components.validate_data.core import validate_file
+    from components.validate_data.contract import contract_from_dict
+    from components.validate_data.core import validate_frame
     from pipelines.config import PipelineConfig
 
     broken = pd.read_parquet(world["source"])
     broken["customer_id"] = broken["customer_id"].astype("float64")
     broken.loc[broken.index[:50], "customer_id"] = None
-    path = tmp_path / "broken.parquet"
-    broken.to_parquet(path)
-    report = validate_file(path, PipelineConfig.from_repo().contract)
+    report = validate_frame(broken, contract_from_dict(PipelineConfig.from_repo().contract))
     assert not report.success
     publish_validation(
         report,

@@ -30,12 +30,11 @@ def split(training_frame: pd.DataFrame) -> core.TimeSplit:
 def trained(training_frame: pd.DataFrame, tracking_uri: str) -> core.TrainResult:
     """One full training run (XGBoost defaults) shared by the MLflow-content tests."""
     lineage = core.Lineage("9.9.9-test", "kfp-run-123", "churn_v1", "/data/train.parquet")
-    return core.train(
-        training_frame,
-        mlf.mlflow_client(tracking_uri),
-        core.TrainConfig(**TRAIN_ROLES),
-        lineage,
-        experiment_name="train-shared",
+    return core.run(
+        core.TrainJob(
+            training_frame, core.TrainConfig(**TRAIN_ROLES), lineage, experiment_name="train-shared"
+        ),
+        client=mlf.mlflow_client(tracking_uri),
     )
 
 
@@ -88,9 +87,12 @@ def test_two_training_runs_log_identical_metrics_and_models(
     time split's tie order would differ) - that is intended.
     """
     config = core.TrainConfig(**TRAIN_ROLES, model_type="logistic_regression", search_trials=3)
-    runs = [core.train(training_frame, client, config, experiment_name=experiment) for _ in "ab"]
+    runs = [
+        core.run(core.TrainJob(training_frame, config, experiment_name=experiment), client=client)
+        for _ in "ab"
+    ]
     assert runs[0].run_id != runs[1].run_id
-    assert runs[0].metrics == runs[1].metrics
+    assert runs[0].run_metrics == runs[1].run_metrics
     assert runs[0].hyperparameters == runs[1].hyperparameters
     logged = [client.get_run(r.run_id).data.metrics for r in runs]
     assert logged[0] == logged[1]
