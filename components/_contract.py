@@ -118,6 +118,8 @@ def publish(
     html: Any = None,
     markdown: Any = None,
     frames: Mapping[Any, Any] | None = None,
+    classification_metrics: Any = None,
+    files: Mapping[Any, str] | None = None,
 ) -> None:
     """Writes a result to a component's KFP outputs.
 
@@ -129,6 +131,9 @@ def publish(
         html: An ``Output[HTML]`` for ``result.html()``.
         markdown: An ``Output[Markdown]`` for ``result.markdown()``.
         frames: ``Output[Dataset]`` -> data frame, each written as parquet.
+        classification_metrics: An ``Output[ClassificationMetrics]`` for
+            ``result.classification()`` (keys fpr, tpr, threshold, categories, matrix).
+        files: Output artifact -> text written to its path (e.g. a rendered manifest).
     """
     if metrics is not None:
         for name, value in finite_metrics(result.metrics()).items():
@@ -142,6 +147,12 @@ def publish(
         html_path=None if html is None else html.path,
         markdown_path=None if markdown is None else markdown.path,
     )
+    if classification_metrics is not None:
+        curve = result.classification()
+        classification_metrics.log_roc_curve(curve["fpr"], curve["tpr"], curve["threshold"])
+        classification_metrics.log_confusion_matrix(curve["categories"], curve["matrix"])
+    for output, text in (files or {}).items():
+        _write(output.path, text)
     for output, frame in (frames or {}).items():
         Path(output.path).parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(output.path, index=False)

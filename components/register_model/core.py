@@ -9,13 +9,14 @@ asked to promote right away). Registration holds the registered model's registry
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from components import _governance as gov
 from components import _mlflow as mlf
-from components._aliases import repair_locked
+from components._aliases import promote, repair_locked
 from components._registry_lock import registry_lock
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ def lineage_tags(
         challenger = evaluation["challenger"]
         measured = {**challenger["metrics"], "ece": challenger["calibration"]["ece"]}
         for key, value in measured.items():
-            tags[f"{mlf.HOLDOUT_PREFIX}{key}"] = f"{value:.6g}"
+            if value is not None:  # a non-finite metric is null in the strict-JSON report
+                tags[f"{mlf.HOLDOUT_PREFIX}{key}"] = f"{value:.6g}"
         tags[mlf.TAG_HOLDOUT_FINGERPRINT] = evaluation["holdout_fingerprint"]
         tags[mlf.TAG_GATE_BLESSED] = str(evaluation["decision"]["blessed"]).lower()
     return tags
@@ -188,6 +190,100 @@ def _register_locked(
     ticket.ensure_held()
     client.set_registered_model_alias(name, mlf.ALIAS_CHALLENGER, version)
     return Registration(name, version, not existing, model_uri, run_id, previous)
+
+
+@dataclass(frozen=True)
+class RegisterConfig:
+    """What `run` registers, and whether it promotes right away.
+
+    Attributes:
+        registered_model_name: Registered model name.
+        model_metadata: `train_model`'s Model metadata (model_uri, run_id, model_id, lineage).
+        evaluation: `evaluate_model`'s JSON report; must bless this model's run.
+        promote: Promote right away (champion -> previous, this -> champion).
+        pipeline_run_id: KFP run id (lineage tag).
+        tracking_uri: MLflow tracking URI ("" = the suite default); used when `run`
+            gets no client.
+    """
+
+    registered_model_name: str
+    model_metadata: Mapping[str, Any]
+    evaluation: Mapping[str, Any]
+    promote: bool = True
+    pipeline_run_id: str = ""
+    tracking_uri: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    """The registered version and its model card (implements the component-result protocol).
+
+    Attributes:
+        registration: The registered version.
+        promoted: Whether it was promoted to ``champion`` in this step.
+        card: The Markdown model card.
+    """
+
+    registration: Registration
+    promoted: bool
+    card: str
+
+    def metrics(self) -> dict[str, float]:
+        """Returns the version number and whether it was promoted (0/1)."""
+        return {
+            "version": float(self.registration.version),
+            "promoted": float(self.promoted),
+        }
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the model card artifact's metadata: name, URI, version, promoted."""
+        return {
+            "registered_model_name": self.registration.name,
+            "model_uri": self.registration.version_uri,
+            "version": self.registration.version,
+            "promoted": self.promoted,
+        }
+
+    def report(self) -> dict[str, Any]:
+        """Returns the registration (version, source, run, previous challenger)."""
+        return {**dataclasses.asdict(self.registration), "promoted": self.promoted}
+
+    def markdown(self) -> str:
+        """Returns the model card."""
+        return self.card
+
+    def return_value(self) -> str:
+        """Returns the version's pinned registry URI, ``models:/<name>/<version>``."""
+        return self.registration.version_uri
+
+
+def run(config: RegisterConfig, *, client: MlflowClient | None = None) -> RegisterResult:
+    """The component's work: check the gate, register as challenger, maybe promote, card.
+
+    Args:
+        config: The model, its evaluation and the registry.
+        client: MLflow client; None = one for ``config.tracking_uri``.
+
+    Raises:
+        ValueError: If the evaluation did not bless this model's run.
+        RegistryStateError: If an interrupted alias move cannot be finished.
+    """
+    run_id = config.model_metadata["run_id"]
+    require_blessed(config.evaluation, run_id)
+    client = client or mlf.mlflow_client(config.tracking_uri)
+    name = config.registered_model_name
+    registration = register(
+        client,
+        name,
+        config.model_metadata["model_uri"],
+        run_id,
+        lineage_tags(config.model_metadata, config.evaluation, config.pipeline_run_id),
+        config.model_metadata.get("model_id"),
+    )
+    if config.promote:
+        promote(client, name, registration.version)
+    card = model_card(client, name, registration.version)
+    return RegisterResult(registration, config.promote, card)
 
 
 def model_card(client: MlflowClient, name: str, version: str | int) -> str:

@@ -14,8 +14,6 @@ def train_model(
     label_column: str,
     timestamp_column: str,
     entity_column: str,
-    model: Output[Model],
-    holdout: Output[Dataset],
     tracking_uri: str = "",
     experiment_name: str = "suite",
     model_type: str = "xgboost",
@@ -29,6 +27,9 @@ def train_model(
     feature_service: str = "",
     suite_version: str = "",
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    *,
+    model: Output[Model],
+    holdout: Output[Dataset],
 ):
     """Trains a binary classifier on a time-ordered split and logs it to MLflow.
 

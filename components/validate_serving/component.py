@@ -10,11 +10,12 @@ from components._images import image_for
 def validate_serving(
     model_uri: str,
     holdout: Input[Dataset],
-    metrics: Output[Metrics],
     tracking_uri: str = "",
     atol: float = 1e-6,
     max_rows: int = 1000,
     startup_timeout_s: float = 180.0,
+    *,
+    metrics: Output[Metrics],
 ) -> bool:
     """Loads the model in a real MLServer (suite runtime) and checks V2 answers and errors.
 

@@ -159,7 +159,7 @@ def test_better_overall_but_worse_on_one_slice_is_not_blessed(
     report = core.render_markdown(result)
     assert "NOT BLESSED" in report
     assert f"FAIL slice non-inferiority plan={unfair_pair['target']}" in report
-    json.dumps(result.to_dict(), allow_nan=False)
+    json.dumps(result.report(), allow_nan=False)
 
     fair = core.evaluate(
         large.holdout,

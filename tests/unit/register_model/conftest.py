@@ -52,7 +52,7 @@ def evaluations(runs, tracking_uri: str) -> list[dict]:
             label_column="churned",
             slice_features=["plan"],
             challenger_run_id=r.run_id,
-        ).to_dict()
+        ).report()
         for r in runs
     ]
 
