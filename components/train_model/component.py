@@ -70,11 +70,11 @@ def train_model(
         categorical_features=tuple(categorical_features or ()),
         numeric_features=None if numeric_features is None else tuple(numeric_features),
     )  # fmt: skip
-    service = feature_service or training_data.metadata.get("feature_service", "")
     job = core.TrainJob(
         pd.read_parquet(training_data.path), config,
-        core.Lineage(suite_version, pipeline_run_id, service, training_data.uri),
+        core.Lineage(suite_version, pipeline_run_id, feature_service, training_data.uri),
         experiment_name=experiment_name, tracking_uri=tracking_uri, model_dir=model.path,
+        recorded_feature_service=training_data.metadata.get("feature_service", ""),
     )  # fmt: skip
     result = core.run(job)
     publish(result, metadata=[model])

@@ -833,6 +833,8 @@ class TrainJob:
             gets no client.
         model_dir: Where to export the logged MLflow model directory (a KFP ``Model``
             artifact); "" = no export.
+        recorded_feature_service: The feature service `get_features` recorded on the
+            training data; the lineage's when that is empty.
     """
 
     frame: pd.DataFrame
@@ -841,6 +843,7 @@ class TrainJob:
     experiment_name: str = mlf.DEFAULT_EXPERIMENT
     tracking_uri: str = ""
     model_dir: str = ""
+    recorded_feature_service: str = ""
 
 
 def run(job: TrainJob, *, client: MlflowClient | None = None) -> TrainResult:
@@ -854,7 +857,10 @@ def run(job: TrainJob, *, client: MlflowClient | None = None) -> TrainResult:
         ValueError: Bad data, a split with too few rows, or invalid parameters.
     """
     client = client or mlf.mlflow_client(job.tracking_uri)
-    result = train(job.frame, client, job.train, job.lineage, job.experiment_name)
+    lineage = job.lineage
+    if not lineage.feature_service:
+        lineage = dataclasses.replace(lineage, feature_service=job.recorded_feature_service)
+    result = train(job.frame, client, job.train, lineage, job.experiment_name)
     if job.model_dir:
         export_model(result.model_uri, job.model_dir)
     return result
