@@ -112,8 +112,11 @@ class DeployResult:
     manifests: list[dict[str, Any]] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
-        """Returns ``promoted`` (0/1) and the version deployed."""
-        return {"promoted": float(self.action == "promoted"), "version": float(self.version)}
+        """Returns ``promoted`` (0/1) and the version deployed (when it is a number)."""
+        metrics = {"promoted": float(self.action == "promoted")}
+        if str(self.version).isdigit():
+            metrics["version"] = float(self.version)
+        return metrics
 
     def metadata(self) -> dict[str, Any]:
         """Returns the manifest artifact's metadata: action and version."""
