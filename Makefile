@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs \
-  test-durations contract train monitor repo-args-check kserve-client-venv lock-kserve-client
+  test-durations contract train monitor repo-args-check kserve-client-venv lock-kserve-client component
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -114,6 +114,10 @@ bench: setup ## Benchmarks (results go in the README): generator, get_features, 
 	$(PY) -m bench.drift
 	$(PY) -m bench.pipeline_overhead
 	$(PY) -m bench.prediction_log
+
+component: setup ## Scaffold a new component with its tests (NAME=snake_name, GROUP=data|train|serve)
+	@test -n "$(NAME)" || { echo "set NAME=<snake_case component name>"; exit 2; }
+	$(PY) -m pipelines.scaffold $(NAME) --group $(or $(GROUP),train)
 
 clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache
