@@ -41,8 +41,8 @@ def get_features(
         RuntimeError: The offline store returned a different number of rows than the
             labels (a dropped or duplicated label row), or not every feature column.
     """
-    from components.get_features.core import get_features_from_source
+    from components._contract import publish
+    from components.get_features.core import GetFeaturesConfig, run
 
-    result = get_features_from_source(feature_repo, feature_service, entity_source, start, end)
-    result.frame.to_parquet(features.path, index=False)
-    features.metadata.update(result.metadata())
+    result = run(GetFeaturesConfig(feature_repo, feature_service, entity_source, start, end))
+    publish(result, metadata=[features], frames={features: result.frame})

@@ -25,7 +25,7 @@ def materialize_features(
         ValueError: An ``end_time`` that is not an ISO date/time; a feature view with
             no TTL that was never materialized (no start to load from).
     """
-    from components.materialize_features.core import materialize_repo, summary
+    from components._contract import publish
+    from components.materialize_features.core import MaterializeConfig, run
 
-    for name, value in summary(materialize_repo(feature_repo, end_time)).items():
-        metrics.log_metric(name, value)
+    publish(run(MaterializeConfig(feature_repo, end_time)), metrics=metrics)

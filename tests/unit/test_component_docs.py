@@ -19,7 +19,7 @@ from kfp import dsl
 from kfp.dsl import Dataset, Output
 from kfp.dsl.types.type_annotations import OutputAnnotation
 
-from components import _docs
+from pipelines import component_docs as _docs
 
 NAMES = _docs.component_names()
 
@@ -66,7 +66,7 @@ def test_readme_is_current(name):
     expected = _docs.render_readme(name)
     assert path.read_text(encoding="utf-8") == expected, (
         f"{path.relative_to(_docs.COMPONENTS_DIR.parent)} is stale: run `make component-docs` "
-        "(python -m components._docs) and commit the result"
+        "(python -m pipelines.component_docs) and commit the result"
     )
 
 

@@ -66,12 +66,12 @@ def test_promote_moves_champion_to_previous(client, model_name: str, runs, evalu
     first = core.promote(client, model_name, v1)
     assert (first.champion, first.previous, first.changed) == (v1, None, True)
     v2 = _register(client, model_name, runs[1], evaluations[1]).version
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) == v2
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) == v2
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
     second = core.promote(client, model_name, v2)
     assert (second.champion, second.previous, second.changed) == (v2, v1, True)
-    assert core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v1
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) is None
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) is None
     repeat = core.promote(client, model_name, v2)
     assert (repeat.champion, repeat.previous, repeat.changed) == (v2, v1, False)
     with pytest.raises(mlflow.exceptions.MlflowException):
@@ -90,11 +90,11 @@ def test_going_back_is_a_promotion_of_previous(client, model_name: str, runs, ev
     core.promote(client, model_name, v1)
     v2 = _register(client, model_name, runs[1], evaluations[1]).version
     core.promote(client, model_name, v2)
-    back = core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS)
+    back = mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS)
     change = core.promote(client, model_name, back)
     assert (change.champion, change.previous, change.changed) == (v1, v2, True)
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
-    assert core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v2
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v2
     champion = mlflow.pyfunc.load_model(f"models:/{model_name}@{mlf.ALIAS_CHAMPION}")
     holdout = runs[0].holdout
     expected = mlflow.pyfunc.load_model(runs[0].model_uri).predict(holdout)
