@@ -36,7 +36,7 @@ _PARAMETER_TYPES = {
     "Float": "float",
     "Boolean": "bool",
     "List": "list",
-    "Struct": "dict",
+    "Dict": "dict",
 }
 
 
@@ -88,6 +88,8 @@ def _one_line(text: str | None) -> str:
 def _type_name(kfp_type: str, *, output: bool) -> str:
     if kfp_type in _PARAMETER_TYPES:
         return _PARAMETER_TYPES[kfp_type]
+    if not kfp_type.startswith("system."):
+        raise ComponentDocError(f"KFP type {kfp_type!r} has no README name; add it here")
     artifact = kfp_type.split("@", 1)[0].removeprefix("system.")
     return f"{'Output' if output else 'Input'}[{artifact}]"
 

@@ -11,6 +11,7 @@ docstring and the signature say.
 # No `from __future__ import annotations`: kfp reads the probe components' annotations.
 import inspect
 import json
+import types
 import typing
 from pathlib import Path
 
@@ -77,6 +78,16 @@ def _rows(readme: str, section: str) -> dict[str, list[str]]:
     return {row[0].strip("`"): row[1:] for row in cells}
 
 
+def _expected_type(hint) -> str:
+    """The README type of a parameter, read from its Python annotation."""
+    if typing.get_origin(hint) is typing.Annotated:  # Input[X] / Output[X]
+        artifact, marker = typing.get_args(hint)
+        return f"{'Output' if marker is OutputAnnotation else 'Input'}[{artifact.__name__}]"
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[list]
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return hint.__name__
+
+
 def _expected_default(parameter: inspect.Parameter) -> str:
     if parameter.default is inspect.Parameter.empty:
         return "required"
@@ -111,6 +122,7 @@ def test_tables_follow_the_python_signature(name):
             continue
         assert key in inputs, f"{name}: input {key} missing from the README"
         assert inputs[key][1] == _expected_default(parameter), (name, key)
+        assert inputs[key][0] == f"`{_expected_type(hints[key])}`", (name, key)
     assert set(inputs) == set(signature.parameters) - expected_outputs, name
     named_outputs = {k for k in outputs if not k.startswith("return value")}
     assert named_outputs == expected_outputs, name
