@@ -112,8 +112,8 @@ def test_no_component_imports_another_component():
 def test_no_shared_module_imports_a_component():
     """Shared modules (``components/_*``) never import a component package.
 
-    Proves: the dependency arrow points one way (component -> shared). Cannot prove anything about test or pipeline code,
-    which may import anything.
+    Proves: the dependency arrow points one way (component -> shared). Cannot prove
+    anything about test or pipeline code, which may import anything.
     """
     graph = _graph()
     violations = sorted(
