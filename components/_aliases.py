@@ -9,8 +9,7 @@ Aliases (MLflow stages are deprecated):
 `register_model` and `promote` are separate steps so a deploy / serving validation can
 sit between them: register (challenger) -> validate and deploy -> promote (by
 `register_model` right away, or by `deploy_model` after the rollout).
-Both are idempotent. Going back to ``previous`` is a promotion of that version
-(``python -m pipelines promote --version <previous>``).
+Going back is a promotion of ``previous``. All moves are idempotent.
 
 Concurrent runs: every alias move holds the registered model's registry lock
 (`components._registry_lock`), so moves from concurrent pipeline runs apply one at a

@@ -70,7 +70,7 @@ def load_component(name: str) -> Any:
         return getattr(module, name)
     except AttributeError:
         raise ComponentDocError(
-            f"components/{name}/component.py defines no component named {name!r}"
+            f"components/{name}/component.py does not define the component {name!r}"
         ) from None
 
 

@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 
+from components import _aliases
 from components import _mlflow as mlf
 from components.register_model import core
 
@@ -62,7 +63,7 @@ def _cycle(args: argparse.Namespace) -> None:
 def _promote(args: argparse.Namespace) -> None:
     client = mlf.mlflow_client(args.tracking_uri)
     extra = {"checkpoint": _kill_at(args.kill_at)} if args.kill_at else {}
-    change = core.promote(client, args.name, args.version, lease_seconds=args.lease, **extra)
+    change = _aliases.promote(client, args.name, args.version, lease_seconds=args.lease, **extra)
     print(json.dumps({"champion": change.champion, "previous": change.previous}), flush=True)
 
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     promote.add_argument("--tracking-uri", required=True)
     promote.add_argument("--name", required=True)
     promote.add_argument("--version", required=True)
-    promote.add_argument("--lease", type=float, default=core.DEFAULT_LEASE_SECONDS)
+    promote.add_argument("--lease", type=float, default=_aliases.DEFAULT_LEASE_SECONDS)
     promote.add_argument("--kill-at", default="")
     args = parser.parse_args(argv)
     {"cycle": _cycle, "promote": _promote}[args.command](args)

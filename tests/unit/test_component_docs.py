@@ -1,6 +1,6 @@
 """Each component's README.md is generated from its docstring and KFP spec, and is current.
 
-`components._docs` renders the README of every components/<name>/ folder; these tests
+`pipelines.component_docs` renders the README of every components/<name>/ folder; these tests
 regenerate them in memory and compare with the committed files, check the tables
 against the Python signature (an independent reading of inputs and defaults), and show
 that the generator refuses a component whose docstring misses what a README must say.
