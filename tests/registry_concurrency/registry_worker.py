@@ -21,6 +21,7 @@ import sys
 import time
 
 from components import _mlflow as mlf
+from components._registry_lock import DEFAULT_LEASE_SECONDS
 from components.register_model import core
 
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     promote.add_argument("--tracking-uri", required=True)
     promote.add_argument("--name", required=True)
     promote.add_argument("--version", required=True)
-    promote.add_argument("--lease", type=float, default=core.DEFAULT_LEASE_SECONDS)
+    promote.add_argument("--lease", type=float, default=DEFAULT_LEASE_SECONDS)
     promote.add_argument("--kill-at", default="")
     args = parser.parse_args(argv)
     {"cycle": _cycle, "promote": _promote}[args.command](args)
