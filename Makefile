@@ -12,7 +12,8 @@ export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs \
-  test-durations contract train monitor repo-args-check kserve-client-venv lock-kserve-client component
+  test-durations contract train monitor repo-args-check kserve-client-venv lock-kserve-client component \
+  component-docs
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -45,6 +46,9 @@ test: setup ## Run the whole test suite
 
 test-durations: setup ## Run the whole test suite and refresh tests/durations.json (the scheduler's costs)
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) --record-durations tests/durations.json
+
+component-docs: setup ## Regenerate components/<name>/README.md from each component's docstring and KFP spec
+	$(PY) -m components._docs
 
 compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 	$(PY) -m pipelines compile
@@ -108,7 +112,7 @@ unschedule: setup ## Delete the recurring monitoring run
 runs: setup ## List recent KFP runs
 	$(PY) -m pipelines runs $(KFP_ARGS)
 
-bench: setup ## Benchmarks (results go in the README): generator, get_features, drift, pipeline overhead, prediction log
+bench: setup ## Benchmarks (results go in bench/README.md): generator, get_features, drift, pipeline overhead, prediction log
 	$(PY) -m bench.generator
 	$(PY) -m bench.features
 	$(PY) -m bench.drift

@@ -9,7 +9,7 @@ Aliases (MLflow stages are deprecated):
 `register_model` and `promote` are separate steps so a deploy / serving validation can
 sit between them: register (challenger) -> validate and deploy -> promote (by
 `register_model` right away, or by `deploy_model` after the rollout).
-`rollback` puts ``previous`` back as ``champion``. All are idempotent.
+Going back is a promotion of ``previous``. All moves are idempotent.
 
 Concurrent runs: every alias move holds the registered model's registry lock
 (`components._registry_lock`), so moves from concurrent pipeline runs apply one at a
@@ -56,7 +56,7 @@ class RegistryStateError(RuntimeError):
 
 @dataclass(frozen=True)
 class AliasChange:
-    """Where ``champion`` and ``previous`` point after `promote` / `rollback`.
+    """Where ``champion`` and ``previous`` point after `promote`.
 
     Attributes:
         champion: Champion version now.
@@ -84,8 +84,7 @@ def _apply_move(
 
     Order matters for a process killed part way: ``previous`` is written before
     ``champion`` (the old champion is then in both, and the serving alias has not
-    moved yet); a rollback, with no ``previous`` to write, moves ``champion`` first
-    and deletes ``previous`` after. ``champion`` is only ever overwritten.
+    moved yet). ``champion`` is only ever overwritten.
     """
     champion = str(intent["champion"])
     audit = {
@@ -106,24 +105,15 @@ def _apply_move(
     client.set_registered_model_alias(name, mlf.ALIAS_CHAMPION, champion)
     gov.record_audit(
         client, name, champion, "set_alias", alias=mlf.ALIAS_CHAMPION,
-        replaced=intent.get("previous") or intent.get("demoted"), **audit,
+        replaced=intent.get("previous"), **audit,
     )  # fmt: skip
     checkpoint("champion")
-    old_previous = alias_version(client, name, mlf.ALIAS_PREVIOUS)
-    if intent.get("clear_previous") and old_previous:
-        ticket.ensure_held()
-        client.delete_registered_model_alias(name, mlf.ALIAS_PREVIOUS)
-        gov.record_audit(
-            client, name, old_previous, "remove_alias", alias=mlf.ALIAS_PREVIOUS, **audit
-        )
     if alias_version(client, name, mlf.ALIAS_CHALLENGER) == champion:
         ticket.ensure_held()
         client.delete_registered_model_alias(name, mlf.ALIAS_CHALLENGER)
         gov.record_audit(
             client, name, champion, "remove_alias", alias=mlf.ALIAS_CHALLENGER, **audit
         )
-    if intent.get("op") == "rollback" and intent.get("demoted"):
-        client.set_model_version_tag(name, str(intent["demoted"]), mlf.TAG_ROLLED_BACK, "true")
     if intent.get("op") == "promote":
         client.set_model_version_tag(name, champion, TAG_PROMOTION_TICKET, str(intent["ticket"]))
         client.set_model_version_tag(
@@ -215,7 +205,7 @@ def repair(
 ) -> dict[str, Any] | None:
     """Finishes an alias move that a killed process left half done, under the lock.
 
-    Every `register`, `promote` and `rollback` does this first, so calling it alone is
+    Every `register` and `promote` does this first, so calling it alone is
     only needed to fix the registry without moving anything else.
 
     Args:
@@ -305,61 +295,6 @@ def promote(
         checkpoint("done")
         previous = current or alias_version(client, name, mlf.ALIAS_PREVIOUS)
     return AliasChange(version, previous, True)
-
-
-def rollback(
-    client: MlflowClient,
-    name: str,
-    lease_seconds: float = DEFAULT_LEASE_SECONDS,
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-    checkpoint: Checkpoint = _no_checkpoint,
-    *,
-    why: str = "",
-    pipeline_run: str = "",
-) -> AliasChange:
-    """Puts ``previous`` back as ``champion``.
-
-    The demoted version is tagged ``suite.rolled_back=true`` and the
-    ``previous`` alias is removed, so a second rollback cannot bring the
-    demoted version back by accident (it raises instead). Holds the registry lock
-    and journals the move like `promote`.
-
-    Args:
-        client: MLflow client.
-        name: Registered model name.
-        lease_seconds: Lease of this process's lock ticket.
-        timeout_seconds: How long to wait for the lock.
-        checkpoint: Called after each write (tests use it to kill the process there).
-        why: Reason recorded in the audit records.
-        pipeline_run: Pipeline run recorded in the audit records.
-
-    Raises:
-        ValueError: If there is no ``previous`` version to roll back to.
-        RegistryStateError: If an interrupted earlier move cannot be finished.
-    """
-    with registry_lock(client, name, "rollback", lease_seconds, timeout_seconds) as ticket:
-        repair_locked(client, name, ticket)
-        previous = alias_version(client, name, mlf.ALIAS_PREVIOUS)
-        if previous is None:
-            raise ValueError(f"registered model {name!r} has no {mlf.ALIAS_PREVIOUS!r} version")
-        current = alias_version(client, name, mlf.ALIAS_CHAMPION)
-        intent = {
-            "op": "rollback",
-            "champion": previous,
-            "previous": None,
-            "clear_previous": True,
-            "demoted": current if current != previous else None,
-            "ticket": ticket.number,
-            "who": gov.actor(),
-            "why": why or "rollback",
-            "run": pipeline_run,
-        }
-        _write_intent(client, name, intent, ticket)
-        checkpoint("intent")
-        _apply_move(client, name, intent, ticket, checkpoint)
-        _clear_intent(client, name, ticket)
-        checkpoint("done")
-    return AliasChange(previous, None, True)
 
 
 def promote_champion(client: MlflowClient, name: str, version: str) -> str | None:

@@ -28,7 +28,6 @@ def with_cluster_settings(
     config: PipelineConfig,
     task: "PipelineTask",
     kind: str,
-    cache: bool | None = None,
     retries: int | None = None,
 ) -> "PipelineTask":
     """Attaches the Kubernetes settings of a step kind when the config asks for them.
@@ -37,7 +36,6 @@ def with_cluster_settings(
         config: The pipeline config (`kubernetes` switches this on).
         task: A task inside a pipeline function.
         kind: Step kind, see `pipelines.k8s.PROFILES`.
-        cache: Overrides the kind's caching choice.
         retries: Overrides the kind's retry count.
 
     Returns:
@@ -46,7 +44,7 @@ def with_cluster_settings(
     if config.kubernetes:
         from pipelines.k8s import apply_cluster_settings
 
-        apply_cluster_settings(task, kind=kind, cache=cache, retries=retries)
+        apply_cluster_settings(task, kind=kind, retries=retries)
     return task
 
 
@@ -111,7 +109,7 @@ def add_validated_window(
         start=start,
         end=end,
     ).set_display_name("get-features")
-    with_cluster_settings(config, features, "data", cache=False)
+    with_cluster_settings(config, features, "data")
     validation = validate_data(
         data=features.outputs["features"],
         contract=p["data_contract"],
@@ -119,7 +117,7 @@ def add_validated_window(
         now=p["validation_now"],
         **metrics_push(p),
     )
-    with_cluster_settings(config, validation, "data", cache=False)
+    with_cluster_settings(config, validation, "data")
     return features, validation
 
 
@@ -160,7 +158,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         feature_service=p["feature_service"],
         suite_version=p["suite_version"],
     ).after(validation)
-    with_cluster_settings(config, training_task, "train", cache=False)
+    with_cluster_settings(config, training_task, "train")
 
     evaluation = evaluate_model(
         model=training_task.outputs["model"],

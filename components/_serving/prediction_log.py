@@ -115,11 +115,6 @@ def records_frame(records: Sequence[PredictionRecord]) -> pd.DataFrame:
     return pd.concat([meta, inputs, pd.DataFrame(outputs)], axis=1)
 
 
-def record_frame(record: PredictionRecord) -> pd.DataFrame:
-    """Returns the log rows of one record."""
-    return records_frame([record])
-
-
 def _tensor_column(tensor: Mapping[str, Any]) -> list[Any]:
     """Returns a V2 JSON tensor's values as one value per row (shape [n] or [n, 1])."""
     import numpy as np

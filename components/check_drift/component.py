@@ -61,6 +61,15 @@ def check_drift(
     Returns:
         Whether drift was detected: the one return value a ``dsl.If`` can read, as
         ``task.outputs["Output"]`` (with artifact outputs ``task.output`` is ambiguous).
+
+    Raises:
+        ValueError: A knob out of range (``alpha``, ``correction``, ``min_sample_size``,
+            ``psi_threshold``, ``checks``), each named; neither ``model_name`` nor
+            ``model_uri``; the window lacks feature columns the reference expects (named);
+            the champion has no source run.
+        FileNotFoundError: The champion's run carries no drift reference (a model not
+            trained by train_model).
+        MlflowException: The registry has no ``champion`` alias for ``model_name``.
     """
     import pandas as pd
 

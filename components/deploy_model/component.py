@@ -58,6 +58,18 @@ def deploy_model(
     Returns:
         What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; a
         rollback raises.
+
+    Raises:
+        ValueError: ``target`` is not local, kserve or seldon; ``canary_percent`` outside
+            1-99; ``model_uri`` does not name a registered version; an artifact location
+            a cluster cannot fetch (a local path, or an MLflow proxy URI without
+            ``SUITE_MLFLOW_ARTIFACTS_DESTINATION``); an invalid object name or label value.
+        DeployError: The new version was rolled back (failed canary, failed full
+            rollout or not ready in time); the message says why and what still serves,
+            and ``champion`` was not moved.
+        RegistryLockTimeout: The registry lock (for moving ``champion``) stayed held by
+            other runs past the wait timeout.
+        ApiException: The Kubernetes API refused a read or an apply (RBAC, webhook).
     """
     from components._contract import publish
     from components.deploy_model.core import DeployConfig, run

@@ -76,6 +76,14 @@ def evaluate_model(
     Returns:
         True iff the floors are met, the challenger is no worse than the champion, and
         every slice and fairness rule passed.
+
+    Raises:
+        ValueError: The label or a slice feature is missing from the holdout; the holdout
+            holds a single label class (ROC AUC is undefined); a model cannot score the
+            holdout or answers outside [0, 1]; a gate knob out of range (``tolerance``,
+            ``threshold``, ``min_slice_rows``, ``slice_margin``, ``bootstrap_samples``,
+            ``roc_max_points``), each named. A challenger that fails the gate does not
+            raise: it returns False.
     """
     import pandas as pd
 

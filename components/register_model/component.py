@@ -32,6 +32,14 @@ def register_model(
     Returns:
         The registered version as a pinned registry URI, ``models:/<name>/<version>``
         (what validate_serving and deploy_model take as ``model_uri``).
+
+    Raises:
+        ValueError: The evaluation is of another run, or did not bless this one (its
+            reasons are listed).
+        RegistryStateError: An interrupted earlier alias move cannot be finished
+            automatically (the registry is left as it is).
+        RegistryLockTimeout: Other runs held the registry lock past the wait timeout.
+        RegistryLockLost: This step's lock lease ran out before its alias move finished.
     """
     import json
     from pathlib import Path

@@ -56,6 +56,15 @@ def train_model(
             the one `get_features` recorded on `training_data`.
         suite_version: Suite version tag; empty = this image's version.
         pipeline_run_id: KFP run id (lineage).
+
+    Raises:
+        ValueError: A role column (label, timestamp, entity) or a listed feature is
+            missing (the columns present are listed), a feature is both categorical and
+            numeric, a numeric feature is not numeric, or the label is not binary 0/1;
+            too few rows or a single label class on one side of the time split;
+            ``holdout_fraction`` outside (0, 1), ``search_cv_splits`` below 2; an unknown
+            ``model_type`` or hyperparameter, or one the suite fixes (the seed).
+        MlflowException: The tracking server cannot be reached or refuses the run.
     """
     import pandas as pd
 

@@ -43,6 +43,12 @@ def validate_data(
 
     Returns:
         Whether every expectation passed.
+
+    Raises:
+        ContractError: The contract is not a valid data contract (every problem listed).
+        ValueError: ``on_failure`` is not fail, schema or report; ``now`` is not ISO 8601.
+        DataValidationError: The batch broke the contract under the ``on_failure``
+            policy; the message names each failed expectation, column and observed value.
     """
     import pandas as pd
 

@@ -30,6 +30,14 @@ def validate_serving(
 
     Returns:
         True; any failed check raises with the problems and the server log tail.
+
+    Raises:
+        ValueError: The model has no named input signature, the holdout lacks one of
+            its inputs (named) or has no rows.
+        ServingError: MLServer did not start or load the model in ``startup_timeout_s``
+            (with the server log tail), or a check failed: answers differ from in-process
+            predictions by more than ``atol``, a malformed request was not answered 4xx,
+            or a batch request failed; every problem is listed.
     """
     import pandas as pd
 

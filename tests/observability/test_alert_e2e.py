@@ -21,13 +21,8 @@ from kfp.dsl import Dataset, Output
 
 from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components._images import image_for
-from components._observability.stack import (
-    DASHBOARD_FILE,
-    WebhookReceiver,
-    panel_queries,
-    resolve_variables,
-    start_stack,
-)
+from components._observability.stack import DASHBOARD_FILE, WebhookReceiver, start_stack
+from tests._helpers.dashboard import panel_queries, resolve_variables
 
 FEATURE_SERVICE = "churn_v1"
 MODEL = "churn"
@@ -145,11 +140,11 @@ def stack(served, receiver, tmp_path_factory):
 def monitored(world, served, stack, tmp_path_factory):
     """Runs the observed steps once: monitoring probe, deploy v2, gate, served traffic."""
     from components._observability.steps import publish_evaluation
-    from components._serving.demo_model import FEATURES
     from components._serving.v2 import build_v2_request, infer
     from components.deploy_model.component import deploy_model
     from components.evaluate_model import core as gate
     from pipelines.config import PipelineConfig
+    from tests._helpers.demo_model import FEATURES
 
     root = tmp_path_factory.mktemp("kfp")
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))

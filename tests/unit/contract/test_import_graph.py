@@ -109,30 +109,20 @@ def test_no_component_imports_another_component():
     )
 
 
-# Test-only code still in a production package; issue 13 moves it under tests/ (branch
-# issue-13b). The test below fails once it has moved, so this entry cannot go stale.
-_MOVING_TO_TESTS = {"components._serving.demo_model"}
-
-
 def test_no_shared_module_imports_a_component():
     """Shared modules (``components/_*``) never import a component package.
 
-    Proves: the dependency arrow points one way (component -> shared), except for the
-    listed test-only module that is leaving the package, and that list names only
-    modules that still exist. Cannot prove anything about test or pipeline code,
-    which may import anything.
+    Proves: the dependency arrow points one way (component -> shared). Cannot prove
+    anything about test or pipeline code, which may import anything.
     """
     graph = _graph()
     violations = sorted(
         f"{module} imports {target}"
         for module, targets in graph.items()
         for target in targets
-        if module.split(".")[1].startswith("_")
-        and _component_of(target)
-        and module not in _MOVING_TO_TESTS
+        if module.split(".")[1].startswith("_") and _component_of(target)
     )
     assert not violations, "\n".join(violations)
-    assert set(graph) >= _MOVING_TO_TESTS, "moved out: empty _MOVING_TO_TESTS"
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -13,7 +13,6 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
 from components._mlflow import ensure_experiment
-from components._serving.demo_model import demo_frame
 from components._serving.server import ServingError
 from components.validate_serving.core import (
     ServingConfig,
@@ -22,6 +21,7 @@ from components.validate_serving.core import (
     raise_if_failed,
     run,
 )
+from tests._helpers.demo_model import demo_frame
 
 # mlserver_mlflow cannot load a signature without outputs (AttributeError at load).
 SIGNATURE = ModelSignature(
