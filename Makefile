@@ -122,6 +122,7 @@ bench: setup ## Benchmarks (results go in bench/README.md): generator, get_featu
 component: setup ## Scaffold a new component with its tests (NAME=snake_name, GROUP=data|train|serve)
 	@test -n "$(NAME)" || { echo "set NAME=<snake_case component name>"; exit 2; }
 	$(PY) -m pipelines.scaffold $(NAME) --group $(or $(GROUP),train)
+	$(PY) -m components._docs
 
 clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache
