@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-COMPONENTS_DIR = Path(__file__).resolve().parents[1] / "components"
+import components
+
+# The imported package's folder, not this file's neighbour: `make component`'s test runs
+# the generator on a scaffolded copy of components/ put first on PYTHONPATH.
+COMPONENTS_DIR = Path(components.__file__).resolve().parent
 _CODE_SPAN = re.compile(r"(``.+?``|`[^`]+`)")
 RETURN_OUTPUT = "Output"  # the name KFP gives a component's single return value
 _PARAMETER_TYPES = {

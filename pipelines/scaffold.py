@@ -4,8 +4,9 @@ Writes the fixed files every component has, already following the component cont
 (``components/_contract.py``): a config dataclass, a result implementing the protocol,
 ``core.run``, a uniform ``component.py`` wrapper that publishes through the shared
 helper, the image entry in ``components/_images.py``, a unit test of the core and a
-kfp.local test of the component. The example logic (repeat a message) runs and its
-tests pass as generated; replace it with the component's own.
+kfp.local test of the component (`make component` then regenerates the component
+READMEs with ``python -m pipelines.component_docs``). The example logic (repeat a
+message) runs and its tests pass as generated; replace it with the component's own.
 """
 
 from __future__ import annotations

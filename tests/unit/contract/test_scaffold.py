@@ -24,6 +24,8 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     shutil.copy(ROOT / "VERSION", root / "VERSION")
     assert main([NAME, "--group", "data", "--root", str(root)]) == 0
+    docs = _run(root, "-m", "pipelines.component_docs")  # what `make component` runs next
+    assert docs.returncode == 0, docs.stdout + docs.stderr
     return root
 
 
@@ -52,6 +54,20 @@ def test_scaffold_writes_the_fixed_files_and_the_image_entry(scaffolded):
         f"from components._images import COMPONENT_GROUPS as g; print(g[{NAME!r}])",
     )
     assert probe.stdout.strip() == "data", probe.stderr
+
+
+def test_scaffolded_component_gets_a_current_readme(scaffolded):
+    """The README generator accepts the scaffold's docstring and its README is current.
+
+    Proves: the component docstring has what the generator requires (Args for every
+    parameter, Returns, Raises), the README is written and `--check` finds nothing
+    stale in the copy. Cannot prove the README reads well.
+    """
+    readme = (scaffolded / "components" / NAME / "README.md").read_text(encoding="utf-8")
+    assert "repeat" in readme
+    assert "ValueError" in readme
+    check = _run(scaffolded, "-m", "pipelines.component_docs", "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_scaffolded_files_pass_the_linters(scaffolded):
