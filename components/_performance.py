@@ -321,3 +321,24 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         return float(value) if np.isfinite(value) else None
     return value
+
+
+def window_scores(
+    window: Any, score_column: str, champion_version: str, score: Any
+) -> tuple[np.ndarray, str]:
+    """Returns the champion's scores on the window and where they came from.
+
+    The window's own score column (a prediction-log window carries the served answers)
+    is used when every row was answered by the champion's version; otherwise the
+    champion scores the rows here (``score(frame) -> probabilities``).
+    """
+    versions = (
+        sorted(window["model_version"].astype(str).unique())
+        if "model_version" in window.columns
+        else []
+    )
+    if score_column in window.columns and versions == [str(champion_version)]:
+        values = window[score_column].to_numpy(dtype="float64", na_value=np.nan)
+        if not np.isnan(values).any():
+            return values, f"logged {score_column!r} of version {champion_version}"
+    return score(window), f"champion v{champion_version} scored in this step"

@@ -254,27 +254,6 @@ def estimate(
     )
 
 
-def window_scores(
-    window: pd.DataFrame, score_column: str, champion_version: str, score: Any
-) -> tuple[np.ndarray, str]:
-    """Returns the champion's scores on the window and where they came from.
-
-    The window's own score column (a prediction-log window carries the served answers)
-    is used when every row was answered by the champion's version; otherwise the
-    champion scores the rows here (``score(frame) -> probabilities``).
-    """
-    versions = (
-        sorted(window["model_version"].astype(str).unique())
-        if "model_version" in window.columns
-        else []
-    )
-    if score_column in window.columns and versions == [str(champion_version)]:
-        values = pd.to_numeric(window[score_column], errors="coerce").to_numpy("float64")
-        if not np.isnan(values).any():
-            return values, f"logged {score_column!r} of version {champion_version}"
-    return score(window), f"champion v{champion_version} scored in this step"
-
-
 def run_estimation(
     window_path: str | Path,
     tracking_uri: str,
@@ -296,7 +275,7 @@ def run_estimation(
         json_path: Where to write the JSON report.
     """
     from components._mlflow import mlflow_client
-    from components._performance import champion_holdout, json_safe, model_scorer
+    from components._performance import champion_holdout, json_safe, model_scorer, window_scores
 
     client = mlflow_client(tracking_uri)
     holdout = champion_holdout(client, model_name)
