@@ -38,18 +38,16 @@ def _labels(n: int, seed: int) -> pd.DataFrame:
 
 def _reference(log: pd.DataFrame, labels: pd.DataFrame, max_delay: pd.Timedelta) -> list:
     """For each prediction: the earliest label of its entity in [t, t + max_delay], by a loop."""
+    rows = list(
+        zip(labels["customer_id"], labels["event_timestamp"], labels["churned"], strict=True)
+    )
     out = []
-    for _, p in log.iterrows():
+    for entity, made in zip(log["customer_id"], log["timestamp"], strict=True):
         best = None
-        for _, lab in labels.iterrows():
-            if lab["customer_id"] != p["customer_id"]:
-                continue
-            lag = lab["event_timestamp"] - p["timestamp"]
-            if pd.Timedelta(0) <= lag <= max_delay and (
-                best is None or lab["event_timestamp"] < best["event_timestamp"]
-            ):
-                best = lab
-        out.append(None if best is None else float(best["churned"]))
+        for key, at, label in rows:
+            if key == entity and made <= at <= made + max_delay and (best is None or at < best[0]):
+                best = (at, float(label))
+        out.append(None if best is None else best[1])
     return out
 
 
