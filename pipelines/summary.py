@@ -71,7 +71,7 @@ def _reports(result: Any) -> list[Path]:
     )
 
 
-def _task_json(result: Any, task: str, output: str) -> dict[str, Any] | None:
+def task_json(result: Any, task: str, output: str) -> dict[str, Any] | None:
     """Reads a JSON output of `task` (the last one by task-name suffix) from a local run."""
     import json
 
@@ -136,10 +136,10 @@ def _pipeline_lines(label: str, result: Any) -> list[str]:
     """Task statuses, drift verdict and gate decision of one pipeline run."""
     statuses = ", ".join(f"{t.name} {t.status}" for t in result.tasks)
     lines = [f"{label} pipeline ({result.seconds:.0f}s): {statuses}"]
-    drift = _task_json(result, "check-drift", "report_json")
+    drift = task_json(result, "check-drift", "report_json")
     if drift:
         lines += _drift_lines(drift)
-    evaluation = _task_json(result, "evaluate-model", "evaluation")
+    evaluation = task_json(result, "evaluate-model", "evaluation")
     if evaluation:
         lines += _gate_lines(evaluation)
     elif label == "monitoring":
