@@ -2,7 +2,8 @@
 
 `live_window` reads the prediction log (`components._serving.prediction_log`) for
 ``[start, end)`` of the answer time, keeps one model (and, if asked, one version),
-and returns a frame `check_drift` reads like a feature-store window: the model's
+drops a shadow model's rows (``model_role`` other than ``champion``), and returns a
+frame `check_drift` reads like a feature-store window: the model's
 feature columns by name, the entity key when the client sent it, and the window's
 time column. Extra log columns (request id, model version, answer ``timestamp``, row,
 the served outputs, e.g. ``churned_probability``) are kept for the label join and the
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 
 ANSWER_TIME_COLUMN = "timestamp"
 WINDOW_SOURCES = ("feature_store", "prediction_log")
+# A shadow challenger's answers are logged beside the champion's under the same request id,
+# told apart by this column; the window is what clients were answered.
+ROLE_COLUMN = "model_role"
+SERVED_ROLE = "champion"
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ def live_window(
     frame = read_prediction_log(log_root, start, end)
     found = sorted(frame["model_name"].astype(str).unique()) if len(frame) else []
     frame = frame[frame["model_name"] == model_name]
+    if ROLE_COLUMN in frame.columns:
+        frame = frame[frame[ROLE_COLUMN].isna() | (frame[ROLE_COLUMN] == SERVED_ROLE)]
     if model_version:
         frame = frame[frame["model_version"].astype(str) == str(model_version)]
     if frame.empty:

@@ -25,6 +25,7 @@ from pipelines.local import (
     LocalRunConfig,
     append_period,
     generate_day0,
+    live_window_arguments,
     local_arguments,
     prepare_feature_store,
     run_pipeline,
@@ -72,11 +73,7 @@ class World:
     def live_monitoring(self, label: str, replay: Replay, retrain_start: str):
         arguments = {
             **self.arguments,
-            "window_source": "prediction_log",
-            "prediction_log": str(self.run.predictions),
-            "window_start": replay.window_start,
-            "window_end": replay.window_end,
-            "prediction_time_column": "event_timestamp",
+            **live_window_arguments(self.run, replay),
             "retrain_start": retrain_start,
             "retrain_end": QUIET[1],
         }
