@@ -132,10 +132,12 @@ def registry_state(tracking_uri: str, name: str) -> list[dict[str, Any]]:
     ]
 
 
-def _interval_text(block: dict[str, Any] | None) -> str:
-    if not block:
-        return "n/a"
-    return f"{block['value']:.4f} [{block['low']:.4f}, {block['high']:.4f}]"
+def _auc_and_loss(metrics: dict[str, Any]) -> str:
+    """``ROC AUC v [lo, hi], log loss v [lo, hi]`` of a performance report's metrics."""
+    return ", ".join(
+        f"{name} {m['value']:.4f} [{m['low']:.4f}, {m['high']:.4f}]"
+        for name, m in (("ROC AUC", metrics["roc_auc"]), ("log loss", metrics["log_loss"]))
+    )
 
 
 def _performance_lines(result: Any) -> list[str]:
@@ -145,11 +147,9 @@ def _performance_lines(result: Any) -> list[str]:
     if estimate:
         lines.append(f"  estimated performance (no labels, CBPE): {estimate['status']}")
         if estimate.get("estimate"):
-            metrics = estimate["estimate"]["metrics"]
             lines.append(
-                f"    ROC AUC {_interval_text(metrics['roc_auc'])}, log loss "
-                f"{_interval_text(metrics['log_loss'])} on {estimate['rows']} rows "
-                f"(scores: {estimate['score_source']})"
+                f"    {_auc_and_loss(estimate['estimate']['metrics'])} on {estimate['rows']} "
+                f"rows (scores: {estimate['score_source']})"
             )
         else:
             lines.append(f"    {estimate['reason']}")
@@ -162,10 +162,10 @@ def _performance_lines(result: Any) -> list[str]:
         )
         if realized.get("performance"):
             metrics = realized["performance"]["metrics"]
+            holdout = realized["holdout"].get("roc_auc") or float("nan")
             lines.append(
-                f"    ROC AUC {_interval_text(metrics['roc_auc'])}, log loss "
-                f"{_interval_text(metrics['log_loss'])}, ECE {metrics['ece']['value']:.4f}; "
-                f"champion holdout ROC AUC {realized['holdout'].get('roc_auc') or float('nan'):.4f}"
+                f"    {_auc_and_loss(metrics)}, ECE {metrics['ece']['value']:.4f}; "
+                f"champion holdout ROC AUC {holdout:.4f}"
             )
     decision = task_json(result, "decide-retrain", "decision")
     if decision:

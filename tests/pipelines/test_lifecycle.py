@@ -274,13 +274,18 @@ def drifted_monitoring(world, live_monitoring):
 
 
 def test_drift_triggers_a_retrain_that_becomes_champion(world, drifted_monitoring):
-    """Covariate shift + concept drift: drift found, retrained, gated, new champion.
+    """Covariate shift + concept drift: drift found, performance lost, retrained, new champion.
 
+    Under the default policy the retrain comes from the realized ROC AUC on the window's
+    labels (concept drift costs it), not from the drift alarm alone.
     The old champion moves to `previous`. Cannot prove: that every drift scenario is
     found (bench/drift.py measures power per scenario).
     """
     old_champion, result = drifted_monitoring
     ran = _ran(result)
+    decision = task_json(result, "decide-retrain", "decision")
+    assert decision["rule"] == "performance (realized)"
+    assert decision["retrain"] is True
     assert {"check-drift", "train-model", "evaluate-model", "register-model"} <= ran
     assert "deploy-model" in ran
     assert world.alias("champion") != old_champion
@@ -292,7 +297,8 @@ def test_served_model_is_the_new_champion_and_the_summary_says_so(world, drifted
 
     Proves: after the drift retrain, the served default is the champion version, its answers
     are probabilities for online-store rows, and `make run`'s summary names the drift, the
-    gate decision and the aliases. Cannot prove how the summary reads to a person.
+    retrain rule that decided (realized performance under the default policy), the gate
+    decision and the aliases. Cannot prove how the summary reads to a person.
     """
     old_champion, result = drifted_monitoring
     served = query_served_model(world.arguments["local_serving_url"], world.run.feature_repo)
@@ -303,6 +309,7 @@ def test_served_model_is_the_new_champion_and_the_summary_says_so(world, drifted
     print_summary({"run": world.run, "monitoring": result, "served": served}, out=lines.append)
     text = "\n".join(lines)
     assert "drift_detected=True" in text
+    assert "retrain policy 'performance': rule performance (realized)" in text
     assert "gate: BLESSED" in text
     assert f"churn v{old_champion}: previous" in text
     assert f"version {world.alias('champion')}" in text
