@@ -84,7 +84,7 @@ def add_monitoring_tasks(
     """
     from kfp import dsl
 
-    from components.get_live_window import get_live_window
+    from components.get_live_window.component import get_live_window
 
     suite = config.suite
     with dsl.If(p["window_source"] == "feature_store", name="window-feature-store"):
@@ -128,10 +128,10 @@ def add_window_checks(
     """
     from kfp import dsl
 
-    from components.check_drift import check_drift
-    from components.decide_retrain import decide_retrain
-    from components.estimate_performance import estimate_performance
-    from components.join_labels import join_labels
+    from components.check_drift.component import check_drift
+    from components.decide_retrain.component import decide_retrain
+    from components.estimate_performance.component import estimate_performance
+    from components.join_labels.component import join_labels
 
     suite = config.suite
     drift = check_drift(
