@@ -104,7 +104,7 @@ def add_monitoring_tasks(
             time_column=suite.timestamp,
             window_source=p["window_source"],
         )
-        with_cluster_settings(config, live, "data", cache=False)
+        with_cluster_settings(config, live, "data")
         add_window_checks(config, retrain, training, p, live.outputs["window"], live)
 
 

@@ -32,6 +32,10 @@ def decide_retrain(
 
     Returns:
         Whether to retrain: the one value the retrain ``dsl.If`` reads.
+
+    Raises:
+        ValueError: Unknown ``retrain_policy`` or ``metric`` (not roc_auc, log_loss or
+            brier), or a negative ``tolerance``.
     """
     from components.decide_retrain.core import run_decision
 

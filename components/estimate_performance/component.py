@@ -36,6 +36,11 @@ def estimate_performance(
 
     Returns:
         The status: ``estimated``, ``not_estimable`` or ``insufficient_data``.
+
+    Raises:
+        ValueError: A knob out of range (``threshold``, ``max_holdout_ece``, ``samples``),
+            no ``@champion`` for ``model_name``, scores outside [0, 1], or the window lacks
+            the champion's input columns (named).
     """
     from components.estimate_performance.core import EstimationParams, run_estimation
 

@@ -32,6 +32,12 @@ def get_live_window(
         window_source: Must be ``prediction_log`` (an unknown pipeline value fails here).
         window: Parquet rows: feature inputs, entity key, time column, request id,
             model version and served outputs; metadata says what it holds.
+
+    Raises:
+        ValueError: ``window_source`` is not ``prediction_log`` (an unknown pipeline value),
+            ``start`` or ``end`` is empty, the window holds no row of the model (the message
+            lists the models the log holds there), or the client's time column is not a
+            timestamp.
     """
     from components.get_live_window.core import live_window
 

@@ -44,6 +44,12 @@ def join_labels(
         report_json: Status, labelled share, ROC AUC / log loss / Brier / ECE with
             intervals, reliability bins, holdout metrics.
         metrics: The same numbers, flat.
+
+    Raises:
+        ValueError: ``join_by`` or ``max_delay`` unreadable, a join column missing (named),
+            a label that is not 0/1 after ``positive_label``, a label key labelled twice,
+            or the champion's run has no holdout metrics.
+        SuiteConfigError: ``feature_repo`` has no valid suite.yaml.
     """
     from components.join_labels.core import LabelJoinParams, run_join_labels
 
