@@ -77,10 +77,10 @@ def replay_period(
     from components._serving.prediction_log import read_prediction_log
     from components._serving.v2 import build_v2_request, infer
     from components._suite import load_suite_config
-    from components.get_features.core import get_features_from_source
+    from components.get_features.core import GetFeaturesConfig, run
 
     suite = load_suite_config(feature_repo)
-    frame = get_features_from_source(feature_repo, "", labels, start, end).frame
+    frame = run(GetFeaturesConfig(feature_repo, "", labels, start, end)).frame
     features = [c for c in frame.columns if c not in (suite.label,)]
     sent = frame[features].copy()
     sent[suite.timestamp] = sent[suite.timestamp].map(lambda t: t.isoformat())
