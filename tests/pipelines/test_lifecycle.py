@@ -12,6 +12,7 @@ They cannot prove cluster behaviour (Argo scheduling, KServe rollout, S3): the
 same YAML's cluster settings are checked in tests/manifests and test_compile.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from pipelines.local import (
     LocalRunConfig,
     append_period,
     generate_day0,
+    live_window_arguments,
     local_arguments,
     prepare_feature_store,
     run_pipeline,
@@ -35,7 +37,9 @@ from pipelines.summary import (
     print_summary,
     query_served_model,
     registry_state,
+    task_json,
 )
+from pipelines.traffic import Replay, replay_period
 
 DAY0 = ("2024-01-01", "2024-05-01")
 QUIET = ("2024-05-01", "2024-06-01")  # appended with no drift
@@ -67,6 +71,15 @@ class World:
         }
         return run_pipeline(self.run, self.compiled["monitoring"], arguments, label, _quiet)
 
+    def live_monitoring(self, label: str, replay: Replay, retrain_start: str):
+        arguments = {
+            **self.arguments,
+            **live_window_arguments(self.run, replay),
+            "retrain_start": retrain_start,
+            "retrain_end": QUIET[1],
+        }
+        return run_pipeline(self.run, self.compiled["monitoring"], arguments, label, _quiet)
+
     def versions(self):
         return registry_state(self.run.tracking_uri, "churn")
 
@@ -86,7 +99,8 @@ def _quiet(_line: str) -> None:
 
 
 def _ran(result) -> set[str]:
-    return {t.name for t in result.tasks}
+    """Names of the tasks that ran, without the compiler's "-2" suffix of repeated tasks."""
+    return {re.sub(r"-\d+$", "", t.name) for t in result.tasks}
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +117,7 @@ def world(tmp_path_factory):
     prepare_feature_store(run, DAY0[1], _quiet)
     compiled = compile_all(root / "dist")
     run.serving_repo.mkdir(parents=True)
-    server = start_mlserver(run.serving_repo)
+    server = start_mlserver(run.serving_repo, prediction_log=run.predictions)
     try:
         yield World(run, compiled, local_arguments(run, server.http_url))
     finally:
@@ -194,7 +208,64 @@ def test_monitoring_without_drift_does_not_retrain(world, quiet_monitoring):
 
 
 @pytest.fixture(scope="module")
-def drifted_monitoring(world, quiet_monitoring):
+def live_monitoring(world, quiet_monitoring):
+    replay = replay_period(
+        world.run.feature_repo,
+        world.run.sources / "labels.parquet",
+        world.arguments["local_serving_url"],
+        world.run.predictions,
+        *QUIET,
+        echo=_quiet,
+    )
+    return replay, world.live_monitoring("live", replay, retrain_start="2024-02-01")
+
+
+def test_monitoring_on_the_prediction_log_measures_and_estimates(world, live_monitoring):
+    """window_source=prediction_log: the served answers are the window, labels join later.
+
+    The quiet period's labelled entity-times are replayed over V2 REST (features from
+    Feast as of each time, plus customer_id and event_timestamp); the monitoring YAML
+    reads the log, checks drift, estimates and measures performance, and the default
+    policy does not retrain on undrifted data. Proves: the feature-store branch did not
+    run, every replayed row was joined to its label by entity + time, the realized ROC
+    AUC equals sklearn's on the logged scores and the labels file joined independently
+    (exact entity and time), the estimate ran with a status, and decide_retrain named
+    the realized-performance rule. Cannot prove: a real client's label delays (the join
+    rules are unit-tested).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from components._serving.prediction_log import read_prediction_log
+
+    replay, result = live_monitoring
+    ran = _ran(result)
+    assert {"get-live-window", "check-drift", "estimate-performance", "join-labels"} <= ran
+    assert "decide-retrain" in ran
+    assert not {"get-features", "validate-data", "train-model"} & ran
+    realized = task_json(result, "join-labels", "report_json")
+    assert realized["status"] == "measured"
+    assert realized["rows"] == replay.rows
+    assert realized["labelled_rows"] == replay.rows
+    log = read_prediction_log(world.run.predictions, replay.window_start, replay.window_end)
+    log["event_timestamp"] = pd.to_datetime(log["event_timestamp"], utc=True)
+    labels = pd.read_parquet(world.run.sources / "labels.parquet")
+    labels["event_timestamp"] = labels["event_timestamp"].astype("datetime64[ns, UTC]")
+    log["event_timestamp"] = log["event_timestamp"].astype("datetime64[ns, UTC]")
+    truth = log.merge(labels, on=["customer_id", "event_timestamp"], how="inner")
+    assert len(truth) == replay.rows
+    expected = roc_auc_score(truth["churned"], truth["churned_probability"])
+    assert abs(realized["performance"]["metrics"]["roc_auc"]["value"] - expected) < 1e-9
+    estimate = task_json(result, "estimate-performance", "report_json")
+    assert estimate["status"] in ("estimated", "not_estimable")
+    assert estimate["score_source"].startswith("logged 'churned_probability'")
+    decision = task_json(result, "decide-retrain", "decision")
+    assert decision["rule"] == "performance (realized)"
+    assert decision["retrain"] is False
+    assert len(world.versions()) == 1
+
+
+@pytest.fixture(scope="module")
+def drifted_monitoring(world, live_monitoring):
     champion_before = world.alias("champion")
     append_period(world.run, *DRIFTED, "covariate_shift+concept_drift", _quiet)
     prepare_feature_store(world.run, DRIFTED[1], _quiet)
@@ -203,13 +274,18 @@ def drifted_monitoring(world, quiet_monitoring):
 
 
 def test_drift_triggers_a_retrain_that_becomes_champion(world, drifted_monitoring):
-    """Covariate shift + concept drift: drift found, retrained, gated, new champion.
+    """Covariate shift + concept drift: drift found, performance lost, retrained, new champion.
 
+    Under the default policy the retrain comes from the realized ROC AUC on the window's
+    labels (concept drift costs it), not from the drift alarm alone.
     The old champion moves to `previous`. Cannot prove: that every drift scenario is
     found (bench/drift.py measures power per scenario).
     """
     old_champion, result = drifted_monitoring
     ran = _ran(result)
+    decision = task_json(result, "decide-retrain", "decision")
+    assert decision["rule"] == "performance (realized)"
+    assert decision["retrain"] is True
     assert {"check-drift", "train-model", "evaluate-model", "register-model"} <= ran
     assert "deploy-model" in ran
     assert world.alias("champion") != old_champion
@@ -221,7 +297,8 @@ def test_served_model_is_the_new_champion_and_the_summary_says_so(world, drifted
 
     Proves: after the drift retrain, the served default is the champion version, its answers
     are probabilities for online-store rows, and `make run`'s summary names the drift, the
-    gate decision and the aliases. Cannot prove how the summary reads to a person.
+    retrain rule that decided (realized performance under the default policy), the gate
+    decision and the aliases. Cannot prove how the summary reads to a person.
     """
     old_champion, result = drifted_monitoring
     served = query_served_model(world.arguments["local_serving_url"], world.run.feature_repo)
@@ -232,6 +309,7 @@ def test_served_model_is_the_new_champion_and_the_summary_says_so(world, drifted
     print_summary({"run": world.run, "monitoring": result, "served": served}, out=lines.append)
     text = "\n".join(lines)
     assert "drift_detected=True" in text
+    assert "retrain policy 'performance': rule performance (realized)" in text
     assert "gate: BLESSED" in text
     assert f"churn v{old_champion}: previous" in text
     assert f"version {world.alias('champion')}" in text
