@@ -159,6 +159,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         categorical_features=list(suite.categorical_features),
         feature_service=p["feature_service"],
         suite_version=p["suite_version"],
+        data_contract=p["data_contract"],
     ).after(validation)
     with_cluster_settings(config, training_task, "train", cache=False)
 

@@ -29,10 +29,15 @@ def get_features(
         start: Window start on the label timestamp, inclusive (ISO); empty = unbounded.
         end: Window end, exclusive (ISO); empty = unbounded.
         features: The training frame (parquet); metadata carries feature_service,
-            feature_refs, row_count and fingerprint.
+            feature_refs, row_count, fingerprint and the retrieval (feature_repo,
+            entity_source, start, end), so training can record how to rebuild it.
     """
     from components.get_features.core import get_features_from_source
 
     result = get_features_from_source(feature_repo, feature_service, entity_source, start, end)
     result.frame.to_parquet(features.path, index=False)
     features.metadata.update(result.metadata())
+    features.metadata.update(
+        {"feature_repo": str(feature_repo), "entity_source": str(entity_source),
+         "start": start, "end": end}
+    )  # fmt: skip

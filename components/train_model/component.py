@@ -28,6 +28,7 @@ def train_model(
     numeric_features: Optional[list] = None,  # noqa: UP045
     feature_service: str = "",
     suite_version: str = "",
+    data_contract: Optional[dict] = None,  # noqa: UP045
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
 ):
     """Trains a binary classifier on a time-ordered split and logs it to MLflow.
@@ -54,6 +55,9 @@ def train_model(
         feature_service: Feast feature service of the training frame (lineage); "" =
             the one `get_features` recorded on `training_data`.
         suite_version: Suite version tag; empty = this image's version.
+        data_contract: The data contract `validate_data` checked the frame against; logged
+            with the run (with the retrieval window `get_features` recorded on
+            `training_data`) so the version can be reproduced.
         pipeline_run_id: KFP run id (lineage).
     """
     import pandas as pd
@@ -75,7 +79,15 @@ def train_model(
         numeric_features=None if numeric_features is None else tuple(numeric_features),
     )
     service = feature_service or training_data.metadata.get("feature_service", "")
-    lineage = core.Lineage(suite_version, pipeline_run_id, service, training_data.uri)
+    retrieval = training_data.metadata
+    lineage = core.Lineage(
+        suite_version, pipeline_run_id, service, training_data.uri,
+        feature_repo=retrieval.get("feature_repo", ""),
+        entity_source=retrieval.get("entity_source", ""),
+        train_start=retrieval.get("start", ""),
+        train_end=retrieval.get("end", ""),
+        data_contract=data_contract,
+    )  # fmt: skip
     client = mlf.mlflow_client(tracking_uri)
     result = core.train(
         pd.read_parquet(training_data.path), client, config, lineage, experiment_name

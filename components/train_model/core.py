@@ -15,6 +15,7 @@ inside the functions that need them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tempfile
 import warnings
@@ -186,12 +187,47 @@ class Lineage:
         pipeline_run_id: KFP run id of the pipeline that trains.
         feature_service: Feast feature service the training frame was built from.
         data_source: URI or path of the training frame.
+        feature_repo: Feature repo the frame was retrieved from ("" = unknown).
+        entity_source: Labels file (entity rows) of the retrieval ("" = unknown).
+        train_start: Label-time window start of the retrieval (ISO; "" = unbounded).
+        train_end: Label-time window end, exclusive (ISO; "" = unbounded).
+        data_contract: The data contract the frame was validated against (dict form),
+            logged with the run; None = not recorded.
     """
 
     suite_version: str = ""
     pipeline_run_id: str = ""
     feature_service: str = ""
     data_source: str = ""
+    feature_repo: str = ""
+    entity_source: str = ""
+    train_start: str = ""
+    train_end: str = ""
+    data_contract: Mapping[str, Any] | None = None
+
+    def tags(self) -> dict[str, str]:
+        """Returns the reproduction tags of a training run: retrieval, window, contract, lock."""
+        import hashlib
+        import json
+
+        from components._version import lock_sha256
+
+        tags = {
+            mlf.TAG_FEATURE_REPO: self.feature_repo,
+            mlf.TAG_ENTITY_SOURCE: self.entity_source,
+            mlf.TAG_TRAIN_START: self.train_start,
+            mlf.TAG_TRAIN_END: self.train_end,
+            mlf.TAG_LOCK_SHA256: lock_sha256(),
+        }
+        if self.data_contract is not None:
+            contract = dict(self.data_contract)
+            canonical = json.dumps(contract, sort_keys=True, default=str).encode()
+            version = contract.get("version", "?")
+            if isinstance(version, float) and version.is_integer():
+                version = int(version)  # KFP hands numbers over as floats
+            tags[mlf.TAG_CONTRACT] = f"{contract.get('name', '?')} v{version}"
+            tags[mlf.TAG_CONTRACT_SHA256] = "sha256:" + hashlib.sha256(canonical).hexdigest()
+        return tags
 
 
 @dataclass(frozen=True)
@@ -247,6 +283,7 @@ class TrainResult:
         label_column: Label column.
         feature_columns: Input columns of the served model.
         holdout: The holdout rows (all columns), time-sorted.
+        run_tags: The lineage tags of the run (what a registered version copies).
     """
 
     run_id: str
@@ -264,6 +301,7 @@ class TrainResult:
     label_column: str
     feature_columns: list[str]
     holdout: pd.DataFrame = field(repr=False)
+    run_tags: dict[str, str] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         """Returns the JSON-safe lineage for a KFP ``Model`` artifact (everything but the frame)."""
@@ -757,8 +795,12 @@ def _run_params(config: TrainConfig, hyperparameters: Mapping[str, Any], cutoff:
         "holdout_start": cutoff,
         "search_trials": config.search_trials,
         "search_cv_splits": config.search_cv_splits,
+        # What the user asked for (the hp.* params are the result, after the search).
+        "hyperparameter_overrides": json.dumps(dict(config.hyperparameters), sort_keys=True),
+        "drift_reference_rows": config.drift_reference_rows,
         "label_column": config.label_column,
         "timestamp_column": config.timestamp_column,
+        "entity_column": config.entity_column,
         "categorical_features": ",".join(config.categorical_features),
         "numeric_features": ",".join(config.numeric_features),
     }
@@ -814,6 +856,7 @@ def train(
         mlf.TAG_DATA_FINGERPRINT: fingerprint,
         mlf.TAG_DATA_SOURCE: lineage.data_source,
         mlf.TAG_MODEL_TYPE: config.model_type,
+        **lineage.tags(),
     }
 
     mlflow.set_tracking_uri(client.tracking_uri)
@@ -851,6 +894,8 @@ def train(
                 serialization_format="skops",
                 skops_trusted_types=_trusted_types(fitted.model),
             )
+        if lineage.data_contract is not None:
+            mlflow.log_dict(dict(lineage.data_contract), mlf.CONTRACT_ARTIFACT)
         if config.drift_reference_rows > 0:
             _log_drift_reference(client, run.info.run_id, fitted.model, split.holdout, config)
     return TrainResult(
@@ -869,6 +914,7 @@ def train(
         label_column=config.label_column,
         feature_columns=config.feature_columns,
         holdout=split.holdout,
+        run_tags=tags,
     )
 
 
