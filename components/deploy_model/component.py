@@ -26,6 +26,7 @@ def deploy_model(
     pushgateway_url: str = "",
     pipeline_run: str = "",
     require_approval: bool = False,
+    waiting_challenger_of: str = "",
 ) -> str:
     """Deploys to local MLServer, KServe or Seldon Core 2; moves `champion` only after promotion.
 
@@ -53,10 +54,15 @@ def deploy_model(
         pipeline_run: KFP run name for the ``pipeline_run`` label.
         require_approval: Deploy and promote only a version a person approved; an
             unapproved one keeps ``challenger`` and waits (`python -m pipelines approve`).
+        waiting_challenger_of: Instead of `model_uri`: the registered model whose
+            waiting ``challenger`` is deployed if it is approved and its gate verdict
+            still holds (`components._governance.waiting_challenger`); the training
+            pipeline's first step with `require_approval`. "" = deploy `model_uri`.
 
     Returns:
-        What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; a
-        rollback raises.
+        What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; for
+        `waiting_challenger_of` without a promotion, why not ("approval not required",
+        "no challenger waiting", "rejected", "stale", ...); a rollback raises.
     """
     from pathlib import Path
 
@@ -67,19 +73,41 @@ def deploy_model(
     from components.deploy_model.canary import CanaryPolicy
     from components.deploy_model.kube import cluster_from_environment
 
-    request = core.DeployRequest(
-        model_uri, target, served_name,
-        namespace=core.setting(namespace, "SUITE_SERVING_NAMESPACE"),
-        canary_percent=canary_percent,
-        service_account=core.setting(service_account, "SUITE_SERVING_SERVICE_ACCOUNT"),
-        storage_uri=storage_uri,
-        runtime=core.setting("", "SUITE_SERVING_RUNTIME"),
-        artifacts_destination=core.setting("", "SUITE_MLFLOW_ARTIFACTS_DESTINATION"),
-        suite_version=suite_version(),
-    )  # fmt: skip
+    def request_for(uri: str) -> core.DeployRequest:
+        return core.DeployRequest(
+            uri, target, served_name,
+            namespace=core.setting(namespace, "SUITE_SERVING_NAMESPACE"),
+            canary_percent=canary_percent,
+            service_account=core.setting(service_account, "SUITE_SERVING_SERVICE_ACCOUNT"),
+            storage_uri=storage_uri,
+            runtime=core.setting("", "SUITE_SERVING_RUNTIME"),
+            artifacts_destination=core.setting("", "SUITE_MLFLOW_ARTIFACTS_DESTINATION"),
+            suite_version=suite_version(),
+        )  # fmt: skip
+
+    def nothing_deployed(action: str, **facts: str) -> str:
+        Path(manifest.path).write_text("", encoding="utf-8")
+        manifest.metadata.update({"action": action, **facts})
+        return action
+
+    if waiting_challenger_of and not require_approval:
+        return nothing_deployed("approval not required")
     remote = target != "local" and not render_only
     client = mlflow_client(tracking_uri or None)
-    if require_approval and not render_only:
+    options = {
+        "cluster": cluster_from_environment() if remote else None,
+        "policy": CanaryPolicy(ready_timeout_seconds, observe_seconds),
+        "local_url": local_url,
+        "local_repo": Path(local_repo),
+        "prometheus_url": prometheus_url,
+    }
+    if waiting_challenger_of:
+        waiting, result = core.deploy_waiting_challenger(
+            client, waiting_challenger_of, request_for, **options
+        )
+        if result is None:
+            return nothing_deployed(waiting.status, version=waiting.version or "")
+    elif require_approval and not render_only:
         from components._governance import ApprovalRequired, require_approved
         from components._serving.models import resolve_model
 
@@ -88,19 +116,11 @@ def deploy_model(
         try:
             require_approved(client, ref.name, version)
         except ApprovalRequired as waiting:
-            Path(manifest.path).write_text("", encoding="utf-8")
-            manifest.metadata.update({"action": "awaiting approval", "version": version})
             print(f"[suite] deploy_model({target}): awaiting approval — {waiting}", flush=True)
-            return "awaiting approval"
-    result = core.deploy(
-        client,
-        request,
-        cluster=cluster_from_environment() if remote else None,
-        policy=CanaryPolicy(ready_timeout_seconds, observe_seconds),
-        local_url=local_url,
-        local_repo=Path(local_repo),
-        prometheus_url=prometheus_url,
-    )
+            return nothing_deployed("awaiting approval", version=version)
+        result = core.deploy(client, request_for(model_uri), require_approval=True, **options)
+    else:
+        result = core.deploy(client, request_for(model_uri), **options)
     Path(manifest.path).write_text(core.manifests_yaml(result), encoding="utf-8")
     manifest.metadata.update({"action": result.action, "version": result.version})
     print(f"[suite] deploy_model({target}): {result.action} — {result.reason}", flush=True)

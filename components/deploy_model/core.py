@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
+    from components._governance import WaitingChallenger
     from components.deploy_model.kube import Cluster
 
 TARGETS = ("local", "kserve", "seldon")
@@ -437,6 +438,8 @@ def deploy(
     local_repo: Path | None = None,
     smoke_frame: pd.DataFrame | None = None,
     prometheus_url: str = "",
+    require_approval: bool = False,
+    gated_against: str | None = None,
 ) -> DeployResult:
     """Deploys ``request.model_uri`` to ``request.target`` and keeps the registry truthful.
 
@@ -449,6 +452,11 @@ def deploy(
         local_repo: Its model repository folder (target local).
         smoke_frame: Local smoke-test rows (None: the model's input example).
         prometheus_url: Prometheus base URL for the KServe canary error signal ("" = none).
+        require_approval: Move ``champion`` only to an approved version, re-checked under
+            the registry lock after the rollout (a rejection recorded during the rollout
+            wins: the step fails with `ApprovalRequired`).
+        gated_against: Move ``champion`` only while it is still this version (see
+            `register_model.core.promote`); None = no such check.
 
     Returns:
         The result; ``champion`` has moved iff ``action == "promoted"``.
@@ -480,7 +488,10 @@ def deploy(
         result = deploy_seldon(request, model, cluster, policy)
 
     if result.action in ("promoted", "unchanged"):
-        registry.promote_champion(client, model.name, model.version)
+        registry.promote_champion(
+            client, model.name, model.version,
+            require_approval=require_approval, gated_against=gated_against,
+        )  # fmt: skip
     elif result.action == "rolled_back":
         registry.mark_rolled_back(client, model.name, model.version, result.reason)
     return result
@@ -501,3 +512,41 @@ def manifests_yaml(result: DeployResult) -> str:
     import yaml
 
     return yaml.safe_dump_all(result.manifests, sort_keys=False)
+
+
+def deploy_waiting_challenger(
+    client: MlflowClient,
+    registered_model_name: str,
+    make_request: Callable[[str], DeployRequest],
+    **deploy_options: Any,
+) -> tuple[WaitingChallenger, DeployResult | None]:
+    """Deploys the approved waiting ``challenger`` (the next pipeline run's first step).
+
+    With approval required, a blessed version waits as ``challenger`` after its run.
+    The next run promotes it, before it trains anything (so the new model is gated
+    against it), iff `components._governance.waiting_challenger` says READY: approved,
+    blessed, never rolled back, and the champion the gate compared it with still
+    serves. The rollout is the usual canary; ``champion`` moves under the registry lock
+    only if the approval still stands and the champion has not moved meanwhile.
+
+    Args:
+        client: MLflow client.
+        registered_model_name: Registered model whose challenger is considered.
+        make_request: Builds the `DeployRequest` for a model URI (target, names, canary).
+        **deploy_options: Passed to `deploy` (cluster, policy, local_url, ...).
+
+    Returns:
+        What was found, and the deployment (None when nothing was promoted).
+    """
+    from components._governance import waiting_challenger
+
+    waiting = waiting_challenger(client, registered_model_name)
+    print(f"[suite] next-run promotion: {waiting.status}: {waiting.reason}", flush=True)
+    if not waiting.ready:
+        return waiting, None
+    request = make_request(f"models:/{registered_model_name}/{waiting.version}")
+    result = deploy(
+        client, request, require_approval=True, gated_against=waiting.gated_against,
+        **deploy_options,
+    )  # fmt: skip
+    return waiting, result

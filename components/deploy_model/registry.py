@@ -18,15 +18,26 @@ if TYPE_CHECKING:
 __all__ = ["alias_version", "mark_rolled_back", "promote_champion"]
 
 
-def promote_champion(client: MlflowClient, name: str, version: str) -> str | None:
+def promote_champion(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    *,
+    require_approval: bool = False,
+    gated_against: str | None = None,
+) -> str | None:
     """Points ``champion`` at ``version`` and ``previous`` at the old champion.
 
-    Idempotent: promoting the current champion changes nothing.
+    Idempotent: promoting the current champion changes nothing. Under the registry
+    lock, `require_approval` re-checks the version's approval and `gated_against` that
+    the champion is still the one the gate compared it with (see `promote`).
 
     Returns:
         The former champion version (None if there was none or it is the same).
     """
-    change = promote(client, name, version)
+    change = promote(
+        client, name, version, require_approval=require_approval, gated_against=gated_against
+    )
     return change.previous if change.changed else None
 
 

@@ -436,6 +436,7 @@ def promote(
     checkpoint: Checkpoint = _no_checkpoint,
     *,
     require_approval: bool = False,
+    gated_against: str | None = None,
     why: str = "",
     pipeline_run: str = "",
 ) -> AliasChange:
@@ -443,6 +444,9 @@ def promote(
 
     With `require_approval`, only a version a person approved
     (`components._governance.approve`) is promoted; the check runs under the lock.
+    With `gated_against`, the champion must still be the one the gate compared
+    `version` with (checked under the lock too), so a run that promotes an approved
+    waiting challenger cannot overrule a promotion or rollback made meanwhile.
     Every alias written gets an audit record on its version (who, why, run, ticket).
 
     A ``challenger`` alias on `version` is removed: the challenger has won, and a
@@ -463,12 +467,15 @@ def promote(
         timeout_seconds: How long to wait for the lock.
         checkpoint: Called after each write (tests use it to kill the process there).
         require_approval: Refuse a version without an approval record.
+        gated_against: The champion version the gate compared `version` with ("" =
+            there was none); None = no such check.
         why: Reason recorded in the audit records.
         pipeline_run: Pipeline run recorded in the audit records.
 
     Raises:
         components._governance.ApprovalRequired: With `require_approval`, if the
             version was not approved (or was rejected).
+        components._governance.StaleGate: With `gated_against`, if the champion moved.
         mlflow.exceptions.MlflowException: If the version does not exist.
         RegistryStateError: If an interrupted earlier move cannot be finished.
         components._registry_lock.RegistryLockTimeout: If the lock stays taken.
@@ -483,6 +490,12 @@ def promote(
             decision = gov.require_approved(client, name, version)
             why = why or f"approved by {decision['by']}: {decision['reason']}"
         current = alias_version(client, name, mlf.ALIAS_CHAMPION)
+        if gated_against is not None and (current or "") != gated_against and current != version:
+            raise gov.StaleGate(
+                f"{name} v{version} was gated against "
+                f"{'v' + gated_against if gated_against else 'no champion'}, but the champion "
+                f"is now {'v' + current if current else 'none'}: not promoted"
+            )
         if current == version:
             if alias_version(client, name, mlf.ALIAS_CHALLENGER) == version:
                 ticket.ensure_held()
