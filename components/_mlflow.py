@@ -238,3 +238,26 @@ def registered_name(model_uri: str) -> str:
             "or models:/<name>@<alias>)"
         )
     return name
+
+
+def run_json(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | None:
+    """Returns a JSON artifact of a run, read through `client`; None if the run has none.
+
+    Args:
+        client: MLflow client (its tracking URI, not the fluent one).
+        run_id: MLflow run id ("" = none).
+        path: Artifact path, e.g. `EVALUATION_ARTIFACT`.
+    """
+    import json
+    import tempfile
+
+    from mlflow.exceptions import MlflowException
+
+    if not run_id:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            local = client.download_artifacts(run_id, path, scratch)
+            return json.loads(Path(local).read_text(encoding="utf-8"))
+        except (MlflowException, OSError, ValueError):
+            return None

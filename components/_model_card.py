@@ -20,10 +20,7 @@ air-gapped cluster and in the KFP UI's single-file viewer.
 from __future__ import annotations
 
 import html
-import json
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components import _governance as gov
@@ -88,6 +85,11 @@ class ModelCard:
     version: str
     run_id: str
     sections: list[Section]
+
+    @property
+    def artifact_stem(self) -> str:
+        """Run artifact path of the card without suffix, ``model_card/v<N>``."""
+        return f"{mlf.MODEL_CARD_DIR}/v{self.version}"
 
     @property
     def title(self) -> str:
@@ -184,23 +186,6 @@ def _interval(bounds: Any) -> str:
     return f"[{_num(bounds[0])}, {_num(bounds[1])}]"
 
 
-def _run_json(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | None:
-    """Returns a JSON artifact of a run, or None when the run does not have it."""
-    from mlflow.exceptions import MlflowException
-
-    if not run_id:
-        return None
-    with tempfile.TemporaryDirectory() as scratch:
-        try:
-            local = client.download_artifacts(run_id, path, scratch)
-        except (MlflowException, OSError):
-            return None
-        try:
-            return json.loads(Path(local).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-
 def build_card(client: MlflowClient, name: str, version: str | int) -> ModelCard:
     """Reads a registered version, its run and their records, and returns its card.
 
@@ -223,8 +208,8 @@ def build_card(client: MlflowClient, name: str, version: str | int) -> ModelCard
     def tag(key: str) -> str:
         return tags.get(key) or run_tags.get(key) or NOT_RECORDED
 
-    evaluation = _run_json(client, mv.run_id, mlf.EVALUATION_ARTIFACT)
-    drift = _run_json(client, mv.run_id, mlf.DRIFT_REFERENCE_MANIFEST)
+    evaluation = mlf.run_json(client, mv.run_id, mlf.EVALUATION_ARTIFACT)
+    drift = mlf.run_json(client, mv.run_id, mlf.DRIFT_REFERENCE_MANIFEST)
     here = sorted(alias for alias, v in aliases.items() if str(v) == str(mv.version))
     decision = gov.approval(tags)
     status = (
@@ -510,7 +495,7 @@ def publish_card(client: MlflowClient, name: str, version: str | int) -> ModelCa
     """
     card = build_card(client, name, version)
     if card.run_id:
-        stem = f"{mlf.MODEL_CARD_DIR}/v{card.version}"
+        stem = card.artifact_stem
         client.log_text(card.run_id, card.html(), f"{stem}.html")
         client.log_text(card.run_id, card.markdown(), f"{stem}.md")
         client.set_model_version_tag(
