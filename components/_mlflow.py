@@ -255,6 +255,7 @@ def run_json(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | N
 
     if not run_id:
         return None
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar per file
     with tempfile.TemporaryDirectory() as scratch:
         try:
             local = client.download_artifacts(run_id, path, scratch)

@@ -412,7 +412,7 @@ def score_model(
 
 
 # Holdout metrics the model card shows with a bootstrap interval.
-INTERVAL_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "f1")
+INTERVAL_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "log_loss", "brier")
 
 
 def metric_intervals(
@@ -437,14 +437,26 @@ def metric_intervals(
     import warnings
 
     from scipy.stats import bootstrap
-    from sklearn.metrics import average_precision_score, brier_score_loss, f1_score, log_loss
+    from sklearn.metrics import (
+        average_precision_score,
+        brier_score_loss,
+        f1_score,
+        log_loss,
+        precision_score,
+        recall_score,
+    )
+
+    def at_threshold(metric: Any) -> Any:
+        return lambda y, p: metric(y, (p >= gate.threshold).astype("int64"), zero_division=0)
 
     functions = {
         "roc_auc": rank_auc,
         "pr_auc": average_precision_score,
-        "brier": brier_score_loss,
+        "f1": at_threshold(f1_score),
+        "precision": at_threshold(precision_score),
+        "recall": at_threshold(recall_score),
         "log_loss": lambda y, p: log_loss(y, p, labels=[0, 1]),
-        "f1": lambda y, p: f1_score(y, (p >= gate.threshold).astype("int64"), zero_division=0),
+        "brier": brier_score_loss,
     }
     label = np.asarray(label, dtype="int64")
     probability = np.asarray(probability, dtype="float64")
