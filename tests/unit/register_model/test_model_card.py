@@ -12,6 +12,7 @@ from components import _governance as gov
 from components import _mlflow as mlf
 from components._model_card import build_card, publish_card
 from components.register_model import core
+from pipelines.cli import main
 
 
 class _Assets(HTMLParser):
@@ -28,7 +29,7 @@ class _Assets(HTMLParser):
 
 
 def test_card_shows_recorded_facts_and_its_alias_history(
-    client, model_name: str, runs, evaluations
+    client, model_name: str, runs, evaluations, tmp_path
 ) -> None:
     """A registered, approved, promoted version's card holds every section with true numbers.
 
@@ -40,7 +41,7 @@ def test_card_shows_recorded_facts_and_its_alias_history(
     the alias history (challenger set, approval, champion set) in order. The HTML is one
     page with inline CSS and no script, stylesheet, image or link to anything; the card
     is logged with the run and the version tag names it; a re-published card after a
-    later alias move shows the move.
+    later alias move shows the move, and `python -m pipelines model-card --out` writes it.
     Cannot prove how the page looks (no browser here) or that a version registered by
     older suite code (no evaluation artifact) gets more than "not recorded".
     """
@@ -114,6 +115,11 @@ def test_card_shows_recorded_facts_and_its_alias_history(
     moved = [(r[2], r[3]) for r in again.section("Approval and alias history").tables[0].rows]
     assert moved[-1] == ("set_alias", "previous")
     assert "Aliases on this version: `previous`" in again.markdown()
+
+    out = tmp_path / "card.html"
+    command = ["model-card", "--model", model_name, "--version", version, "--out", str(out)]
+    assert main([*command, "--tracking-uri", client.tracking_uri]) == 0
+    assert out.read_text(encoding="utf-8") == again.html()
 
 
 def test_card_of_a_version_without_records_says_so(client, model_name: str, runs) -> None:
