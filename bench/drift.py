@@ -39,8 +39,8 @@ import pandas as pd
 
 from churn_data import DriftScenario, GeneratorConfig, generate, schema
 from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
+from components._drift_reference import DriftReference, build_reference, load_reference_dir
 from components.check_drift.core import DriftParams, DriftReport, check_drift
-from components.check_drift.reference import DriftReference, build_reference, load_reference_dir
 
 ORIGIN, END = "2024-01-01", "2024-07-01"
 REFERENCE_CUSTOMERS = 20_000

@@ -23,12 +23,12 @@ import numpy as np
 import requests
 
 from components._mlflow import mlflow_client
-from components._serving.demo_model import FEATURES, demo_frame, log_demo_model
 from components._serving.models import download_model
 from components._serving.prediction_log import read_prediction_log
 from components._serving.server import start_mlserver
 from components._serving.settings import write_model_settings
 from components._serving.v2 import build_v2_request
+from tests._helpers.demo_model import FEATURES, demo_frame, log_demo_model
 
 MODEL = "churn"
 

@@ -7,7 +7,7 @@ only to an approved version, and checks that under the registry lock, so an appr
 and a promotion cannot interleave.
 
 Audit: every alias move (``challenger`` set by a registration, ``champion`` /
-``previous`` moved by a promotion or a rollback, an alias removed) and every approval
+``previous`` moved by a promotion, an alias removed) and every approval
 decision writes one record on the model version it concerns: a version tag
 ``suite.audit.<UTC ms>.<n>`` holding JSON ``{at, who, action, alias, run, why, ...}``.
 Tags are never rewritten, so a version's tags are its alias history (`audit_history`).

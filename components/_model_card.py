@@ -12,9 +12,9 @@ history grows after registration. Sources:
   fairness, the gate's rules) and the drift reference's manifest.
 
 A missing source (e.g. a version registered without an evaluation) is stated on the
-card as "not recorded", never invented. The HTML has inline CSS and no external asset
-(no script, stylesheet, font or image link), so it renders the same offline, in an
-air-gapped cluster and in the KFP UI's single-file viewer.
+card as "not recorded", never invented. The HTML is the suite's one report shell
+(`components._html`: inline CSS, no script, stylesheet, font or image link), so it
+renders the same offline, in an air-gapped cluster and in the KFP UI's single-file viewer.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from components import _governance as gov
 from components import _mlflow as mlf
+from components._html import badge, page
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -38,17 +39,6 @@ _LIMITATIONS = (
     "Slices below the minimum slice size are reported, not gated: their intervals are too "
     "wide to decide on.",
 )
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1d2430;
-max-width:72rem}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;
-border-bottom:2px solid #d5dbe5;padding-bottom:.2rem}h3{font-size:1rem;margin-top:1.2rem}
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.88rem}
-th,td{border:1px solid #d5dbe5;padding:.25rem .55rem;text-align:left;vertical-align:top}
-th{background:#eef2f7}code{font-size:.85em;background:#f3f5f8;padding:0 .2em;
-word-break:break-all}.pass{color:#106b21;font-weight:600}.fail{color:#a3141d;font-weight:600}
-.muted{color:#5b6676}ul{margin:.3rem 0 1rem}
-"""
 
 
 @dataclass(frozen=True)
@@ -143,12 +133,7 @@ class ModelCard:
                     for row in table.rows
                 )
                 body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        return (
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(self.title.replace('`', ''))}</title><style>{_CSS}</style>"
-            "</head>"
-            f"<body>{''.join(body)}</body></html>\n"
-        )
+        return page(self.title.replace("`", ""), "".join(body))
 
 
 def _md_cell(text: str) -> str:
@@ -164,9 +149,9 @@ def _html_text(text: str) -> str:
 def _html_cell(text: str) -> str:
     value = _html_text(text)
     if str(text).startswith("PASS"):
-        return f'<span class="pass">{value}</span>'
+        return badge(str(text), "ok")
     if str(text).startswith("FAIL"):
-        return f'<span class="fail">{value}</span>'
+        return badge(str(text), "bad")
     return value
 
 

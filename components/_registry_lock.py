@@ -160,7 +160,7 @@ def _ensure_lock_model(client: MlflowClient, lock_name: str, name: str) -> None:
             lock_name,
             description=(
                 f"Suite registry lock for `{name}`: each version is a ticket held or awaited "
-                "by one alias move (register/promote/rollback). Not a model; do not serve it."
+                "by one alias move (register/promote). Not a model; do not serve it."
             ),
         )
     except MlflowException as error:

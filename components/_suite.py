@@ -99,11 +99,6 @@ class SuiteConfig:
         path = Path(self.contract)
         return path if path.is_absolute() else Path(self.repo_path) / path
 
-    @property
-    def slice_feature(self) -> str:
-        """The slice feature the gate reports on ("" = none)."""
-        return self.slice_features[0] if self.slice_features else ""
-
     def pipeline_name(self, kind: str) -> str:
         """Returns the name of a pipeline of this repo, e.g. ``<prefix>-training``."""
         return f"{self.pipeline_prefix}-{kind}"

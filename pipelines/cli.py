@@ -176,9 +176,9 @@ def _reproduce_command(args: argparse.Namespace) -> int:
 def _governance_command(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
+    from components import _aliases
     from components import _governance as gov
     from components import _mlflow as mlf
-    from components.register_model import core
 
     client = mlf.mlflow_client(args.tracking_uri)
     try:
@@ -190,7 +190,7 @@ def _governance_command(args: argparse.Namespace) -> int:
                 f"{record['at']}: {record['reason']}"
             )
         else:
-            change = core.promote(
+            change = _aliases.promote(
                 client,
                 args.model,
                 args.version,

@@ -8,7 +8,8 @@ One call per task, `apply_cluster_settings(task, kind="train")`, gives the step:
   `make secrets` creates (never stored in the repo);
 - CPU / memory requests and limits for its kind;
 - retries with exponential backoff when it talks to a service that can blip;
-- caching off when its result depends on the time it runs or on external state;
+- caching off: every step reads or moves state its inputs do not capture (the feature
+  store's contents, the registry's aliases, the cluster), so a cached result could be stale;
 - `imagePullPolicy: IfNotPresent` so images loaded into kind with `kind load` are used.
 
 The settings land in the compiled YAML (`platforms.kubernetes` and the task's
@@ -81,7 +82,6 @@ class StepProfile:
         secrets: Names of the Secrets (keys in SECRET_KEYS) mounted as env vars.
         retries: Retry count on failure; 0 for steps whose failure is a verdict
             (a failed validation must stop the run, not be retried for minutes).
-        cache: Whether KFP may reuse an earlier result for the same inputs.
     """
 
     cpu_request: str
@@ -90,22 +90,21 @@ class StepProfile:
     memory_limit: str
     secrets: tuple[str, ...]
     retries: int
-    cache: bool
 
 
 PROFILES: MappingProxyType[str, StepProfile] = MappingProxyType(
     {
         # validate_data, get_features, materialize_features: object store + Redis.
-        # Deterministic for the same inputs, so cacheable; a failure is a verdict.
-        "data": StepProfile("500m", "2", "1Gi", "4Gi", (S3_SECRET, REDIS_SECRET), 0, True),
-        # train_model, check_drift: CPU-heavy, seeded, so cacheable. One retry
-        # covers an MLflow/object-store blip without re-running a real failure often.
-        "train": StepProfile("1", "2", "2Gi", "6Gi", (S3_SECRET,), 1, True),
-        # evaluate/register/validate_serving: read and move registry state
-        # (aliases), so the answer depends on when they run: no cache, retries.
-        "service": StepProfile("500m", "1", "1Gi", "3Gi", (S3_SECRET,), 3, False),
+        # A failure is a verdict: no retries.
+        "data": StepProfile("500m", "2", "1Gi", "4Gi", (S3_SECRET, REDIS_SECRET), 0),
+        # train_model: CPU-heavy. One retry covers an MLflow/object-store blip
+        # without re-running a real failure often.
+        "train": StepProfile("1", "2", "2Gi", "6Gi", (S3_SECRET,), 1),
+        # evaluate/register/validate_serving/check_drift: read and move registry
+        # state (aliases): retries.
+        "service": StepProfile("500m", "1", "1Gi", "3Gi", (S3_SECRET,), 3),
         # deploy_model: talks to the Kubernetes API only, changes cluster state.
-        "deploy": StepProfile("100m", "500m", "256Mi", "1Gi", (), 3, False),
+        "deploy": StepProfile("100m", "500m", "256Mi", "1Gi", (), 3),
     }
 )
 
@@ -118,7 +117,6 @@ def apply_cluster_settings(
     task: PipelineTask,
     *,
     kind: StepKind,
-    cache: bool | None = None,
     retries: int | None = None,
 ) -> PipelineTask:
     """Applies the Kubernetes settings of a step kind to a pipeline task.
@@ -126,8 +124,6 @@ def apply_cluster_settings(
     Args:
         task: The task returned by calling a component inside a pipeline.
         kind: ``"data"``, ``"train"``, ``"service"`` or ``"deploy"`` (see PROFILES).
-        cache: Overrides the kind's caching choice; pass False for any step whose
-            result depends on the time it runs.
         retries: Overrides the kind's retry count.
 
     Returns:
@@ -147,7 +143,7 @@ def apply_cluster_settings(
 
     task.set_cpu_request(profile.cpu_request).set_cpu_limit(profile.cpu_limit)
     task.set_memory_request(profile.memory_request).set_memory_limit(profile.memory_limit)
-    task.set_caching_options(profile.cache if cache is None else cache)
+    task.set_caching_options(False)
     if retry_count:
         task.set_retry(
             retry_count,

@@ -73,7 +73,7 @@ def add_monitoring_tasks(
     """
     from kfp import dsl
 
-    from components.check_drift import check_drift
+    from components.check_drift.component import check_drift
 
     suite = config.suite
     window, validation = add_validated_window(

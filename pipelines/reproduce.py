@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -236,7 +237,8 @@ def reproduce(
     import mlflow.pyfunc
     import numpy as np
 
-    from components.get_features.core import get_features_from_source
+    from components.get_features.core import GetFeaturesConfig
+    from components.get_features.core import run as get_features
     from components.train_model import core as train_core
 
     started = time.monotonic()
@@ -246,14 +248,15 @@ def reproduce(
         f"{name} v{recorded.version}: rebuilding the training frame (feature service "
         f"{recorded.feature_service}, labels {recorded.entity_source}, window {window})"
     )
-    frame = get_features_from_source(
+    retrieval = GetFeaturesConfig(
         recorded.feature_repo,
         recorded.feature_service,
         recorded.entity_source,
         recorded.start,
         recorded.end,
-    ).frame
-    fingerprint = mlf.data_fingerprint(frame)
+    )
+    frame = get_features(retrieval).frame
+    fingerprint = frame_fingerprint(frame)
     if fingerprint != recorded.data_fingerprint:
         raise DataChanged(
             f"{name} v{recorded.version} cannot be reproduced: the training frame rebuilt "
@@ -297,7 +300,7 @@ def reproduce(
         recorded=recorded,
         frame_rows=len(frame),
         holdout_rows=len(holdout),
-        holdout_matches=mlf.data_fingerprint(holdout) == recorded.holdout_fingerprint,
+        holdout_matches=frame_fingerprint(holdout) == recorded.holdout_fingerprint,
         max_abs_diff=float(np.max(np.abs(ours - theirs))) if len(ours) else 0.0,
         hyperparameter_differences=differences,
         contract_hash_matches=contract_ok,

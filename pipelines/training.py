@@ -30,7 +30,6 @@ def with_cluster_settings(
     config: PipelineConfig,
     task: "PipelineTask",
     kind: str,
-    cache: bool | None = None,
     retries: int | None = None,
 ) -> "PipelineTask":
     """Attaches the Kubernetes settings of a step kind when the config asks for them.
@@ -39,7 +38,6 @@ def with_cluster_settings(
         config: The pipeline config (`kubernetes` switches this on).
         task: A task inside a pipeline function.
         kind: Step kind, see `pipelines.k8s.PROFILES`.
-        cache: Overrides the kind's caching choice.
         retries: Overrides the kind's retry count.
 
     Returns:
@@ -48,7 +46,7 @@ def with_cluster_settings(
     if config.kubernetes:
         from pipelines.k8s import apply_cluster_settings
 
-        apply_cluster_settings(task, kind=kind, cache=cache, retries=retries)
+        apply_cluster_settings(task, kind=kind, retries=retries)
     return task
 
 
@@ -119,8 +117,8 @@ def add_validated_window(
     Returns:
         The get_features task and the validate_data task.
     """
-    from components.get_features import get_features
-    from components.validate_data import validate_data
+    from components.get_features.component import get_features
+    from components.validate_data.component import validate_data
 
     features = get_features(
         feature_repo=p["feature_repo"],
@@ -129,7 +127,7 @@ def add_validated_window(
         start=start,
         end=end,
     ).set_display_name("get-features")
-    with_cluster_settings(config, features, "data", cache=False)
+    with_cluster_settings(config, features, "data")
     validation = validate_data(
         data=features.outputs["features"],
         contract=p["data_contract"],
@@ -137,7 +135,7 @@ def add_validated_window(
         now=p["validation_now"],
         **metrics_push(p),
     )
-    with_cluster_settings(config, validation, "data", cache=False)
+    with_cluster_settings(config, validation, "data")
     return features, validation
 
 
@@ -151,11 +149,11 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
     """
     from kfp import dsl
 
-    from components.deploy_model import deploy_model
-    from components.evaluate_model import evaluate_model
-    from components.register_model import register_model
-    from components.train_model import train_model
-    from components.validate_serving import validate_serving
+    from components.deploy_model.component import deploy_model
+    from components.evaluate_model.component import evaluate_model
+    from components.register_model.component import register_model
+    from components.train_model.component import train_model
+    from components.validate_serving.component import validate_serving
 
     suite = config.suite
     features, validation = add_validated_window(
@@ -179,7 +177,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         suite_version=p["suite_version"],
         data_contract=p["data_contract"],
     ).after(validation)
-    with_cluster_settings(config, training_task, "train", cache=False)
+    with_cluster_settings(config, training_task, "train")
 
     evaluation = evaluate_model(
         model=training_task.outputs["model"],

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -238,13 +238,3 @@ def start_mlserver(
             raise
         return server
     raise AssertionError("unreachable: the loop returns or raises")
-
-
-@contextlib.contextmanager
-def running_mlserver(repo_dir: Path, **kwargs: object) -> Iterator[LocalMLServer]:
-    """Context manager around :func:`start_mlserver` that always stops the server."""
-    server = start_mlserver(repo_dir, **kwargs)  # type: ignore[arg-type]
-    try:
-        yield server
-    finally:
-        server.stop()

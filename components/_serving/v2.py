@@ -176,18 +176,6 @@ def compare_predictions(served: np.ndarray, expected: np.ndarray, atol: float) -
     return float(np.max(np.abs(served - expected))) if served.size else 0.0
 
 
-def repository_index(session: requests.Session, base_url: str) -> list[dict[str, Any]]:
-    """Lists the models MLServer finds in its repository, with state and version.
-
-    Raises:
-        RuntimeError: If the server does not answer 200.
-    """
-    answer = post_json(session, base_url.rstrip("/") + "/v2/repository/index", {})
-    if not answer.ok:
-        raise RuntimeError(f"repository index failed with {answer.status}: {answer.error}")
-    return list(answer.body.get("result", []))
-
-
 def repository_load(
     session: requests.Session, base_url: str, name: str, timeout_s: float = 180.0
 ) -> V2Answer:

@@ -10,7 +10,6 @@ from components._images import image_for
 def deploy_model(
     model_uri: str,
     target: str,
-    manifest: Output[Artifact],
     served_name: str,
     tracking_uri: str = "",
     namespace: str = "",
@@ -27,6 +26,8 @@ def deploy_model(
     pipeline_run: str = "",
     require_approval: bool = False,
     waiting_challenger_of: str = "",
+    *,
+    manifest: Output[Artifact],
 ) -> str:
     """Deploys to local MLServer, KServe or Seldon Core 2; moves `champion` only after promotion.
 
@@ -56,77 +57,42 @@ def deploy_model(
             unapproved one keeps ``challenger`` and waits (`python -m pipelines approve`).
         waiting_challenger_of: Instead of `model_uri`: the registered model whose
             waiting ``challenger`` is deployed if it is approved and its gate verdict
-            still holds (`components._governance.waiting_challenger`); the training
-            pipeline's first step with `require_approval`. "" = deploy `model_uri`.
+            still holds; the training pipeline's first step with `require_approval`
+            ("" = deploy `model_uri`).
 
     Returns:
         What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; for
-        `waiting_challenger_of` without a promotion, why not ("approval not required",
+        `waiting_challenger_of` without a rollout, why not ("approval not required",
         "no challenger waiting", "rejected", "stale", ...); a rollback raises.
+
+    Raises:
+        ValueError: ``target`` is not local, kserve or seldon; ``canary_percent`` outside
+            1-99; ``model_uri`` does not name a registered version; an artifact location
+            a cluster cannot fetch (a local path, or an MLflow proxy URI without
+            ``SUITE_MLFLOW_ARTIFACTS_DESTINATION``); an invalid object name or label value.
+        DeployError: The new version was rolled back (failed canary, failed full
+            rollout or not ready in time); the message says why and what still serves,
+            and ``champion`` was not moved.
+        ApprovalRequired: The approval was withdrawn (rejected) during the rollout;
+            ``champion`` was not moved.
+        StaleGate: The champion moved during the rollout of a waiting challenger;
+            ``champion`` was not moved.
+        RegistryLockTimeout: The registry lock (for moving ``champion``) stayed held by
+            other runs past the wait timeout.
+        ApiException: The Kubernetes API refused a read or an apply (RBAC, webhook).
     """
-    from pathlib import Path
+    from components._contract import publish
+    from components.deploy_model.core import DeployConfig, run
 
-    from components._mlflow import mlflow_client
-    from components._observability.steps import publish_deployment
-    from components._version import suite_version
-    from components.deploy_model import core
-    from components.deploy_model.canary import CanaryPolicy
-    from components.deploy_model.kube import cluster_from_environment
-
-    def request_for(uri: str) -> core.DeployRequest:
-        return core.DeployRequest(
-            uri, target, served_name,
-            namespace=core.setting(namespace, "SUITE_SERVING_NAMESPACE"),
-            canary_percent=canary_percent,
-            service_account=core.setting(service_account, "SUITE_SERVING_SERVICE_ACCOUNT"),
-            storage_uri=storage_uri,
-            runtime=core.setting("", "SUITE_SERVING_RUNTIME"),
-            artifacts_destination=core.setting("", "SUITE_MLFLOW_ARTIFACTS_DESTINATION"),
-            suite_version=suite_version(),
-        )  # fmt: skip
-
-    def nothing_deployed(action: str, **facts: str) -> str:
-        Path(manifest.path).write_text("", encoding="utf-8")
-        manifest.metadata.update({"action": action, **facts})
-        return action
-
-    if waiting_challenger_of and not require_approval:
-        return nothing_deployed("approval not required")
-    remote = target != "local" and not render_only
-    client = mlflow_client(tracking_uri or None)
-    options = {
-        "cluster": cluster_from_environment() if remote else None,
-        "policy": CanaryPolicy(ready_timeout_seconds, observe_seconds),
-        "local_url": local_url,
-        "local_repo": Path(local_repo),
-        "prometheus_url": prometheus_url,
-    }
-    if waiting_challenger_of:
-        waiting, result = core.deploy_waiting_challenger(
-            client, waiting_challenger_of, request_for, **options
-        )
-        if result is None:
-            return nothing_deployed(waiting.status, version=waiting.version or "")
-    elif require_approval and not render_only:
-        from components._governance import ApprovalRequired, require_approved
-        from components._serving.models import resolve_model
-
-        ref = resolve_model(client, model_uri)
-        version = str(ref.version)
-        try:
-            require_approved(client, ref.name, version)
-        except ApprovalRequired as waiting:
-            print(f"[suite] deploy_model({target}): awaiting approval — {waiting}", flush=True)
-            return nothing_deployed("awaiting approval", version=version)
-        result = core.deploy(client, request_for(model_uri), require_approval=True, **options)
-    else:
-        result = core.deploy(client, request_for(model_uri), **options)
-    Path(manifest.path).write_text(core.manifests_yaml(result), encoding="utf-8")
-    manifest.metadata.update({"action": result.action, "version": result.version})
-    print(f"[suite] deploy_model({target}): {result.action} — {result.reason}", flush=True)
-    publish_deployment(
-        result, canary_percent=canary_percent, target=target,
-        gateway_url=pushgateway_url, pipeline_run=pipeline_run,
+    config = DeployConfig(
+        model_uri, target, served_name, tracking_uri=tracking_uri, namespace=namespace,
+        canary_percent=canary_percent, service_account=service_account,
+        storage_uri=storage_uri, render_only=render_only, observe_seconds=observe_seconds,
+        ready_timeout_seconds=ready_timeout_seconds, prometheus_url=prometheus_url,
+        local_url=local_url, local_repo=local_repo, require_approval=require_approval,
+        pushgateway_url=pushgateway_url, pipeline_run=pipeline_run,
+        waiting_challenger_of=waiting_challenger_of,
     )  # fmt: skip
-    core.raise_if_rolled_back(result)
-    return result.action
+    result = run(config)
+    publish(result, metadata=[manifest], files={manifest: result.manifests_yaml()})
+    return result.return_value()

@@ -122,13 +122,6 @@ def render_inference_service(
     }
 
 
-def live_storage_uri(isvc: dict[str, Any] | None) -> str | None:
-    """Returns the storageUri a live InferenceService points at, or None."""
-    if not isvc:
-        return None
-    return ((isvc.get("spec") or {}).get("predictor") or {}).get("model", {}).get("storageUri")
-
-
 def predictor_status(isvc: dict[str, Any]) -> dict[str, Any]:
     """Returns ``status.components.predictor`` (empty if not reported yet)."""
     return ((isvc.get("status") or {}).get("components") or {}).get("predictor") or {}

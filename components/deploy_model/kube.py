@@ -8,7 +8,9 @@ version twice sends nothing and changes nothing — not even
 
 What is not proven here (no cluster on this machine): that the API server
 accepts the apply, that RBAC allows it, and how a controller reacts. The
-rendering, the diff and the decisions over status are pure and tested.
+rendering, the diff and the decisions over status are pure and tested, and the
+KServe and Seldon rollout flows run in the tests against an in-memory stand-in
+for :class:`Cluster` (tests/_helpers/memory_cluster.py) that plays the controllers.
 """
 
 from __future__ import annotations
@@ -152,8 +154,8 @@ def generation_observed(obj: dict[str, Any]) -> bool:
 class Cluster:
     """The few Kubernetes calls deploy_model makes, over a ``DynamicClient``.
 
-    Not exercised by the tests here (no API server); every decision taken on
-    what these calls return is a pure function that is.
+    The class itself is not exercised here (no API server); the tests run the
+    rollout flows against a stand-in with the same three methods.
     """
 
     client: DynamicClient

@@ -120,13 +120,6 @@ def render_experiment(
     }
 
 
-def live_storage_uri(model: dict[str, Any] | None) -> str | None:
-    """Returns the storageUri of a live Model, or None."""
-    if not model:
-        return None
-    return (model.get("spec") or {}).get("storageUri")
-
-
 def object_state(obj: dict[str, Any], ready_type: str) -> State:
     """Reads a Seldon Model (``ModelReady``) or Experiment (``ExperimentReady``) status.
 

@@ -31,13 +31,19 @@ def get_features(
         features: The training frame (parquet); metadata carries feature_service,
             feature_refs, row_count, fingerprint and the retrieval (feature_repo,
             entity_source, start, end), so training can record how to rebuild it.
-    """
-    from components.get_features.core import get_features_from_source
 
-    result = get_features_from_source(feature_repo, feature_service, entity_source, start, end)
-    result.frame.to_parquet(features.path, index=False)
-    features.metadata.update(result.metadata())
-    features.metadata.update(
-        {"feature_repo": str(feature_repo), "entity_source": str(entity_source),
-         "start": start, "end": end}
-    )  # fmt: skip
+    Raises:
+        ValueError: A ``start``/``end`` that is not an ISO date/time or an empty window;
+            labels lacking the entity key, timestamp or label column (named), a null
+            entity key, or no label row in the window; an unknown feature service (the
+            known ones are listed; an empty registry means the repo was not applied);
+            an invalid ``suite.yaml`` (SuiteConfigError, naming the key).
+        FileNotFoundError: The feature repo has no ``suite.yaml``.
+        RuntimeError: The offline store returned a different number of rows than the
+            labels (a dropped or duplicated label row), or not every feature column.
+    """
+    from components._contract import publish
+    from components.get_features.core import GetFeaturesConfig, run
+
+    result = run(GetFeaturesConfig(feature_repo, feature_service, entity_source, start, end))
+    publish(result, metadata=[features], frames={features: result.frame})

@@ -20,8 +20,12 @@ def materialize_features(
         end_time: Materialize up to this ISO date/time (naive = UTC); empty = now.
         metrics: Per view ``rows_<view>``, ``first_run_<view>`` and the loaded interval
             ``start_<view>``/``end_<view>`` (Unix seconds); ``rows_total``, ``views``.
-    """
-    from components.materialize_features.core import materialize_repo, summary
 
-    for name, value in summary(materialize_repo(feature_repo, end_time)).items():
-        metrics.log_metric(name, value)
+    Raises:
+        ValueError: An ``end_time`` that is not an ISO date/time; a feature view with
+            no TTL that was never materialized (no start to load from).
+    """
+    from components._contract import publish
+    from components.materialize_features.core import MaterializeConfig, run
+
+    publish(run(MaterializeConfig(feature_repo, end_time)), metrics=metrics)

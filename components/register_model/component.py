@@ -10,12 +10,13 @@ from components._images import image_for
 def register_model(
     model: Input[Model],
     evaluation: Input[Artifact],
-    model_card: Output[Markdown],
-    model_card_html: Output[HTML],
     registered_model_name: str,
     tracking_uri: str = "",
     promote: bool = True,
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    *,
+    model_card: Output[Markdown],
+    model_card_html: Output[HTML],
 ) -> str:
     """Registers the blessed model version as `challenger`, optionally promotes it to `champion`.
 
@@ -34,37 +35,28 @@ def register_model(
     Returns:
         The registered version as a pinned registry URI, ``models:/<name>/<version>``
         (what validate_serving and deploy_model take as ``model_uri``).
+
+    Raises:
+        ValueError: The evaluation is of another run, or did not bless this one (its
+            reasons are listed).
+        RegistryStateError: An interrupted earlier alias move cannot be finished
+            automatically (the registry is left as it is).
+        RegistryLockTimeout: Other runs held the registry lock past the wait timeout.
+        RegistryLockLost: This step's lock lease ran out before its alias move finished.
     """
     import json
     from pathlib import Path
 
-    from components import _mlflow as mlf
-    from components._model_card import publish_card
-    from components.register_model import core
+    from components._contract import publish
+    from components.register_model.core import RegisterConfig, run
 
-    report = json.loads(Path(evaluation.path).read_text(encoding="utf-8"))
-    run_id = model.metadata["run_id"]
-    core.require_blessed(report, run_id)
-    client = mlf.mlflow_client(tracking_uri)
-    registration = core.register(
-        client,
-        registered_model_name,
-        model.metadata["model_uri"],
-        run_id,
-        core.lineage_tags(model.metadata, report, pipeline_run_id),
-        model.metadata.get("model_id"),
+    config = RegisterConfig(
+        registered_model_name, dict(model.metadata),
+        json.loads(Path(evaluation.path).read_text(encoding="utf-8")),
+        promote=promote, pipeline_run_id=pipeline_run_id, tracking_uri=tracking_uri,
+    )  # fmt: skip
+    result = run(config)
+    publish(
+        result, metadata=[model_card, model_card_html], markdown=model_card, html=model_card_html
     )
-    if promote:
-        core.promote(client, registered_model_name, registration.version)
-    card = publish_card(client, registered_model_name, registration.version)
-    Path(model_card.path).write_text(card.markdown(), encoding="utf-8")
-    Path(model_card_html.path).write_text(card.html(), encoding="utf-8")
-    lineage = {
-        "registered_model_name": registered_model_name,
-        "model_uri": registration.version_uri,
-        "version": registration.version,
-        "promoted": promote,
-    }
-    model_card.metadata.update(lineage)
-    model_card_html.metadata.update(lineage)
-    return registration.version_uri
+    return result.return_value()

@@ -14,8 +14,6 @@ def train_model(
     label_column: str,
     timestamp_column: str,
     entity_column: str,
-    model: Output[Model],
-    holdout: Output[Dataset],
     tracking_uri: str = "",
     experiment_name: str = "suite",
     model_type: str = "xgboost",
@@ -30,6 +28,9 @@ def train_model(
     suite_version: str = "",
     data_contract: Optional[dict] = None,  # noqa: UP045
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    *,
+    model: Output[Model],
+    holdout: Output[Dataset],
 ):
     """Trains a binary classifier on a time-ordered split and logs it to MLflow.
 
@@ -59,40 +60,38 @@ def train_model(
             with the run (with the retrieval window `get_features` recorded on
             `training_data`) so the version can be reproduced.
         pipeline_run_id: KFP run id (lineage).
+
+    Raises:
+        ValueError: A role column (label, timestamp, entity) or a listed feature is
+            missing (the columns present are listed), a feature is both categorical and
+            numeric, a numeric feature is not numeric, or the label is not binary 0/1;
+            too few rows or a single label class on one side of the time split;
+            ``holdout_fraction`` outside (0, 1), ``search_cv_splits`` below 2; an unknown
+            ``model_type`` or hyperparameter, or one the suite fixes (the seed).
+        MlflowException: The tracking server cannot be reached or refuses the run.
     """
     import pandas as pd
 
-    from components import _mlflow as mlf
+    from components._contract import publish
     from components.train_model import core
 
     config = core.TrainConfig(
-        model_type=model_type,
-        hyperparameters=hyperparameters or {},
-        search_trials=search_trials,
-        search_cv_splits=search_cv_splits,
-        holdout_fraction=holdout_fraction,
-        seed=seed,
-        label_column=label_column,
-        timestamp_column=timestamp_column,
-        entity_column=entity_column,
+        model_type=model_type, hyperparameters=hyperparameters or {},
+        search_trials=search_trials, search_cv_splits=search_cv_splits,
+        holdout_fraction=holdout_fraction, seed=seed, label_column=label_column,
+        timestamp_column=timestamp_column, entity_column=entity_column,
         categorical_features=tuple(categorical_features or ()),
         numeric_features=None if numeric_features is None else tuple(numeric_features),
-    )
-    service = feature_service or training_data.metadata.get("feature_service", "")
-    retrieval = training_data.metadata
-    lineage = core.Lineage(
-        suite_version, pipeline_run_id, service, training_data.uri,
-        feature_repo=retrieval.get("feature_repo", ""),
-        entity_source=retrieval.get("entity_source", ""),
-        train_start=retrieval.get("start", ""),
-        train_end=retrieval.get("end", ""),
-        data_contract=data_contract,
     )  # fmt: skip
-    client = mlf.mlflow_client(tracking_uri)
-    result = core.train(
-        pd.read_parquet(training_data.path), client, config, lineage, experiment_name
-    )
-    core.export_model(result.model_uri, model.path)
-    model.metadata.update({**result.metadata(), "tracking_uri": client.tracking_uri})
-    result.holdout.to_parquet(holdout.path, index=False)
-    holdout.metadata.update(core.holdout_metadata(result))
+    job = core.TrainJob(
+        pd.read_parquet(training_data.path), config,
+        core.Lineage.of_retrieval(
+            training_data.metadata, suite_version, pipeline_run_id, feature_service,
+            training_data.uri, data_contract,
+        ),
+        experiment_name=experiment_name, tracking_uri=tracking_uri, model_dir=model.path,
+        recorded_feature_service=training_data.metadata.get("feature_service", ""),
+    )  # fmt: skip
+    result = core.run(job)
+    publish(result, metadata=[model])
+    publish(result.holdout_set(), metadata=[holdout], frames={holdout: result.holdout})

@@ -21,13 +21,8 @@ from kfp.dsl import Dataset, Output
 
 from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components._images import image_for
-from components._observability.stack import (
-    DASHBOARD_FILE,
-    WebhookReceiver,
-    panel_queries,
-    resolve_variables,
-    start_stack,
-)
+from components._observability.stack import DASHBOARD_FILE, WebhookReceiver, start_stack
+from tests._helpers.dashboard import panel_queries, resolve_variables
 
 FEATURE_SERVICE = "churn_v1"
 MODEL = "churn"
@@ -44,8 +39,8 @@ def produce_window(source: str, feature_service: str, window: Output[Dataset]):
 
 
 def _monitoring_probe():
-    from components.check_drift import check_drift
-    from components.validate_data import validate_data
+    from components.check_drift.component import check_drift
+    from components.validate_data.component import validate_data
 
     @dsl.pipeline(name="observed-monitoring")
     def observed_monitoring(
@@ -78,8 +73,8 @@ def world(tmp_path_factory):
     import mlflow
 
     from churn_data import DriftScenario, GeneratorConfig, generate, schema
+    from components._drift_reference import build_reference, log_reference
     from components._mlflow import mlflow_client
-    from components.check_drift.reference import build_reference, log_reference
     from components.train_model.core import TrainConfig, train
 
     root = tmp_path_factory.mktemp("observed")
@@ -145,11 +140,11 @@ def stack(served, receiver, tmp_path_factory):
 def monitored(world, served, stack, tmp_path_factory):
     """Runs the observed steps once: monitoring probe, deploy v2, gate, served traffic."""
     from components._observability.steps import publish_evaluation
-    from components._serving.demo_model import FEATURES
     from components._serving.v2 import build_v2_request, infer
-    from components.deploy_model import deploy_model
+    from components.deploy_model.component import deploy_model
     from components.evaluate_model import core as gate
     from pipelines.config import PipelineConfig
+    from tests._helpers.demo_model import FEATURES
 
     root = tmp_path_factory.mktemp("kfp")
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
@@ -276,15 +271,14 @@ def test_failing_validation_inhibits_the_drift_alert(monitored, stack, world, tm
     import pandas as pd
 
     from components._observability.steps import publish_validation
-    from components.validate_data.core import validate_file
+    from components.validate_data.contract import contract_from_dict
+    from components.validate_data.core import validate_frame
     from pipelines.config import PipelineConfig
 
     broken = pd.read_parquet(world["source"])
     broken["customer_id"] = broken["customer_id"].astype("float64")
     broken.loc[broken.index[:50], "customer_id"] = None
-    path = tmp_path / "broken.parquet"
-    broken.to_parquet(path)
-    report = validate_file(path, PipelineConfig.from_repo().contract)
+    report = validate_frame(broken, contract_from_dict(PipelineConfig.from_repo().contract))
     assert not report.success
     publish_validation(
         report,

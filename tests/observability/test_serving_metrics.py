@@ -9,7 +9,7 @@ from components._observability.serving import (
     positive_probabilities,
     record_request,
 )
-from components._serving.metrics import parse_prometheus_text, sample_total
+from tests._helpers.prometheus_text import parse_prometheus_text, sample_total
 
 
 def test_a_request_records_latency_outcomes_and_the_positive_class_probability():

@@ -11,7 +11,8 @@ from components import _mlflow as mlf
 from components._feast import apply_repo, copy_repo
 from components._suite import load_suite_config
 from components.evaluate_model import core as evaluate_core
-from components.get_features.core import get_features_from_source
+from components.get_features.core import GetFeaturesConfig
+from components.get_features.core import run as get_features
 from components.register_model import core as register_core
 from components.train_model import core as train_core
 from components.validate_data.contract import contract_parameter
@@ -36,7 +37,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     labels = root / "sources" / "labels.parquet"
     uri = f"sqlite:///{root / 'mlflow.db'}"
     client = mlf.mlflow_client(uri)
-    frame = get_features_from_source(repo, "churn_v1", labels, *WINDOW).frame
+    frame = get_features(GetFeaturesConfig(repo, "churn_v1", labels, *WINDOW)).frame
     lineage = train_core.Lineage(
         pipeline_run_id="kfp-run-1", feature_service="churn_v1", data_source="features.parquet",
         feature_repo=str(repo), entity_source=str(labels), train_start=WINDOW[0],

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from components._mlflow import mlflow_client
-from components._serving.demo_model import log_demo_model
 from components._serving.models import download_model
 from components._serving.server import LocalMLServer, group_alive, start_mlserver
 from components._serving.settings import write_model_settings
+from tests._helpers.demo_model import log_demo_model
 
 MODEL = "churn"
 

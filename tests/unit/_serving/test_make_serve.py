@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from components._mlflow import mlflow_client
-from components._serving.demo_model import FEATURES, LABEL, demo_frame, log_demo_model
 from components._serving.prediction_log import read_prediction_log
 from components._serving.settings import free_port
 from components._serving.v2 import build_v2_request, infer
+from tests._helpers.demo_model import FEATURES, LABEL, demo_frame, log_demo_model
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MODEL = "churn"

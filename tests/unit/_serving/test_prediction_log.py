@@ -18,7 +18,6 @@ import pytest
 import requests
 
 from components._serving.binary import BinaryTensorError, decode_binary_request
-from components._serving.demo_model import FEATURES, LABEL, demo_frame
 from components._serving.logger_service import CE_REQUEST, CE_RESPONSE, parse_v2_body
 from components._serving.prediction_log import (
     META_COLUMNS,
@@ -29,6 +28,7 @@ from components._serving.prediction_log import (
 from components._serving.server import start_mlserver
 from components._serving.settings import PREDICTION_LOG_FLUSH_ENV, write_model_settings
 from components._serving.v2 import build_v2_request, infer
+from tests._helpers.demo_model import FEATURES, LABEL, demo_frame
 
 MODEL = "churn"
 OUTPUT = f"{LABEL}_probability"

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import requests
 
-from components._serving.demo_model import FEATURES, demo_frame
-from components._serving.metrics import sample_total, scrape
 from components._serving.server import ServingError, group_alive, start_mlserver
 from components._serving.settings import RUNTIME_IMPLEMENTATION, write_model_settings
 from components._serving.v2 import build_v2_request, decode_v2_outputs, infer
+from tests._helpers.demo_model import FEATURES, demo_frame
+from tests._helpers.prometheus_text import sample_total, scrape
 
 MODEL = "churn"
 

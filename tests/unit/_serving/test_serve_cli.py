@@ -11,9 +11,9 @@ from pathlib import Path
 
 import requests
 
-from components._serving.demo_model import FEATURES, demo_frame
 from components._serving.server import group_alive
 from components._serving.v2 import build_v2_request, infer
+from tests._helpers.demo_model import FEATURES, demo_frame
 
 MODEL = "churn"
 

@@ -19,7 +19,7 @@ import pytest
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from components._serving.demo_model import CATEGORICAL, FEATURES, LABEL, demo_frame
+from tests._helpers.demo_model import CATEGORICAL, FEATURES, LABEL, demo_frame
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MODEL = "churn"

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components._serving.metrics import parse_prometheus_text, sample_total
-from components._serving.models import parse_models_uri
+from components._mlflow import parse_models_uri
 from components._serving.settings import ephemeral_ports, model_settings
 from components._serving.v2 import build_v2_request, compare_predictions, decode_v2_outputs
+from tests._helpers.prometheus_text import parse_prometheus_text, sample_total
 
 
 def test_v2_request_sends_missing_values_as_null():

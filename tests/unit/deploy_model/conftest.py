@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from components._mlflow import ALIAS_CHAMPION, mlflow_client
-from components._serving.demo_model import log_demo_model
 from components._serving.serve import seed_repository
 from components._serving.server import LocalMLServer, group_alive, start_mlserver
+from tests._helpers.demo_model import log_demo_model
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The next pipeline run promotes an approved waiting challenger, on a real MLServer.
 
-`deploy_waiting_challenger` is what the training pipeline's first step
-(``promote-approved-challenger``) runs when ``require_approval`` is on.
+`deploy_model.core.run` with ``waiting_challenger_of`` is what the training pipeline's
+first step (``promote-approved-challenger``) runs when ``require_approval`` is on.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import requests
 
 from components import _governance as gov
 from components import _mlflow as mlf
-from components._serving.demo_model import FEATURES, demo_frame, log_demo_model
+from components._aliases import promote
+from components._mlflow import alias_version
 from components._serving.serve import seed_repository
 from components._serving.server import start_mlserver
 from components._serving.v2 import build_v2_request, decode_v2_outputs, infer
-from components.deploy_model.core import DeployRequest, deploy_waiting_challenger
-from components.register_model.core import alias_version, promote
+from components.deploy_model.core import DeployConfig, run
+from tests._helpers.demo_model import FEATURES, demo_frame, log_demo_model
 
 NAME = "churn"
 
@@ -48,11 +49,12 @@ def wait_as_challenger(client, version: str, gated_against: str) -> None:
 
 
 def next_run(client, server):
-    rows = demo_frame(30, seed=8)[list(FEATURES)]
-    return deploy_waiting_challenger(
-        client, NAME, lambda uri: DeployRequest(uri, "local"),
-        local_url=server.http_url, local_repo=server.repo_dir, smoke_frame=rows,
+    """The pipeline's promote-approved-challenger step (its wrapper builds this config)."""
+    config = DeployConfig(
+        "", "local", NAME, require_approval=True, waiting_challenger_of=NAME,
+        local_url=server.http_url, local_repo=str(server.repo_dir),
     )  # fmt: skip
+    return run(config, client=client)
 
 
 def served(server) -> tuple[str, np.ndarray]:
@@ -74,24 +76,22 @@ def test_waiting_rejected_approved_and_stale_challengers(world) -> None:
     that finds nothing waiting; an approved v4 that was gated against v1 while v3 now
     serves is stale and not promoted, and `promote` refuses it under the lock too.
     v2 never carried ``champion``.
-    Cannot prove the same through kfp.local (the component wrapper only routes to this
-    function) or on a cluster target.
+    Cannot prove the same through kfp.local (the wrapper only builds this config; see
+    tests/components/test_deploy_model.py) or on a cluster target.
     """
     client, server = world
     wait_as_challenger(client, "2", gated_against="1")
-    waiting, result = next_run(client, server)
-    assert (waiting.status, waiting.version, result) == (gov.AWAITING, "2", None)
+    result = next_run(client, server)
+    assert (result.action, result.version) == (gov.AWAITING, "2")
     assert served(server)[0] == "1"
 
     gov.reject(client, NAME, "2", "worse for premium customers", who="risk")
-    waiting, result = next_run(client, server)
-    assert (waiting.status, result) == (gov.WAS_REJECTED, None)
+    assert next_run(client, server).action == gov.WAS_REJECTED
     assert alias_version(client, NAME, mlf.ALIAS_CHAMPION) == "1"
 
     wait_as_challenger(client, "3", gated_against="1")
     gov.approve(client, NAME, "3", "slices checked", who="risk")
-    waiting, result = next_run(client, server)
-    assert waiting.ready
+    result = next_run(client, server)
     assert (result.action, result.version, result.previous_version) == ("promoted", "3", "1")
     version, answer = served(server)
     assert version == "3"
@@ -105,14 +105,13 @@ def test_waiting_rejected_approved_and_stale_challengers(world) -> None:
     champion_set = [r for r in records if r["alias"] == mlf.ALIAS_CHAMPION]
     assert champion_set[-1]["why"] == "approved by risk: slices checked"
 
-    waiting, result = next_run(client, server)
-    assert (waiting.status, result) == (gov.NO_CHALLENGER, None)
+    assert next_run(client, server).action == gov.NO_CHALLENGER
 
     wait_as_challenger(client, "4", gated_against="1")
     gov.approve(client, NAME, "4", "looked fine last week", who="risk")
-    waiting, result = next_run(client, server)
-    assert (waiting.status, result) == (gov.STALE, None)
-    assert "champion is now v3" in waiting.reason
+    result = next_run(client, server)
+    assert result.action == gov.STALE
+    assert "champion is now v3" in result.reason
     with pytest.raises(gov.StaleGate, match="gated against v1, but the champion is now v3"):
         promote(client, NAME, "4", require_approval=True, gated_against="1")
     assert served(server)[0] == "3"

@@ -9,7 +9,6 @@ strict Kubernetes schemas. None of this proves a cluster accepts or reconciles t
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import jsonschema
@@ -18,7 +17,6 @@ import yaml
 from kubernetes_validate.utils import latest_version, schema_contents
 from referencing import Registry, Resource
 
-from components._version import REPO_ROOT
 from components.deploy_model import kserve, seldon
 from components.deploy_model.core import (
     DeployRequest,
@@ -27,51 +25,16 @@ from components.deploy_model.core import (
     deploy_kserve,
     deploy_seldon,
     kserve_objects,
-    manifests_yaml,
     require_remote,
     seldon_objects,
 )
 from components.deploy_model.kube import check_label_value, suite_labels
+from tests._helpers.crd import assert_valid_against_crd, crd_schema, pruned_fields
 
-CRDS = REPO_ROOT / "tests" / "crds"
 MODEL = ResolvedModel("churn", "7", "s3://mlflow/1/models/m-abc/artifacts")
 REQUEST = DeployRequest(
     "models:/churn/7", "kserve", canary_percent=20, suite_version="0.1.0-3f2a9c1d"
 )
-
-
-@cache
-def crd_schema(filename: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / filename).read_text())
-    (served,) = [v for v in crd["spec"]["versions"] if v.get("storage")]
-    return served["schema"]["openAPIV3Schema"]
-
-
-def pruned_fields(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
-    """Fields of ``obj`` that a structural schema does not declare (the server drops them)."""
-    if schema.get("x-kubernetes-preserve-unknown-fields"):
-        return []
-    if isinstance(obj, dict):
-        props = schema.get("properties")
-        extra = schema.get("additionalProperties")
-        found = []
-        for key, value in obj.items():
-            if props is not None and key in props:
-                found += pruned_fields(value, props[key], f"{path}.{key}")
-            elif isinstance(extra, dict):
-                found += pruned_fields(value, extra, f"{path}.{key}")
-            elif props is not None and extra is not True:
-                found.append(f"{path}.{key}")
-        return found
-    if isinstance(obj, list) and isinstance(schema.get("items"), dict):
-        return [f for item in obj for f in pruned_fields(item, schema["items"], path + "[]")]
-    return []
-
-
-def assert_valid_against_crd(obj: dict[str, Any], filename: str) -> None:
-    schema = crd_schema(filename)
-    jsonschema.Draft7Validator(schema).validate(obj)
-    assert pruned_fields(obj, schema) == []
 
 
 def k8s_validate(obj: Any, schema_file: str) -> None:
@@ -171,7 +134,7 @@ def test_render_only_publishes_multi_document_yaml():
     result = deploy_kserve(REQUEST, MODEL, None, CanaryPolicy())
     assert result.action == "rendered"
     assert [o["kind"] for o in result.manifests] == ["InferenceService"] * 2
-    assert list(yaml.safe_load_all(manifests_yaml(result))) == result.manifests
+    assert list(yaml.safe_load_all(result.manifests_yaml())) == result.manifests
     seldon_result = deploy_seldon(REQUEST, MODEL, None, CanaryPolicy())
     assert [o["kind"] for o in seldon_result.manifests] == ["Model", "Experiment", "Model"]
 

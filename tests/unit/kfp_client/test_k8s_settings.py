@@ -67,7 +67,7 @@ def _task_names_by_kind(pipeline_spec):
 
 
 def test_resources_retries_and_caching_follow_the_step_kind(docs):
-    """Proves each task's requests/limits, retryPolicy and cachingOptions match PROFILES.
+    """Proves each task's requests/limits and retryPolicy match PROFILES, caching off.
 
     Cannot prove the cluster schedules the pod with them (no cluster here).
     """
@@ -84,7 +84,7 @@ def test_resources_retries_and_caching_follow_the_step_kind(docs):
         assert resources["resourceCpuLimit"] == profile.cpu_limit
         assert resources["resourceMemoryRequest"] == profile.memory_request
         assert resources["resourceMemoryLimit"] == profile.memory_limit
-        assert task["cachingOptions"].get("enableCache", False) is profile.cache, kind
+        assert task["cachingOptions"].get("enableCache", False) is False, kind
         if profile.retries:
             assert task["retryPolicy"] == {
                 "maxRetryCount": profile.retries,
@@ -140,8 +140,8 @@ def test_compiled_pipeline_still_runs_locally_with_env_from_the_caller(
     assert pipeline(name="MLFLOW_TRACKING_URI").output == "sqlite:///local-probe.db"
 
 
-def test_overrides_change_cache_and_retries(tmp_path):
-    """Proves `cache=` and `retries=` override the kind's defaults in the compiled YAML.
+def test_retries_override_and_caching_stays_off(tmp_path):
+    """Proves `retries=` overrides the kind's default and caching is off in the compiled YAML.
 
     Cannot prove Argo honours them on a cluster.
     """
@@ -149,7 +149,7 @@ def test_overrides_change_cache_and_retries(tmp_path):
     @dsl.pipeline(name="k8s-override-probe")
     def overridden():
         task = read_env(name="X")
-        apply_cluster_settings(task, kind="data", cache=False, retries=2)
+        apply_cluster_settings(task, kind="data", retries=2)
 
     path = tmp_path / "overridden.yaml"
     compiler.Compiler().compile(overridden, str(path))

@@ -66,41 +66,39 @@ def test_promote_moves_champion_to_previous(client, model_name: str, runs, evalu
     first = core.promote(client, model_name, v1)
     assert (first.champion, first.previous, first.changed) == (v1, None, True)
     v2 = _register(client, model_name, runs[1], evaluations[1]).version
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) == v2
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) == v2
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
     second = core.promote(client, model_name, v2)
     assert (second.champion, second.previous, second.changed) == (v2, v1, True)
-    assert core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v1
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) is None
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) is None
     repeat = core.promote(client, model_name, v2)
     assert (repeat.champion, repeat.previous, repeat.changed) == (v2, v1, False)
     with pytest.raises(mlflow.exceptions.MlflowException):
         core.promote(client, model_name, "99")
 
 
-def test_rollback_restores_previous_champion(client, model_name: str, runs, evaluations) -> None:
-    """Rollback puts previous back as champion, once.
+def test_going_back_is_a_promotion_of_previous(client, model_name: str, runs, evaluations) -> None:
+    """Going back to the former champion is a promotion of the version ``previous`` names.
 
-    Proves: after v1 -> v2 promotion, rollback makes v1 champion, removes previous, tags
-    v2 as rolled back, and loading ``@champion`` gives v1's answers; a second rollback
-    (nothing to roll back to) raises.
+    Proves: after v1 -> v2, promoting ``previous`` (v1; what ``python -m pipelines promote``
+    does) makes v1 champion and v2 previous, and loading ``@champion`` gives v1's answers,
+    compared with v1's own logged model.
     Cannot prove a rollback of the serving deployment (deploy_model's job).
     """
     v1 = _register(client, model_name, runs[0], evaluations[0]).version
     core.promote(client, model_name, v1)
     v2 = _register(client, model_name, runs[1], evaluations[1]).version
     core.promote(client, model_name, v2)
-    change = core.rollback(client, model_name)
-    assert (change.champion, change.previous) == (v1, None)
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
-    assert core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) is None
-    assert client.get_model_version(model_name, v2).tags[mlf.TAG_ROLLED_BACK] == "true"
+    back = mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS)
+    change = core.promote(client, model_name, back)
+    assert (change.champion, change.previous, change.changed) == (v1, v2, True)
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v2
     champion = mlflow.pyfunc.load_model(f"models:/{model_name}@{mlf.ALIAS_CHAMPION}")
     holdout = runs[0].holdout
     expected = mlflow.pyfunc.load_model(runs[0].model_uri).predict(holdout)
     assert np.array_equal(champion.predict(holdout), expected)
-    with pytest.raises(ValueError, match="has no 'previous' version"):
-        core.rollback(client, model_name)
 
 
 def test_only_a_blessed_evaluation_of_the_same_run_is_registered(runs, evaluations) -> None:

@@ -39,7 +39,7 @@ def test_minimal_suite_yaml_fills_the_derived_names(tmp_path):
     suite = load_suite_config(tmp_path)
     assert suite.pipeline_name("training") == "lending-training"
     assert suite.experiment_name == "lending"
-    assert suite.slice_feature == ""
+    assert suite.slice_features == ()
     assert suite.positive_label is None
     assert suite.contract_path == tmp_path / "contracts" / "lending_v1.yaml"
     assert suite.entity_columns == ["loan_id", "decided_at", "Class"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components._mlflow import mlflow_client
-from components._serving.demo_model import log_demo_model
+from tests._helpers.demo_model import log_demo_model
 
 
 @pytest.fixture(scope="session")

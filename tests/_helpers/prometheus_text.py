@@ -1,4 +1,4 @@
-"""Read MLServer's Prometheus metrics (the metrics port, ``/metrics``)."""
+"""Read MLServer's Prometheus metrics (the metrics port, ``/metrics``) in tests."""
 
 from __future__ import annotations
 

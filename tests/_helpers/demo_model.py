@@ -1,7 +1,8 @@
 """A small, seeded churn model in the CONVENTIONS feature schema.
 
-For tests of the serving code and for trying ``make serve`` before the
-training pipeline has registered anything: a scikit-learn ``Pipeline``
+For tests of the serving code and the prediction-log benchmark
+(``bench/prediction_log.py``), which need a registered model without running
+the training pipeline: a scikit-learn ``Pipeline``
 (imputation, one-hot, scaling, logistic regression) wrapped like the suite's
 own models (``PositiveClassModel``: ``predict`` answers P(label) per row)
 and logged to MLflow with an input signature and one output named
