@@ -49,7 +49,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     evaluation = evaluate_core.evaluate(
         run.holdout, run.model_uri, client, NAME, label_column="churned",
         challenger_run_id=run.run_id,
-    ).to_dict()  # fmt: skip
+    ).report()  # fmt: skip
     tags = register_core.lineage_tags(run.metadata(), evaluation, "kfp-run-1")
     version = register_core.register(client, NAME, run.model_uri, run.run_id, tags).version
     return uri, version, labels, run
