@@ -234,6 +234,7 @@ def promote(
     checkpoint: Checkpoint = _no_checkpoint,
     *,
     require_approval: bool = False,
+    gated_against: str | None = None,
     why: str = "",
     pipeline_run: str = "",
 ) -> AliasChange:
@@ -241,6 +242,9 @@ def promote(
 
     With `require_approval`, only a version a person approved
     (`components._governance.approve`) is promoted; the check runs under the lock.
+    With `gated_against`, the champion must still be the one the gate compared
+    `version` with (checked under the lock too), so a run that promotes an approved
+    waiting challenger cannot overrule a promotion or rollback made meanwhile.
     Every alias written gets an audit record on its version (who, why, run, ticket).
 
     A ``challenger`` alias on `version` is removed: the challenger has won, and a
@@ -261,12 +265,15 @@ def promote(
         timeout_seconds: How long to wait for the lock.
         checkpoint: Called after each write (tests use it to kill the process there).
         require_approval: Refuse a version without an approval record.
+        gated_against: The champion version the gate compared `version` with ("" =
+            there was none); None = no such check.
         why: Reason recorded in the audit records.
         pipeline_run: Pipeline run recorded in the audit records.
 
     Raises:
         components._governance.ApprovalRequired: With `require_approval`, if the
             version was not approved (or was rejected).
+        components._governance.StaleGate: With `gated_against`, if the champion moved.
         mlflow.exceptions.MlflowException: If the version does not exist.
         RegistryStateError: If an interrupted earlier move cannot be finished.
         components._registry_lock.RegistryLockTimeout: If the lock stays taken.
@@ -281,6 +288,12 @@ def promote(
             decision = gov.require_approved(client, name, version)
             why = why or f"approved by {decision['by']}: {decision['reason']}"
         current = alias_version(client, name, mlf.ALIAS_CHAMPION)
+        if gated_against is not None and (current or "") != gated_against and current != version:
+            raise gov.StaleGate(
+                f"{name} v{version} was gated against "
+                f"{'v' + gated_against if gated_against else 'no champion'}, but the champion "
+                f"is now {'v' + current if current else 'none'}: not promoted"
+            )
         if current == version:
             if alias_version(client, name, mlf.ALIAS_CHALLENGER) == version:
                 ticket.ensure_held()
@@ -297,15 +310,26 @@ def promote(
     return AliasChange(version, previous, True)
 
 
-def promote_champion(client: MlflowClient, name: str, version: str) -> str | None:
+def promote_champion(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    *,
+    require_approval: bool = False,
+    gated_against: str | None = None,
+) -> str | None:
     """Points ``champion`` at ``version`` and ``previous`` at the old champion.
 
-    Idempotent: promoting the current champion changes nothing.
+    Idempotent: promoting the current champion changes nothing. Under the registry
+    lock, `require_approval` re-checks the version's approval and `gated_against` that
+    the champion is still the one the gate compared it with (see `promote`).
 
     Returns:
         The former champion version (None if there was none or it is the same).
     """
-    change = promote(client, name, version)
+    change = promote(
+        client, name, version, require_approval=require_approval, gated_against=gated_against
+    )
     return change.previous if change.changed else None
 
 

@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,44 @@ _counter = itertools.count()
 
 class ApprovalRequired(PermissionError):
     """A promotion was refused: the version has no approval (or was rejected)."""
+
+
+class StaleGate(PermissionError):
+    """A promotion was refused: the champion moved since the gate compared the version."""
+
+
+# What the next pipeline run finds about a waiting challenger (`waiting_challenger`).
+READY = "ready"
+NO_CHALLENGER = "no challenger waiting"
+AWAITING = "awaiting approval"
+WAS_REJECTED = "rejected"
+ROLLED_BACK = "rolled back"
+NOT_BLESSED = "not blessed"
+STALE = "stale"
+
+
+@dataclass(frozen=True)
+class WaitingChallenger:
+    """The registry's ``challenger`` as the next pipeline run sees it.
+
+    Attributes:
+        status: `READY` (promote it), or why not: `NO_CHALLENGER`, `AWAITING`,
+            `WAS_REJECTED`, `ROLLED_BACK`, `NOT_BLESSED`, `STALE`.
+        version: The challenger version, or None without one.
+        gated_against: The champion version the gate compared it with ("" = none,
+            None = not recorded).
+        reason: One line for the log.
+    """
+
+    status: str
+    version: str | None
+    gated_against: str | None
+    reason: str
+
+    @property
+    def ready(self) -> bool:
+        """True iff the next run promotes this version."""
+        return self.status == READY
 
 
 def actor() -> str:
@@ -193,3 +232,65 @@ def require_approved(client: MlflowClient, name: str, version: str | int) -> dic
             f"{decision['at']}: {decision['reason']}"
         )
     return decision
+
+
+def waiting_challenger(client: MlflowClient, name: str) -> WaitingChallenger:
+    """Decides whether the next pipeline run promotes the waiting ``challenger``.
+
+    The rule ("as recorded"): the challenger is promoted iff a person approved it, the
+    gate blessed it, it was never rolled back, and the champion the gate compared it
+    with still serves (the version tag ``suite.gate.champion_version``; "" = there was none, and
+    there still is none). The gate is not run again: its verdict holds for the champion
+    it was measured against, and only for that one. A champion that moved in between
+    (another promotion, a rollback) makes the verdict stale: the version is not
+    promoted by a run, though a person may still `promote` it by hand.
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from components import _mlflow as mlf
+
+    blessed_tag, gate_champion_tag = mlf.TAG_GATE_BLESSED, mlf.TAG_GATE_CHAMPION
+
+    try:
+        aliases = client.get_registered_model(name).aliases
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        aliases = {}
+    version = aliases.get(mlf.ALIAS_CHALLENGER)
+    if version is None:
+        return WaitingChallenger(NO_CHALLENGER, None, None, f"{name} has no challenger")
+    version = str(version)
+    champion = str(aliases.get(mlf.ALIAS_CHAMPION, ""))
+    tags = client.get_model_version(name, version).tags
+    gated_against = tags.get(gate_champion_tag)
+    decision = approval(tags)
+
+    def verdict(status: str, why: str) -> WaitingChallenger:
+        return WaitingChallenger(status, version, gated_against, f"{name} v{version}: {why}")
+
+    if version == champion:
+        return verdict(NO_CHALLENGER, "is already the champion")
+    if tags.get(mlf.TAG_ROLLED_BACK):
+        return verdict(ROLLED_BACK, f"was rolled back ({tags[mlf.TAG_ROLLED_BACK][:200]})")
+    if tags.get(blessed_tag) != "true":
+        return verdict(NOT_BLESSED, f"has no gate blessing ({blessed_tag}={tags.get(blessed_tag)})")
+    if decision is None:
+        return verdict(AWAITING, "waits for a person's approval (python -m pipelines approve)")
+    if decision["decision"] != APPROVED:
+        return verdict(WAS_REJECTED, f"was rejected by {decision['by']}: {decision['reason']}")
+    if gated_against is None:
+        return verdict(STALE, f"records no {gate_champion_tag}: promote it by hand if wanted")
+    if gated_against != champion:
+        gated = f"v{gated_against}" if gated_against else "no champion"
+        now = f"v{champion}" if champion else "none"
+        return verdict(
+            STALE,
+            f"the gate compared it with {gated}, the champion is now {now}: its verdict no "
+            "longer holds (a later run gates a new model; `promote` it by hand if wanted)",
+        )
+    return verdict(READY, f"approved by {decision['by']} ({decision['reason']}); promoting")

@@ -41,6 +41,36 @@ TAG_MODEL_TYPE = "suite.model_type"
 TAG_RUN_ID = "suite.mlflow_run_id"
 TAG_GATE_BLESSED = "suite.gate.blessed"
 TAG_ROLLED_BACK = "suite.rolled_back"
+# What a training run was built from, so a version can be reproduced (`pipelines.reproduce`).
+TAG_LOCK_SHA256 = "suite.lock_sha256"
+TAG_FEATURE_REPO = "suite.feature_repo"
+TAG_ENTITY_SOURCE = "suite.entity_source"
+TAG_TRAIN_START = "suite.train_start"
+TAG_TRAIN_END = "suite.train_end"
+TAG_CONTRACT = "suite.contract"
+TAG_CONTRACT_SHA256 = "suite.contract_sha256"
+# The champion version the gate compared a challenger with ("" = there was none).
+TAG_GATE_CHAMPION = "suite.gate.champion_version"
+# Where a version's model card is (run artifact paths of its HTML and Markdown).
+TAG_MODEL_CARD = "suite.model_card"
+# Run tags a registered version copies (`register_model.core.lineage_tags`).
+VERSION_LINEAGE_TAGS = (
+    TAG_GIT_SHA,
+    TAG_LOCK_SHA256,
+    TAG_FEATURE_REPO,
+    TAG_ENTITY_SOURCE,
+    TAG_TRAIN_START,
+    TAG_TRAIN_END,
+    TAG_CONTRACT,
+    TAG_CONTRACT_SHA256,
+)
+# Run artifacts: the data contract a run's frame was validated against, evaluate_model's
+# JSON report, the drift reference's manifest (written by check_drift.reference) and the
+# model card of each registered version (``model_card/v<N>.html`` and ``.md``).
+CONTRACT_ARTIFACT = "lineage/data_contract.json"
+EVALUATION_ARTIFACT = "evaluation/evaluation.json"
+DRIFT_REFERENCE_MANIFEST = "drift_reference/manifest.json"
+MODEL_CARD_DIR = "model_card"
 # Prefix of the holdout-metric tags on a model version and of the metrics
 # `evaluate_model` logs to the challenger's run.
 HOLDOUT_PREFIX = "holdout_"
@@ -274,3 +304,27 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     """
     version = alias_model_version(client, name, alias)
     return None if version is None else str(version.version)
+
+
+def run_json(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | None:
+    """Returns a JSON artifact of a run, read through `client`; None if the run has none.
+
+    Args:
+        client: MLflow client (its tracking URI, not the fluent one).
+        run_id: MLflow run id ("" = none).
+        path: Artifact path, e.g. `EVALUATION_ARTIFACT`.
+    """
+    import json
+    import tempfile
+
+    from mlflow.exceptions import MlflowException
+
+    if not run_id:
+        return None
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar per file
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            local = client.download_artifacts(run_id, path, scratch)
+            return json.loads(Path(local).read_text(encoding="utf-8"))
+        except (MlflowException, OSError, ValueError):
+            return None

@@ -40,8 +40,7 @@ def binary_metrics(
 ) -> dict[str, float]:
     """Returns the holdout metrics of one model.
 
-    ROC AUC, PR AUC (average precision), F1 / precision / recall at
-    `threshold`, log loss, Brier score, row count and positive rate.
+    The metrics of `metric_functions`, row count and positive rate.
 
     Args:
         label: 0/1 labels.
@@ -50,6 +49,25 @@ def binary_metrics(
 
     Raises:
         ValueError: If the label holds a single class (ROC AUC is undefined).
+    """
+    label = np.asarray(label, dtype="int64")
+    if len(np.unique(label)) < 2:
+        raise ValueError("the evaluation rows hold a single label class; ROC AUC is undefined")
+    metrics = {
+        name: float(metric(label, probability))
+        for name, metric in metric_functions(threshold).items()
+    }
+    return {**metrics, "rows": float(len(label)), "positive_rate": float(label.mean())}
+
+
+def metric_functions(threshold: float) -> dict[str, Any]:
+    """Returns the holdout metrics as functions of (label, P(positive class)), by name.
+
+    ROC AUC, PR AUC (average precision), F1 / precision / recall at `threshold`, log
+    loss and Brier score (the keys of `METRIC_DIRECTIONS`).
+
+    Args:
+        threshold: Rows with P(positive class) >= threshold are predicted positive.
     """
     from sklearn.metrics import (
         average_precision_score,
@@ -61,20 +79,17 @@ def binary_metrics(
         roc_auc_score,
     )
 
-    label = np.asarray(label, dtype="int64")
-    if len(np.unique(label)) < 2:
-        raise ValueError("the evaluation rows hold a single label class; ROC AUC is undefined")
-    predicted = (probability >= threshold).astype("int64")
+    def at_threshold(metric: Any) -> Any:
+        return lambda y, p: metric(y, (p >= threshold).astype("int64"), zero_division=0)
+
     return {
-        "roc_auc": float(roc_auc_score(label, probability)),
-        "pr_auc": float(average_precision_score(label, probability)),
-        "f1": float(f1_score(label, predicted, zero_division=0)),
-        "precision": float(precision_score(label, predicted, zero_division=0)),
-        "recall": float(recall_score(label, predicted, zero_division=0)),
-        "log_loss": float(log_loss(label, probability, labels=[0, 1])),
-        "brier": float(brier_score_loss(label, probability)),
-        "rows": float(len(label)),
-        "positive_rate": float(label.mean()),
+        "roc_auc": roc_auc_score,
+        "pr_auc": average_precision_score,
+        "f1": at_threshold(f1_score),
+        "precision": at_threshold(precision_score),
+        "recall": at_threshold(recall_score),
+        "log_loss": lambda y, p: log_loss(y, p, labels=[0, 1]),
+        "brier": brier_score_loss,
     }
 
 

@@ -8,12 +8,14 @@ runs at import time; callers ask for the version when they need it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import subprocess
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VERSION_FILE = REPO_ROOT / "VERSION"
+LOCK_FILE = REPO_ROOT / "requirements.txt"
 
 
 def base_version() -> str:
@@ -49,3 +51,16 @@ def suite_version() -> str:
         return override
     sha = git_short_sha()
     return f"{base_version()}-{sha}" if sha else base_version()
+
+
+@functools.cache
+def lock_sha256() -> str:
+    """Returns ``sha256:<hex>`` of the dependency lock `requirements.txt`, or "" without one.
+
+    The dev venv and every image are installed from this one file (images copy it to
+    /app), so its hash names the exact set of library versions a model was built with.
+    """
+    try:
+        return "sha256:" + hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
+    except OSError:
+        return ""

@@ -3,7 +3,7 @@
 Local, on any feature repo: `draft-contract`, `train`, `monitor` (`make train`,
 `make monitor`); the synthetic churn story: `run-local` (`make run`); releases and the cluster:
 `compile`, `submit`, `schedule`, `unschedule`, `runs` (`make compile`, `make submit`, ...);
-governance on a registry: `approve`, `reject`, `promote`.
+governance on a registry: `approve`, `reject`, `promote`, `model-card`, `reproduce`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,65 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="promote without an approval record (for repos that do not require one)",
             )
+    card = sub.add_parser("model-card", help="regenerate a version's model card (HTML + Markdown)")
+    card.add_argument("--model", required=True, help="registered model name")
+    card.add_argument("--version", required=True, help="model version number")
+    card.add_argument("--out", type=Path, default=None, help="write the HTML here too")
+    card.add_argument("--markdown", type=Path, default=None, help="write the Markdown here")
+    card.add_argument("--tracking-uri", default="", help="MLflow registry")
+
+    again = sub.add_parser(
+        "reproduce", help="retrain a version from what it recorded and compare its predictions"
+    )
+    again.add_argument("--model", required=True, help="registered model name")
+    again.add_argument("--version", required=True, help="model version number")
+    again.add_argument("--tracking-uri", default="", help="MLflow registry")
+    again.add_argument("--feature-repo", default=None, help="instead of the recorded repo")
+    again.add_argument("--labels", default=None, help="instead of the recorded labels file")
     return parser
+
+
+def _card_command(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+
+    from components import _mlflow as mlf
+    from components._model_card import publish_card
+
+    try:
+        card = publish_card(mlf.mlflow_client(args.tracking_uri), args.model, args.version)
+    except MlflowException as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    for path, text in ((args.out, card.html()), (args.markdown, card.markdown())):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    logged = f"runs:/{card.run_id}/{card.artifact_stem}.html" if card.run_id else "-"
+    print(f"{args.model} v{card.version}: model card logged at {logged}")
+    return 0
+
+
+def _reproduce_command(args: argparse.Namespace) -> int:
+    """Exit codes: 0 reproduced, 1 rebuilt but different, 4 data changed, 2 cannot start."""
+    from mlflow.exceptions import MlflowException
+
+    from components import _mlflow as mlf
+    from pipelines import reproduce
+
+    client = mlf.mlflow_client(args.tracking_uri)
+    try:
+        result = reproduce.reproduce(
+            client, args.model, args.version, args.feature_repo, args.labels
+        )
+    except reproduce.DataChanged as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 4
+    except (reproduce.NotReproducible, FileNotFoundError, MlflowException) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(reproduce.summary_lines(result)))
+    return 0 if result.reproduced else 1
 
 
 def _governance_command(args: argparse.Namespace) -> int:
@@ -230,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         return _repo_command(args)
     if args.command in ("approve", "reject", "promote"):
         return _governance_command(args)
+    if args.command == "model-card":
+        return _card_command(args)
+    if args.command == "reproduce":
+        return _reproduce_command(args)
     return _kfp_command(args)
 
 

@@ -65,7 +65,7 @@ def _reports(result: Any) -> list[Path]:
     """HTML and Markdown reports a run wrote (validation, drift, gate decision, model card)."""
     if result is None or result.pipeline_root is None:
         return []
-    wanted = ("report", "model_card")
+    wanted = ("report", "model_card", "model_card_html")
     return sorted(
         p for p in Path(result.pipeline_root).rglob("*") if p.is_file() and p.name in wanted
     )

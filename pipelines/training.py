@@ -2,7 +2,9 @@
 
 get_features -> validate_data -> train_model -> evaluate_model -> dsl.If(blessed) ->
 register_model (alias ``challenger``) -> validate_serving -> deploy_model (canary; moves
-``champion`` only after the rollout is promoted).
+``champion`` only after the rollout is promoted). With ``require_approval`` the run first
+promotes the previous run's approved waiting challenger (``promote-approved-challenger``,
+a deploy_model step that does nothing otherwise), before evaluate_model gates the new model.
 
 `build_training_pipeline(config)` returns a KFP pipeline whose every knob is a
 pipeline parameter (declared once in `pipelines.parameters`, defaults from the
@@ -84,6 +86,22 @@ def metrics_push(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def deploy_arguments(p: dict[str, Any]) -> dict[str, Any]:
+    """deploy_model's arguments from the pipeline parameters, all but what it deploys."""
+    return {
+        "target": p["deploy_target"],
+        "tracking_uri": p["tracking_uri"],
+        "served_name": p["registered_model_name"],
+        "namespace": p["serving_namespace"],
+        "canary_percent": p["canary_percent"],
+        "observe_seconds": p["canary_observe_seconds"],
+        "local_url": p["local_serving_url"],
+        "local_repo": p["local_serving_repo"],
+        "require_approval": p["require_approval"],
+        **metrics_push(p),
+    }
+
+
 def add_validated_window(
     config: PipelineConfig, p: dict[str, Any], start: Any, end: Any, on_failure: str
 ) -> tuple["PipelineTask", "PipelineTask"]:
@@ -157,6 +175,7 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         categorical_features=list(suite.categorical_features),
         feature_service=p["feature_service"],
         suite_version=p["suite_version"],
+        data_contract=p["data_contract"],
     ).after(validation)
     with_cluster_settings(config, training_task, "train")
 
@@ -201,17 +220,17 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         with_cluster_settings(config, serving_check, "service", retries=0)
 
         deployment = deploy_model(
-            model_uri=registration.outputs["Output"],
-            target=p["deploy_target"],
-            tracking_uri=p["tracking_uri"],
-            served_name=p["registered_model_name"],
-            namespace=p["serving_namespace"],
-            canary_percent=p["canary_percent"],
-            observe_seconds=p["canary_observe_seconds"],
-            local_url=p["local_serving_url"],
-            local_repo=p["local_serving_repo"],
-            require_approval=p["require_approval"],
-            **metrics_push(p),
+            model_uri=registration.outputs["Output"], **deploy_arguments(p)
         ).after(serving_check)
         # A rollback is a verdict; retrying would roll the canary out again.
         with_cluster_settings(config, deployment, "deploy", retries=0)
+
+    # With require_approval, the previous run's approved challenger is promoted before the
+    # gate, so this run's model is gated against it (the step does nothing otherwise).
+    # Created last so the task in the If keeps the name deploy-model (this one is
+    # deploy-model-2); the dependency, not the creation order, makes it run first.
+    waiting = deploy_model(
+        model_uri="", waiting_challenger_of=p["registered_model_name"], **deploy_arguments(p)
+    ).set_display_name("promote-approved-challenger")
+    with_cluster_settings(config, waiting, "deploy", retries=0)
+    evaluation.after(waiting)

@@ -25,6 +25,7 @@ def deploy_model(
     pushgateway_url: str = "",
     pipeline_run: str = "",
     require_approval: bool = False,
+    waiting_challenger_of: str = "",
     *,
     manifest: Output[Artifact],
 ) -> str:
@@ -54,10 +55,15 @@ def deploy_model(
         pipeline_run: KFP run name for the ``pipeline_run`` label.
         require_approval: Deploy and promote only a version a person approved; an
             unapproved one keeps ``challenger`` and waits (`python -m pipelines approve`).
+        waiting_challenger_of: Instead of `model_uri`: the registered model whose
+            waiting ``challenger`` is deployed if it is approved and its gate verdict
+            still holds; the training pipeline's first step with `require_approval`
+            ("" = deploy `model_uri`).
 
     Returns:
-        What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; a
-        rollback raises.
+        What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; for
+        `waiting_challenger_of` without a rollout, why not ("approval not required",
+        "no challenger waiting", "rejected", "stale", ...); a rollback raises.
 
     Raises:
         ValueError: ``target`` is not local, kserve or seldon; ``canary_percent`` outside
@@ -67,6 +73,10 @@ def deploy_model(
         DeployError: The new version was rolled back (failed canary, failed full
             rollout or not ready in time); the message says why and what still serves,
             and ``champion`` was not moved.
+        ApprovalRequired: The approval was withdrawn (rejected) during the rollout;
+            ``champion`` was not moved.
+        StaleGate: The champion moved during the rollout of a waiting challenger;
+            ``champion`` was not moved.
         RegistryLockTimeout: The registry lock (for moving ``champion``) stayed held by
             other runs past the wait timeout.
         ApiException: The Kubernetes API refused a read or an apply (RBAC, webhook).
@@ -81,6 +91,7 @@ def deploy_model(
         ready_timeout_seconds=ready_timeout_seconds, prometheus_url=prometheus_url,
         local_url=local_url, local_repo=local_repo, require_approval=require_approval,
         pushgateway_url=pushgateway_url, pipeline_run=pipeline_run,
+        waiting_challenger_of=waiting_challenger_of,
     )  # fmt: skip
     result = run(config)
     publish(result, metadata=[manifest], files={manifest: result.manifests_yaml()})

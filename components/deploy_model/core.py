@@ -466,6 +466,8 @@ def deploy(
     local_repo: Path | None = None,
     smoke_frame: pd.DataFrame | None = None,
     prometheus_url: str = "",
+    require_approval: bool = False,
+    gated_against: str | None = None,
 ) -> DeployResult:
     """Deploys ``request.model_uri`` to ``request.target`` and keeps the registry truthful.
 
@@ -478,6 +480,11 @@ def deploy(
         local_repo: Its model repository folder (target local).
         smoke_frame: Local smoke-test rows (None: the model's input example).
         prometheus_url: Prometheus base URL for the KServe canary error signal ("" = none).
+        require_approval: Move ``champion`` only to an approved version, re-checked under
+            the registry lock after the rollout (a rejection recorded during the rollout
+            wins: the step fails with `ApprovalRequired`).
+        gated_against: Move ``champion`` only while it is still this version (see
+            `components._aliases.promote`); None = no such check.
 
     Returns:
         The result; ``champion`` has moved iff ``action == "promoted"``.
@@ -509,7 +516,10 @@ def deploy(
         result = deploy_seldon(request, model, cluster, policy)
 
     if result.action in ("promoted", "unchanged"):
-        _aliases.promote_champion(client, model.name, model.version)
+        _aliases.promote_champion(
+            client, model.name, model.version,
+            require_approval=require_approval, gated_against=gated_against,
+        )  # fmt: skip
     elif result.action == "rolled_back":
         _aliases.mark_rolled_back(client, model.name, model.version, result.reason)
     return result
@@ -549,6 +559,10 @@ class DeployConfig:
         local_url: The local MLServer (target local).
         local_repo: Its model repository folder.
         require_approval: Deploy only a version a person approved.
+        waiting_challenger_of: Instead of `model_uri`: the registered model whose
+            waiting ``challenger`` is deployed if it is approved and its gate verdict
+            still holds (`components._governance.waiting_challenger`); "" = deploy
+            `model_uri`.
         pushgateway_url: Pushgateway for the step's gauges ("" = environment or off).
         pipeline_run: KFP run name for the ``pipeline_run`` label.
     """
@@ -570,6 +584,7 @@ class DeployConfig:
     require_approval: bool = False
     pushgateway_url: str = ""
     pipeline_run: str = ""
+    waiting_challenger_of: str = ""
 
 
 def _awaiting_approval(client: MlflowClient, model_uri: str) -> DeployResult | None:
@@ -593,6 +608,14 @@ def run(
 ) -> DeployResult:
     """The component's work: resolve settings, check approval, deploy, push gauges.
 
+    With `waiting_challenger_of` (the training pipeline's first step, with approval
+    required), the version is the previous run's waiting ``challenger``, rolled out iff
+    `components._governance.waiting_challenger` says ready: approved, blessed, never
+    rolled back, and the champion the gate compared it with still serves (checked again
+    under the registry lock with the approval); otherwise nothing is deployed and the
+    result's action says why ("no challenger waiting", "awaiting approval", "rejected",
+    "stale", ...).
+
     Args:
         config: What, where and how.
         client: MLflow client; None = one for ``config.tracking_uri``.
@@ -606,13 +629,27 @@ def run(
         ValueError: An unknown target, a canary share outside 1-99, or a URI that names
             no registered version.
     """
+    from components._governance import waiting_challenger
     from components._mlflow import mlflow_client
     from components._observability.steps import publish_deployment
     from components._version import suite_version
     from components.deploy_model.kube import cluster_from_environment
 
+    tag = f"[suite] deploy_model({config.target})"
+    gated_against = None
+    model_uri = config.model_uri
+    if config.waiting_challenger_of:
+        name = config.waiting_challenger_of
+        if not config.require_approval:
+            return DeployResult("approval not required", name, "", None, "approval is off")
+        client = client or mlflow_client(config.tracking_uri or None)
+        waiting = waiting_challenger(client, name)
+        print(f"{tag}: next-run promotion: {waiting.status}: {waiting.reason}", flush=True)
+        if not waiting.ready:
+            return DeployResult(waiting.status, name, waiting.version or "", None, waiting.reason)
+        model_uri, gated_against = f"models:/{name}/{waiting.version}", waiting.gated_against
     request = DeployRequest(
-        config.model_uri, config.target, config.served_name,
+        model_uri, config.target, config.served_name,
         namespace=setting(config.namespace, "SUITE_SERVING_NAMESPACE"),
         canary_percent=config.canary_percent,
         service_account=setting(config.service_account, "SUITE_SERVING_SERVICE_ACCOUNT"),
@@ -622,9 +659,8 @@ def run(
         suite_version=suite_version(),
     )  # fmt: skip
     client = client or mlflow_client(config.tracking_uri or None)
-    tag = f"[suite] deploy_model({config.target})"
     if config.require_approval and not config.render_only:
-        waiting = _awaiting_approval(client, config.model_uri)
+        waiting = _awaiting_approval(client, model_uri)
         if waiting is not None:
             print(f"{tag}: awaiting approval — {waiting.reason}", flush=True)
             return waiting
@@ -637,6 +673,8 @@ def run(
         local_url=config.local_url,
         local_repo=Path(config.local_repo),
         prometheus_url=config.prometheus_url,
+        require_approval=config.require_approval and not config.render_only,
+        gated_against=gated_against,
     )
     print(f"{tag}: {result.action} — {result.reason}", flush=True)
     publish_deployment(

@@ -29,7 +29,8 @@ def get_features(
         start: Window start on the label timestamp, inclusive (ISO); empty = unbounded.
         end: Window end, exclusive (ISO); empty = unbounded.
         features: The training frame (parquet); metadata carries feature_service,
-            feature_refs, row_count and fingerprint.
+            feature_refs, row_count, fingerprint and the retrieval (feature_repo,
+            entity_source, start, end), so training can record how to rebuild it.
 
     Raises:
         ValueError: A ``start``/``end`` that is not an ISO date/time or an empty window;

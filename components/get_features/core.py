@@ -9,7 +9,8 @@ to a temp dir.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,12 +50,15 @@ class FeatureFrame:
         feature_service: Feast feature service it was retrieved with.
         feature_refs: ``view:feature`` references, in column order.
         fingerprint: ``sha256:<hex>`` of the frame (see `frame_fingerprint`).
+        retrieval: How to retrieve it again: ``feature_repo``, ``entity_source``,
+            ``start``, ``end`` (training records them so a version can be reproduced).
     """
 
     frame: pd.DataFrame
     feature_service: str
     feature_refs: tuple[str, ...]
     fingerprint: str
+    retrieval: dict[str, str] = field(default_factory=dict)
 
     @property
     def row_count(self) -> int:
@@ -62,12 +66,13 @@ class FeatureFrame:
         return len(self.frame)
 
     def metadata(self) -> dict[str, Any]:
-        """Returns the artifact metadata: service, refs, row count and fingerprint."""
+        """Returns the artifact metadata: service, refs, row count, fingerprint, retrieval."""
         return {
             "feature_service": self.feature_service,
             "feature_refs": list(self.feature_refs),
             "row_count": self.row_count,
             "fingerprint": self.fingerprint,
+            **self.retrieval,
         }
 
     def metrics(self) -> dict[str, float]:
@@ -294,4 +299,11 @@ def run(config: GetFeaturesConfig) -> FeatureFrame:
     entities = load_entity_frame(config.entity_source, suite, config.start, config.end)
     store = open_store(config.feature_repo)
     service = config.feature_service or suite.feature_service
-    return get_training_frame(store, entities, service, suite)
+    retrieval = {
+        "feature_repo": str(config.feature_repo),
+        "entity_source": str(config.entity_source),
+        "start": config.start,
+        "end": config.end,
+    }
+    frame = get_training_frame(store, entities, service, suite)
+    return dataclasses.replace(frame, retrieval=retrieval)

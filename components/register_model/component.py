@@ -1,7 +1,7 @@
 """KFP wrapper of `components.register_model.core` (register, then optionally promote)."""
 
 from kfp import dsl
-from kfp.dsl import Artifact, Input, Markdown, Model, Output
+from kfp.dsl import HTML, Artifact, Input, Markdown, Model, Output
 
 from components._images import image_for
 
@@ -16,6 +16,7 @@ def register_model(
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     *,
     model_card: Output[Markdown],
+    model_card_html: Output[HTML],
 ) -> str:
     """Registers the blessed model version as `challenger`, optionally promotes it to `champion`.
 
@@ -23,6 +24,8 @@ def register_model(
         model: `train_model`'s Model (metadata: model_uri, run_id, model_id, lineage).
         evaluation: `evaluate_model`'s JSON report; must bless this model's run.
         model_card: Markdown model card of the registered version.
+        model_card_html: The same card as one self-contained HTML page (also logged with
+            the version's run, linked by the version tag ``suite.model_card``).
         tracking_uri: MLflow tracking URI; empty = MLFLOW_TRACKING_URI or ./mlruns sqlite.
         registered_model_name: Registered model name.
         promote: Promote right away (champion -> previous, this -> champion). Set
@@ -53,5 +56,7 @@ def register_model(
         promote=promote, pipeline_run_id=pipeline_run_id, tracking_uri=tracking_uri,
     )  # fmt: skip
     result = run(config)
-    publish(result, metadata=[model_card], markdown=model_card)
+    publish(
+        result, metadata=[model_card, model_card_html], markdown=model_card, html=model_card_html
+    )
     return result.return_value()

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from components import _governance as gov
 from components import _mlflow as mlf
 from components._aliases import promote, repair_locked
+from components._model_card import publish_card
 from components._registry_lock import registry_lock
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+    from components._model_card import ModelCard
     from components._registry_lock import Ticket
 
 # Model-artifact metadata key -> model-version tag.
@@ -90,8 +92,15 @@ def lineage_tags(
         evaluation: `evaluate_model`'s JSON report; its challenger metrics become
             ``holdout_*`` tags.
         pipeline_run_id: KFP run id that registers the model.
+
+    The version also copies the training run's reproduction tags (git SHA, lock hash,
+    feature repo, labels file, window, contract; `mlf.VERSION_LINEAGE_TAGS`) and records
+    which champion the gate compared it with (`mlf.TAG_GATE_CHAMPION`), which decides
+    whether a later run may still promote it after an approval.
     """
     tags = {tag: str(model_metadata[key]) for key, tag in _LINEAGE_KEYS.items()}
+    run_tags = model_metadata.get("run_tags") or {}
+    tags.update({tag: str(run_tags[tag]) for tag in mlf.VERSION_LINEAGE_TAGS if tag in run_tags})
     if pipeline_run_id:
         tags[mlf.TAG_PIPELINE_RUN_ID] = pipeline_run_id
     if evaluation is not None:
@@ -102,6 +111,8 @@ def lineage_tags(
                 tags[f"{mlf.HOLDOUT_PREFIX}{key}"] = f"{value:.6g}"
         tags[mlf.TAG_HOLDOUT_FINGERPRINT] = evaluation["holdout_fingerprint"]
         tags[mlf.TAG_GATE_BLESSED] = str(evaluation["decision"]["blessed"]).lower()
+        champion = evaluation.get("champion") or {}
+        tags[mlf.TAG_GATE_CHAMPION] = str(champion.get("version") or "")
     return tags
 
 
@@ -221,12 +232,12 @@ class RegisterResult:
     Attributes:
         registration: The registered version.
         promoted: Whether it was promoted to ``champion`` in this step.
-        card: The Markdown model card.
+        card: The version's model card (`components._model_card`).
     """
 
     registration: Registration
     promoted: bool
-    card: str
+    card: ModelCard
 
     def metrics(self) -> dict[str, float]:
         """Returns the version number and whether it was promoted (0/1)."""
@@ -249,8 +260,12 @@ class RegisterResult:
         return {**dataclasses.asdict(self.registration), "promoted": self.promoted}
 
     def markdown(self) -> str:
-        """Returns the model card."""
-        return self.card
+        """Returns the model card as Markdown."""
+        return self.card.markdown()
+
+    def html(self) -> str:
+        """Returns the model card as one self-contained HTML page."""
+        return self.card.html()
 
     def return_value(self) -> str:
         """Returns the version's pinned registry URI, ``models:/<name>/<version>``."""
@@ -282,64 +297,5 @@ def run(config: RegisterConfig, *, client: MlflowClient | None = None) -> Regist
     )
     if config.promote:
         promote(client, name, registration.version)
-    card = model_card(client, name, registration.version)
+    card = publish_card(client, name, registration.version)
     return RegisterResult(registration, config.promote, card)
-
-
-def model_card(client: MlflowClient, name: str, version: str | int) -> str:
-    """Returns a Markdown model card of a registered version, from the registry and its run.
-
-    Args:
-        client: MLflow client.
-        name: Registered model name.
-        version: Version number.
-    """
-    mv = client.get_model_version(name, str(version))
-    aliases = sorted(client.get_registered_model(name).aliases.items())
-    here = [alias for alias, v in aliases if str(v) == str(mv.version)]
-    params = client.get_run(mv.run_id).data.params if mv.run_id else {}
-    tags = dict(sorted(mv.tags.items()))
-    metrics = {k: v for k, v in tags.items() if k.startswith(mlf.HOLDOUT_PREFIX)}
-    lineage = {k: v for k, v in tags.items() if k not in metrics}
-    lines = [
-        f"# Model card: `{name}` version {mv.version}",
-        "",
-        f"- Aliases on this version: {', '.join(f'`{a}`' for a in here) or 'none'}",
-        f"- All aliases: {', '.join(f'`{a}` -> v{v}' for a, v in aliases) or 'none'}",
-        f"- Source: `{mv.source}`",
-        f"- MLflow run: `{mv.run_id}`",
-        f"- Model type: `{params.get('model_type', tags.get(mlf.TAG_MODEL_TYPE, 'unknown'))}`",
-        "",
-        "## Intended use",
-        "",
-        f"Scores the probability that `{params.get('label_column', 'the label')}` is 1:",
-        "the served model answers one probability per row of the raw feature frame Feast",
-        f"returns. Trained on feature service `{tags.get(mlf.TAG_FEATURE_SERVICE, 'unknown')}`;",
-        "label and feature columns are listed under training parameters.",
-        "",
-        "## Holdout metrics (latest event times, unseen in training)",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        *[f"| {k.removeprefix(mlf.HOLDOUT_PREFIX)} | {v} |" for k, v in metrics.items()],
-        "",
-        "## Lineage",
-        "",
-        "| tag | value |",
-        "|---|---|",
-        *[f"| {k} | `{v}` |" for k, v in lineage.items()],
-        "",
-        "## Training parameters",
-        "",
-        "| param | value |",
-        "|---|---|",
-        *[f"| {k} | `{v}` |" for k, v in sorted(params.items())],
-        "",
-        "## Limitations",
-        "",
-        "- Metrics come from one time-ordered holdout; they say nothing about data after",
-        "  its last event time. Drift monitoring (`check_drift`) watches for that.",
-        "- Categories unseen in training are encoded as all-zero (no effect of their own).",
-        "",
-    ]
-    return "\n".join(lines)

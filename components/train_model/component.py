@@ -26,6 +26,7 @@ def train_model(
     numeric_features: Optional[list] = None,  # noqa: UP045
     feature_service: str = "",
     suite_version: str = "",
+    data_contract: Optional[dict] = None,  # noqa: UP045
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     *,
     model: Output[Model],
@@ -55,6 +56,9 @@ def train_model(
         feature_service: Feast feature service of the training frame (lineage); "" =
             the one `get_features` recorded on `training_data`.
         suite_version: Suite version tag; empty = this image's version.
+        data_contract: The data contract `validate_data` checked the frame against; logged
+            with the run (with the retrieval window `get_features` recorded on
+            `training_data`) so the version can be reproduced.
         pipeline_run_id: KFP run id (lineage).
 
     Raises:
@@ -81,7 +85,10 @@ def train_model(
     )  # fmt: skip
     job = core.TrainJob(
         pd.read_parquet(training_data.path), config,
-        core.Lineage(suite_version, pipeline_run_id, feature_service, training_data.uri),
+        core.Lineage.of_retrieval(
+            training_data.metadata, suite_version, pipeline_run_id, feature_service,
+            training_data.uri, data_contract,
+        ),
         experiment_name=experiment_name, tracking_uri=tracking_uri, model_dir=model.path,
         recorded_feature_service=training_data.metadata.get("feature_service", ""),
     )  # fmt: skip

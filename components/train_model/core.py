@@ -15,6 +15,7 @@ inside the functions that need them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tempfile
 import warnings
@@ -187,12 +188,78 @@ class Lineage:
         pipeline_run_id: KFP run id of the pipeline that trains.
         feature_service: Feast feature service the training frame was built from.
         data_source: URI or path of the training frame.
+        feature_repo: Feature repo the frame was retrieved from ("" = unknown).
+        entity_source: Labels file (entity rows) of the retrieval ("" = unknown).
+        train_start: Label-time window start of the retrieval (ISO; "" = unbounded).
+        train_end: Label-time window end, exclusive (ISO; "" = unbounded).
+        data_contract: The data contract the frame was validated against (dict form),
+            logged with the run; None = not recorded.
     """
 
     suite_version: str = ""
     pipeline_run_id: str = ""
     feature_service: str = ""
     data_source: str = ""
+    feature_repo: str = ""
+    entity_source: str = ""
+    train_start: str = ""
+    train_end: str = ""
+    data_contract: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of_retrieval(
+        cls,
+        retrieval: Mapping[str, Any],
+        suite_version: str,
+        pipeline_run_id: str,
+        feature_service: str,
+        data_source: str,
+        data_contract: Mapping[str, Any] | None,
+    ) -> Lineage:
+        """Returns the lineage of a frame `get_features` retrieved (its Dataset metadata).
+
+        Args:
+            retrieval: The training Dataset's metadata (``feature_repo``,
+                ``entity_source``, ``start``, ``end``; missing keys become "").
+            suite_version: Suite version ("" = this checkout's / image's).
+            pipeline_run_id: KFP run id.
+            feature_service: Feature service ("" = the one recorded in `retrieval`,
+                decided by `run`).
+            data_source: URI of the training frame.
+            data_contract: The contract the frame was validated against, or None.
+        """
+        return cls(
+            suite_version, pipeline_run_id, feature_service, data_source,
+            feature_repo=str(retrieval.get("feature_repo", "")),
+            entity_source=str(retrieval.get("entity_source", "")),
+            train_start=str(retrieval.get("start", "")),
+            train_end=str(retrieval.get("end", "")),
+            data_contract=data_contract,
+        )  # fmt: skip
+
+    def tags(self) -> dict[str, str]:
+        """Returns the reproduction tags of a training run: retrieval, window, contract, lock."""
+        import hashlib
+        import json
+
+        from components._version import lock_sha256
+
+        tags = {
+            mlf.TAG_FEATURE_REPO: self.feature_repo,
+            mlf.TAG_ENTITY_SOURCE: self.entity_source,
+            mlf.TAG_TRAIN_START: self.train_start,
+            mlf.TAG_TRAIN_END: self.train_end,
+            mlf.TAG_LOCK_SHA256: lock_sha256(),
+        }
+        if self.data_contract is not None:
+            contract = dict(self.data_contract)
+            canonical = json.dumps(contract, sort_keys=True, default=str).encode()
+            version = contract.get("version", "?")
+            if isinstance(version, float) and version.is_integer():
+                version = int(version)  # KFP hands numbers over as floats
+            tags[mlf.TAG_CONTRACT] = f"{contract.get('name', '?')} v{version}"
+            tags[mlf.TAG_CONTRACT_SHA256] = "sha256:" + hashlib.sha256(canonical).hexdigest()
+        return tags
 
 
 @dataclass(frozen=True)
@@ -249,6 +316,7 @@ class TrainResult:
         feature_columns: Input columns of the served model.
         holdout: The holdout rows (all columns), time-sorted.
         tracking_uri: Tracking URI of the run (where later steps find it).
+        run_tags: The lineage tags of the run (what a registered version copies).
 
     Implements `components._contract.ComponentResult`.
     """
@@ -270,6 +338,7 @@ class TrainResult:
     holdout: pd.DataFrame = field(repr=False)
 
     tracking_uri: str = ""
+    run_tags: dict[str, str] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         """Returns the JSON-safe lineage for a KFP ``Model`` artifact (everything but the frame)."""
@@ -811,8 +880,12 @@ def _run_params(config: TrainConfig, hyperparameters: Mapping[str, Any], cutoff:
         "holdout_start": cutoff,
         "search_trials": config.search_trials,
         "search_cv_splits": config.search_cv_splits,
+        # What the user asked for (the hp.* params are the result, after the search).
+        "hyperparameter_overrides": json.dumps(dict(config.hyperparameters), sort_keys=True),
+        "drift_reference_rows": config.drift_reference_rows,
         "label_column": config.label_column,
         "timestamp_column": config.timestamp_column,
+        "entity_column": config.entity_column,
         "categorical_features": ",".join(config.categorical_features),
         "numeric_features": ",".join(config.numeric_features),
     }
@@ -914,6 +987,7 @@ def train(
         mlf.TAG_DATA_FINGERPRINT: fingerprint,
         mlf.TAG_DATA_SOURCE: lineage.data_source,
         mlf.TAG_MODEL_TYPE: config.model_type,
+        **lineage.tags(),
     }
 
     mlflow.set_tracking_uri(client.tracking_uri)
@@ -951,6 +1025,8 @@ def train(
                 serialization_format="skops",
                 skops_trusted_types=_trusted_types(fitted.model),
             )
+        if lineage.data_contract is not None:
+            mlflow.log_dict(dict(lineage.data_contract), mlf.CONTRACT_ARTIFACT)
         if config.drift_reference_rows > 0:
             _log_drift_reference(client, run.info.run_id, fitted.model, split.holdout, config)
     return TrainResult(
@@ -970,6 +1046,7 @@ def train(
         feature_columns=config.feature_columns,
         holdout=split.holdout,
         tracking_uri=client.tracking_uri,
+        run_tags=tags,
     )
 
 

@@ -88,3 +88,34 @@ def test_local_target_promotes_on_a_running_mlserver(store):
     assert not group_alive(server.process.pid)
     assert alias_version(client, "churn", ALIAS_CHAMPION) == "2"
     assert alias_version(client, "churn", ALIAS_PREVIOUS) == "1"
+
+
+def test_waiting_challenger_step_routes_through_the_wrapper(store):
+    """The pipeline's promote-approved-challenger call: off without approval, refuses rejects.
+
+    Proves, through kfp.local: with require_approval off the step answers "approval not
+    required" and deploys nothing; with it on, a rejected challenger is answered
+    "rejected" with its version on the manifest's metadata, an empty manifest, and the
+    champion unchanged. The approved case (a real rollout) is
+    tests/unit/deploy_model/test_next_run_promotion.py, on the core the wrapper calls.
+    Cannot prove anything about a cluster target.
+    """
+    from components import _governance as gov
+    from components._mlflow import ALIAS_CHALLENGER, TAG_GATE_BLESSED, TAG_GATE_CHAMPION
+
+    client, uri, _ = store
+    champion = alias_version(client, "churn", ALIAS_CHAMPION)
+    version = str(log_demo_model(client, "churn", c=0.5).version)
+    client.set_model_version_tag("churn", version, TAG_GATE_BLESSED, "true")
+    client.set_model_version_tag("churn", version, TAG_GATE_CHAMPION, champion)
+    client.set_registered_model_alias("churn", ALIAS_CHALLENGER, version)
+    gov.reject(client, "churn", version, "worse for premium customers", who="risk")
+    common = {"model_uri": "", "target": "local", "served_name": "churn", "tracking_uri": uri}
+
+    off = deploy_model(**common, waiting_challenger_of="churn", require_approval=False)
+    assert off.outputs["Output"] == "approval not required"
+    on = deploy_model(**common, waiting_challenger_of="churn", require_approval=True)
+    assert on.outputs["Output"] == gov.WAS_REJECTED
+    assert on.outputs["manifest"].metadata["version"] == version
+    assert Path(on.outputs["manifest"].path).read_text() == ""
+    assert alias_version(client, "churn", ALIAS_CHAMPION) == champion

@@ -114,23 +114,3 @@ def test_only_a_blessed_evaluation_of_the_same_run_is_registered(runs, evaluatio
         core.require_blessed(refused, runs[0].run_id)
     with pytest.raises(ValueError, match=f"not of the model's run {runs[1].run_id}"):
         core.require_blessed(evaluations[0], runs[1].run_id)
-
-
-def test_model_card_describes_the_version(client, model_name: str, runs, evaluations) -> None:
-    """The model card names the version, its aliases, metrics, lineage and parameters.
-
-    Proves: the Markdown card holds the version, its aliases (champion only, once
-    promoted), holdout ROC AUC, the data
-    fingerprint and the training params read back from the registry and the run.
-    Cannot prove the card renders well in the KFP UI (plain Markdown tables only).
-    """
-    run = runs[0]
-    version = _register(client, model_name, run, evaluations[0]).version
-    core.promote(client, model_name, version)
-    card = core.model_card(client, model_name, version)
-    assert f"# Model card: `{model_name}` version {version}" in card
-    assert "`champion`" in card
-    assert "`challenger`" not in card
-    assert "| roc_auc |" in card
-    assert run.data_fingerprint in card
-    assert "| model_type | `logistic_regression` |" in card
