@@ -328,3 +328,38 @@ def run_json(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | N
             return json.loads(Path(local).read_text(encoding="utf-8"))
         except (MlflowException, OSError, ValueError):
             return None
+
+
+def _is_duplicate_key(error: BaseException) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    text = str(error)
+    return isinstance(error, MlflowException) and (
+        "duplicate key value" in text or "UNIQUE constraint failed" in text
+    )
+
+
+def log_dataset_input(dataset: Any, context: str, tags: dict[str, str]) -> None:
+    """Logs `dataset` as an input of the active run, safe when runs log it concurrently.
+
+    MLflow's SQL store creates a dataset row by "look up, else insert": two runs logging
+    the same dataset (same experiment, name and digest) at once can both miss the lookup,
+    and the second insert fails on the ``datasets`` primary key (seen on PostgreSQL with
+    two training pipelines at once). Retrying finds the row the winner inserted and only
+    links it to this run; any other error is raised at once.
+
+    Args:
+        dataset: An ``mlflow.data`` dataset.
+        context: Input context tag (``training``, ``holdout``).
+        tags: Extra input tags.
+    """
+    import mlflow
+    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+    log = retry(
+        retry=retry_if_exception(_is_duplicate_key),
+        stop=stop_after_attempt(4),
+        wait=wait_random_exponential(multiplier=0.05, max=1.0),
+        reraise=True,
+    )(mlflow.log_input)
+    log(dataset, context=context, tags=tags)

@@ -1013,7 +1013,7 @@ def train(
                     digest=mlf.dataset_digest(part_fingerprint),
                 )
                 input_tags = {"fingerprint": part_fingerprint, "source_fingerprint": fingerprint}
-                mlflow.log_input(dataset, context=context, tags=input_tags)
+                mlf.log_dataset_input(dataset, context=context, tags=input_tags)
         with tempfile.TemporaryDirectory() as code_root:
             info = mlflow.sklearn.log_model(
                 fitted.model,
