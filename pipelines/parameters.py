@@ -110,6 +110,11 @@ def monitoring_parameters(config: PipelineConfig, version: str) -> list[inspect.
         _param("drift_correction", str, drift.correction),
         _param("drift_min_sample_size", int, drift.min_sample_size),
         _param("drift_psi_threshold", float, drift.psi_threshold),
+        _param("drift_min_psi", float, drift.min_psi),
+        _param("drift_min_distance", float, drift.min_distance),
+        _param("drift_persistence_k", int, drift.persistence_k),
+        _param("drift_persistence_m", int, drift.persistence_m),
+        _param("drift_cooldown_windows", int, drift.cooldown_windows),
         _param("drift_checks", list, list(drift.checks)),
         _param("performance_tolerance", float, drift.performance_tolerance),
     ]

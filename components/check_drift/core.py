@@ -1019,6 +1019,28 @@ def load_champion(client: Any, model_uri: str, work_dir: str | Path | None = Non
     return Champion(model_uri, run_id, predict, reference, auc)
 
 
+def registry_version(client: Any, model_uri: str) -> tuple[str, str] | None:
+    """Returns (registered name, version) of a ``models:/<name>/<v>`` or ``@alias`` URI, else None.
+
+    Args:
+        client: MLflow client.
+        model_uri: The checked model's URI.
+    """
+    from components._mlflow import registered_name
+
+    if not model_uri.startswith("models:/"):
+        return None
+    try:
+        name = registered_name(model_uri)
+    except ValueError:
+        return None
+    rest = model_uri.removeprefix(f"models:/{name}")
+    if rest.startswith("@"):
+        return name, str(client.get_model_version_by_alias(name, rest[1:]).version)
+    version = rest.strip("/")
+    return (name, version) if version.isdigit() else None
+
+
 def run_drift_check(
     window_path: str | Path,
     tracking_uri: str,
@@ -1028,8 +1050,13 @@ def run_drift_check(
     model_uri: str = "",
     html_path: str | Path | None = None,
     json_path: str | Path | None = None,
+    pipeline_run: str = "",
 ) -> DriftReport:
-    """What the component does: load window and champion, check, write the reports.
+    """What the component does: load window and champion, check, govern, record, report.
+
+    The window's alarm history is kept per registered model in MLflow
+    (`components.check_drift.history`) when the checked model is a registry
+    version; for any other URI only this window decides (no persistence, no cooldown).
 
     Args:
         window_path: Parquet file of the current window.
@@ -1040,13 +1067,21 @@ def run_drift_check(
         model_uri: Explicit model URI; wins over `model_name`.
         html_path: Where to write the self-contained HTML report.
         json_path: Where to write the JSON report.
+        pipeline_run: Pipeline run recorded with the window in the history.
     """
     from components._mlflow import mlflow_client
+    from components.check_drift.history import load_history, record_window
     from components.check_drift.html_report import render_html
 
     uri = champion_uri(model_name, model_uri)
     current = pd.read_parquet(window_path)
-    champion = load_champion(mlflow_client(tracking_uri), uri)
+    client = mlflow_client(tracking_uri)
+    champion = load_champion(client, uri)
+    registered = registry_version(client, uri)
+    history = None
+    if registered is not None:
+        lookback = max(params.persistence_m - 1, params.cooldown_windows)
+        history = load_history(client, *registered, lookback)
     report = check_drift(
         current,
         champion.reference,
@@ -1054,7 +1089,17 @@ def run_drift_check(
         champion.predict,
         holdout_roc_auc=champion.holdout_roc_auc,
         model_uri=uri,
+        history=history,
     )
+    if registered is not None and report.governance is not None:
+        history_run = record_window(client, *registered, report, pipeline_run)
+        report.messages.append(
+            f"window recorded in the drift history: {report.governance.history}, run {history_run}"
+        )
+    elif registered is None:
+        report.messages.append(
+            f"{uri} is not a registry version: no alarm history, this window alone decides"
+        )
     if html_path is not None:
         Path(html_path).parent.mkdir(parents=True, exist_ok=True)
         Path(html_path).write_text(render_html(report), encoding="utf-8")
