@@ -63,11 +63,15 @@ def test_large_window_tiny_shift_is_significant_but_not_an_alarm(large_reference
     age = next(f for f in report.features if f.name == "age")
     p = np.array([f.p_value for f in report.features])
     np.testing.assert_allclose([f.q_value for f in report.features], _bh_by_hand(p), rtol=1e-9)
-    assert age.significant and age.q_value < 0.05 / 2
-    assert 0.04 < age.distance < 0.1 and age.psi < 0.1
+    assert age.significant
+    assert age.q_value < 0.05 / 2
+    assert 0.04 < age.distance < 0.1
+    assert age.psi < 0.1
     assert not age.drifted
-    assert report.governance.raw_alarm and not report.governance.window_alarm
-    assert not report.drift_detected and report.status == "no_drift"
+    assert report.governance.raw_alarm
+    assert not report.governance.window_alarm
+    assert not report.drift_detected
+    assert report.status == "no_drift"
     assert any("effect is too small" in n for n in age.notes)
 
 
@@ -85,9 +89,11 @@ def test_real_shift_is_an_alarm_with_its_effect_size(large_reference, predict_fn
         predict_fn,
     )
     age = next(f for f in report.features if f.name == "age")
-    assert age.drifted and 0.4 < age.distance < 0.6
+    assert age.drifted
+    assert 0.4 < age.distance < 0.6
     assert any(r.startswith(("PSI", "distance")) for r in age.reasons)
-    assert report.drift_detected and report.governance.governed_alarm
+    assert report.drift_detected
+    assert report.governance.governed_alarm
 
 
 def _run(sequence, params, history_for=lambda prior: AlarmHistory(tuple(prior))):
@@ -129,7 +135,7 @@ def test_cooldown_holds_alarms_after_a_retrain_only():
     assert govern(True, True, params, AlarmHistory((), None, 0)).governed_alarm
 
 
-@pytest.fixture()
+@pytest.fixture
 def registry(tmp_path):
     from components._mlflow import mlflow_client
 
@@ -162,7 +168,8 @@ def test_history_in_mlflow_gives_persistence_and_cooldown_after_a_real_promotion
     first = check_drift(
         drifted, reference, params, predict_fn, history=load_history(registry, "churn", "1", 1)
     )
-    assert first.governance.retrained_at is None and first.drift_detected
+    assert first.governance.retrained_at is None
+    assert first.drift_detected
     record_window(registry, "churn", "1", first)
 
     promote(registry, "churn", "2")
@@ -174,7 +181,11 @@ def test_history_in_mlflow_gives_persistence_and_cooldown_after_a_real_promotion
         record_window(registry, "churn", "2", report)
         decisions.append(report.governance)
         time.sleep(0.01)  # distinct run start times for the ordering
-    assert decisions[0].retrained_at is not None and decisions[0].in_cooldown
-    assert decisions[0].window_alarm and not decisions[0].governed_alarm
-    assert decisions[1].windows_since_retrain == 1 and not decisions[1].in_cooldown
-    assert decisions[1].recent_alarms == 2 and decisions[1].governed_alarm
+    assert decisions[0].retrained_at is not None
+    assert decisions[0].in_cooldown
+    assert decisions[0].window_alarm
+    assert not decisions[0].governed_alarm
+    assert decisions[1].windows_since_retrain == 1
+    assert not decisions[1].in_cooldown
+    assert decisions[1].recent_alarms == 2
+    assert decisions[1].governed_alarm
