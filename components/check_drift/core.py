@@ -31,13 +31,18 @@ Alarm governance (an alarm must deserve attention):
 
 - a feature alarm needs BOTH significance after the multiple-testing
   correction across features (``fdr``: Benjamini-Hochberg q-values, the
-  default; ``bonferroni``) AND a minimum effect size: PSI >= ``min_psi`` for a
-  categorical or a binned numeric feature, or, for a numeric feature, the
-  Wasserstein distance in reference SDs >= ``min_distance``. At 1e5 rows a KS
-  test is significant for shifts far too small to cost the champion any ROC AUC;
-  the effect-size floor keeps those out. The score-drift check is gated the
-  same way. The raw test results stay in the report (``raw_alarm``, each
-  feature's ``significant`` and q-value).
+  default; ``bonferroni``) AND a minimum effect size (``alarm_psi`` /
+  ``distance``): for a categorical feature PSI over its categories (null and
+  unseen included) >= ``min_psi``; for a numeric feature the Wasserstein
+  distance of its values in reference SDs >= ``min_distance``, or the PSI of
+  its null share (null vs not null) >= ``min_psi``. At 1e5 rows a KS test is
+  significant for shifts far too small to cost the champion any ROC AUC; the
+  floor keeps those out. PSI over *value bins* is not an alarm measure for
+  numerics: an atom (spend 0 for customers without orders) moved by 0.01 SD
+  gives a binned PSI above 1 (bench/drift.py) while costing no ROC AUC; it
+  stays in the report. The score-drift check is gated by the scores'
+  distance, and the ``psi`` check uses ``alarm_psi``. The raw test results
+  stay in the report (``raw_alarm``, each feature's ``significant`` and q-value).
 - the window alarm becomes the governed alarm only if it persists in
   ``persistence_k`` of the last ``persistence_m`` windows checked against the
   same champion version, and not during the first ``cooldown_windows`` windows
@@ -100,10 +105,10 @@ class DriftParams:
         correction: ``fdr`` (Benjamini-Hochberg) or ``bonferroni`` across features.
         min_sample_size: Windows with fewer rows (one per entity) get status
             ``insufficient_data``.
-        psi_threshold: PSI at or above which a feature counts as drifted
-            without a test (the ``psi`` check).
-        min_psi: Smallest PSI (categorical or binned numeric) that makes a
-            significant test an alarm (effect-size floor).
+        psi_threshold: Alarm PSI (see `FeatureDrift`) at or above which a
+            feature counts as drifted without a test (the ``psi`` check).
+        min_psi: Smallest alarm PSI (categories; a numeric's null share) that
+            makes a significant test an alarm (effect-size floor).
         min_distance: Smallest Wasserstein distance in reference SDs that makes
             a significant numeric test (or the score test) an alarm.
         persistence_k: Window alarms needed among the last `persistence_m`
@@ -180,7 +185,9 @@ class DriftParams:
 class FeatureDrift:
     """Per-feature result; histogram shares are over `bins` (value bins, then null/unseen).
 
-    ``q_value`` is the p-value adjusted for the correction across features
+    ``psi`` is over the histogram bins (categories, or value bins and the null bin);
+    ``alarm_psi`` is the PSI the alarm rules use (categorical: ``psi``; numeric: PSI
+    of the null share). ``q_value`` is the p-value adjusted for the correction across features
     (BH or Bonferroni), ``significant`` says it is below alpha, ``distance`` is
     the Wasserstein distance in reference SDs (numeric features only), and
     ``drifted`` is the alarm: significant with a large enough effect (or PSI
@@ -193,6 +200,7 @@ class FeatureDrift:
     statistic: float = math.nan
     p_value: float = math.nan
     psi: float = math.nan
+    alarm_psi: float = math.nan
     q_value: float = math.nan
     significant: bool = False
     distance: float = math.nan
@@ -567,6 +575,7 @@ def _profile_features(
         feat.null_share_reference = float(ref_null.mean())
         feat.null_share_current = float(cur_null.mean())
         feat.psi = psi(ref_counts, cur_counts)
+        feat.alarm_psi = feat.psi if j < n_cat else null_share_psi(ref_null, cur_null)
         feat.bins, feat.reference_share, feat.current_share = histogram_shares(
             labels, ref_counts, cur_counts
         )
@@ -627,9 +636,22 @@ def scaled_wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
     return float(wasserstein_distance(ref, cur) / sd)
 
 
+def null_share_psi(reference_null: np.ndarray, current_null: np.ndarray) -> float:
+    """PSI of a column's null share: the two-bin histogram (not null, null)."""
+    ref = [float((~reference_null).sum()), float(reference_null.sum())]
+    cur = [float((~current_null).sum()), float(current_null.sum())]
+    return psi(ref, cur)
+
+
 def effect_reason(psi_value: float, distance: float, params: DriftParams) -> str | None:
-    """Says which effect size reaches its floor (PSI, or distance in SDs), or None."""
-    if psi_value >= params.min_psi:
+    """Says which effect size reaches its floor (PSI, or distance in SDs), or None.
+
+    Args:
+        psi_value: The alarm PSI (NaN when the check has none, e.g. the scores).
+        distance: Wasserstein distance in reference SDs (NaN for categoricals).
+        params: ``min_psi`` and ``min_distance``.
+    """
+    if math.isfinite(psi_value) and psi_value >= params.min_psi:
         return f"PSI {psi_value:.3f} >= {params.min_psi:g}"
     if math.isfinite(distance) and distance >= params.min_distance:
         return f"distance {distance:.3f} SD >= {params.min_distance:g}"
@@ -637,10 +659,12 @@ def effect_reason(psi_value: float, distance: float, params: DriftParams) -> str
 
 
 def _effect_shortfall(psi_value: float, distance: float, params: DriftParams) -> str:
-    text = f"PSI {psi_value:.3f} < {params.min_psi:g}"
+    parts = []
+    if math.isfinite(psi_value):
+        parts.append(f"PSI {psi_value:.3f} < {params.min_psi:g}")
     if math.isfinite(distance):
-        text += f", distance {distance:.3f} SD < {params.min_distance:g}"
-    return text
+        parts.append(f"distance {distance:.3f} SD < {params.min_distance:g}")
+    return ", ".join(parts)
 
 
 def _feature_tests(
@@ -676,11 +700,11 @@ def _feature_tests(
             continue
         test = f"{feat.test.upper()} p={feat.p_value:.3g}, q={feat.q_value:.3g} < {alpha:.3g} "
         test += f"({params.correction})"
-        effect = effect_reason(feat.psi, feat.distance, params)
+        effect = effect_reason(feat.alarm_psi, feat.distance, params)
         if effect is None:
             feat.notes.append(
                 f"{test} but the effect is too small for an alarm: "
-                f"{_effect_shortfall(feat.psi, feat.distance, params)}"
+                f"{_effect_shortfall(feat.alarm_psi, feat.distance, params)}"
             )
             continue
         feat.drifted = True
@@ -696,9 +720,10 @@ def _feature_tests(
 
 def _psi_rule(features: list[FeatureDrift], threshold: float) -> None:
     for feat in features:
-        if feat.psi >= threshold:
+        if feat.alarm_psi >= threshold:
             feat.drifted = True
-            feat.reasons.append(f"PSI {feat.psi:.3f} >= {threshold:g}")
+            what = "PSI" if feat.kind == "categorical" else "null-share PSI"
+            feat.reasons.append(f"{what} {feat.alarm_psi:.3f} >= {threshold:g}")
 
 
 def _prediction_drift(
@@ -720,7 +745,7 @@ def _prediction_drift(
         p_value=float(result.pvalue),
         threshold=alpha,
         psi=score_psi,
-        drifted=significant and effect_reason(score_psi, distance, params) is not None,
+        drifted=significant and effect_reason(math.nan, distance, params) is not None,
         reference_mean=float(np.mean(reference.scores)),
         current_mean=float(np.mean(scores)),
         significant=significant,
@@ -928,13 +953,13 @@ def check_drift(
         )
     if report.prediction and report.prediction.drifted:
         p = report.prediction
-        effect = effect_reason(p.psi, p.distance, params)
+        effect = effect_reason(math.nan, p.distance, params)
         report.reasons.append(f"prediction drift: KS p={p.p_value:.3g} < {alpha:.3g}, {effect}")
     elif report.prediction and report.prediction.significant:
         p = report.prediction
         report.messages.append(
             f"prediction: KS p={p.p_value:.3g} < {alpha:.3g} but the effect is too small for "
-            f"an alarm: {_effect_shortfall(p.psi, p.distance, params)}"
+            f"an alarm: {_effect_shortfall(math.nan, p.distance, params)}"
         )
     if report.multivariate and report.multivariate.drifted:
         top = list(report.multivariate.feature_importances)[:3]

@@ -126,7 +126,7 @@ def _checks_table(report: DriftReport) -> str:
             )
         )
     if "psi" in report.params["checks"]:
-        over = [f.name for f in report.features if f.psi >= report.params["psi_threshold"]]
+        over = [f.name for f in report.features if f.alarm_psi >= report.params["psi_threshold"]]
         rows.append(("PSI", bool(over), f"threshold {report.params['psi_threshold']}: {over}"))
     if report.prediction:
         p = report.prediction
