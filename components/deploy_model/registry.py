@@ -1,7 +1,7 @@
 """Move MLflow registry aliases only after a rollout is confirmed.
 
 ``champion`` is what serves; ``previous`` is the rollback target. Promotion is
-`register_model`'s (one implementation of the alias rules); a rolled-back version
+`components._aliases`' (one implementation of the alias rules); a rolled-back version
 keeps its aliases untouched and gets a ``suite.rolled_back`` tag saying why.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from components._aliases import alias_version, promote
 from components._mlflow import TAG_ROLLED_BACK
-from components.register_model.core import alias_version, promote
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
