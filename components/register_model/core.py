@@ -13,12 +13,12 @@ sit between them: register (challenger) -> validate and deploy -> promote.
 Concurrent runs: every alias move holds the registered model's registry lock
 (`components._registry_lock`), so moves from concurrent pipeline runs apply one at a
 time, in ticket order (the moves themselves live in `components._aliases`). A move of
-two aliases first writes its *intent* (a registered-model tag naming the target
-champion and previous), then ``previous``, then ``champion``, then clears the intent. A process killed in between leaves the old
-champion serving (``champion`` is overwritten, never deleted, so it is never absent)
-and the intent behind; the next move under the lock finishes it (`repair`) before
-doing its own, or refuses with `RegistryStateError` when the intent cannot be
-finished, leaving the aliases as they are.
+two aliases first writes its *intent* (a registered-model tag naming the target champion
+and previous), then ``previous``, then ``champion``, then clears the intent. A process
+killed in between leaves the old champion serving (``champion`` is overwritten, never
+deleted, so it is never absent) and the intent behind; the next move under the lock
+finishes it (`repair`) before doing its own, or refuses with `RegistryStateError` when
+the intent cannot be finished, leaving the aliases as they are.
 """
 
 from __future__ import annotations
