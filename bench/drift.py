@@ -369,9 +369,20 @@ class Governed:
 
 
 def _largest_effect(report: DriftReport) -> float:
-    """The largest feature effect in the window: max over features of max(PSI, distance)."""
-    values = [max(f.psi, f.distance if math.isfinite(f.distance) else 0.0) for f in report.features]
+    """The largest alarm effect in the window: max over features of alarm PSI and distance."""
+    values = [
+        max(f.alarm_psi, f.distance if math.isfinite(f.distance) else 0.0) for f in report.features
+    ]
     return max(values, default=math.nan)
+
+
+def _what_fired(report: DriftReport) -> list[str]:
+    out = list(report.drifted_features)
+    if report.prediction and report.prediction.drifted:
+        out.append("prediction")
+    if report.performance and report.performance.degraded:
+        out.append("performance")
+    return out
 
 
 def governed_windows(champion, maker, n, seeds, scenario, after: DriftParams) -> Governed:
@@ -386,7 +397,7 @@ def governed_windows(champion, maker, n, seeds, scenario, after: DriftParams) ->
         report = check_drift(window, champion.reference, after, champion.predict)
         out.after.append(report.governance.window_alarm)
         out.effects.append(_largest_effect(report))
-        out.fired.update(_fired(report))
+        out.fired.update(_what_fired(report))
     return out
 
 
