@@ -45,9 +45,11 @@ compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 	$(PY) -m pipelines compile
 
 TRACKING_URI ?=
-run: setup ## The main job, locally: data -> features -> validate -> train -> gate -> registry -> serve -> drift -> retrain
+run: setup ## The main job, locally: data -> features -> validate -> train -> gate -> registry -> serve -> traffic -> drift + performance -> retrain policy
 	$(PY) -m pipelines run-local --data-dir $(DATA_DIR) --scenario $(SCENARIO) \
-	  $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI))
+	  $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI)) \
+	  $(if $(WINDOW_SOURCE),--window-source $(WINDOW_SOURCE)) \
+	  $(if $(RETRAIN_POLICY),--retrain-policy $(RETRAIN_POLICY))
 
 # Bring your own data: any feature repo with a suite.yaml (see README "Bring your own data").
 FEATURE_REPO ?=

@@ -18,11 +18,15 @@ DEFAULT_REGISTRY = "ghcr.io/kfp-mlops-suite"
 COMPONENT_GROUPS: dict[str, str] = {
     "validate_data": "data",
     "get_features": "data",
+    "get_live_window": "data",
     "materialize_features": "data",
     "train_model": "train",
     "evaluate_model": "train",
     "register_model": "train",
     "check_drift": "train",
+    "estimate_performance": "train",
+    "join_labels": "train",
+    "decide_retrain": "train",
     "validate_serving": "serve",
     "deploy_model": "serve",
 }

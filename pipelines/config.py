@@ -32,6 +32,8 @@ class ClusterDefaults:
     # {model} is the repo's model name: the bootstrap Job writes s3://suite-data/<model>/.
     entity_source: str = "s3://suite-data/{model}/labels.parquet"
     tracking_uri: str = "http://mlflow.suite.svc.cluster.local:5000"
+    # What suite-prediction-logger writes (manifests/serving-logger); the live window's source.
+    prediction_log: str = "s3://suite-data/predictions"
     deploy_target: str = "kserve"
     serving_namespace: str = "suite-serving"
 

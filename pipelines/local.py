@@ -2,9 +2,12 @@
 
 Stages: generate day-0 data -> apply + materialize the Feast repo -> start the local
 MLServer -> compile -> run the compiled training YAML through kfp.local -> append a
-later period with a drift scenario -> run the compiled monitoring YAML (drift check,
-retrain when drift is found) -> summary, ending with real V2 requests to the served
-model. Everything lives under one data directory (git-ignored).
+later period with a drift scenario -> replay that period's requests to the served
+model over V2 REST (the prediction log records the answers) -> run the compiled
+monitoring YAML on the prediction log (drift check, estimated then realized
+performance with the period's labels joined by entity and time, the retrain policy,
+retrain when it says so) -> summary, ending with real V2 requests to the served model.
+Everything lives under one data directory (git-ignored).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pipelines.repo_runs import (
     run_pipeline,
 )
 from pipelines.repo_runs import local_arguments as repo_arguments
+from pipelines.traffic import Replay, replay_period
 
 __all__ = [
     "LocalRunConfig",
@@ -59,6 +63,9 @@ class LocalRunConfig(Workspace):
         labels_per_customer: Expected label rows per customer per period.
         model_type: Estimator of the training pipeline.
         drift_checks: Checks the monitoring pipeline runs.
+        window_source: Where monitoring reads its window: ``prediction_log`` (the
+            replayed traffic's answers) or ``feature_store``.
+        retrain_policy: ``performance``, ``drift`` or ``drift_or_performance``.
     """
 
     data_dir: Path = Path("data")
@@ -72,6 +79,8 @@ class LocalRunConfig(Workspace):
     labels_per_customer: float = 2.0
     model_type: str = "xgboost"
     drift_checks: tuple[str, ...] = ("feature", "psi", "prediction", "performance")
+    window_source: str = "prediction_log"
+    retrain_policy: str = "performance"
 
     @property
     def sources(self) -> Path:
@@ -176,17 +185,17 @@ def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = p
     timer = StageTimer(echo)
     facts: dict[str, Any] = {"run": run}
     run.data_dir.mkdir(parents=True, exist_ok=True)
-    with timer.stage(f"1/7 generate day-0 data {run.day0_start} .. {run.day0_end}"):
+    with timer.stage(f"1/8 generate day-0 data {run.day0_start} .. {run.day0_end}"):
         facts["day0"] = generate_day0(run, echo)
-    with timer.stage("2/7 apply the Feast repo and materialize the online store"):
+    with timer.stage("2/8 apply the Feast repo and materialize the online store"):
         prepare_feature_store(run, run.day0_end, echo)
-    with timer.stage("3/7 compile the pipelines"):
+    with timer.stage("3/8 compile the pipelines"):
         compiled = compile_pipelines(run, dist, echo)
     with contextlib.ExitStack() as stack:
-        with timer.stage("4/7 start the local MLServer (suite runtime)"):
+        with timer.stage("4/8 start the local MLServer (suite runtime)"):
             server = stack.enter_context(local_server(run, echo))
         arguments = local_arguments(run, server.http_url)
-        with timer.stage("5/7 training pipeline (compiled YAML on kfp.local)"):
+        with timer.stage("5/8 training pipeline (compiled YAML on kfp.local)"):
             facts["training"] = run_pipeline(
                 run,
                 compiled["training"],
@@ -194,22 +203,37 @@ def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = p
                 "training",
                 echo,
             )
-        with timer.stage(f"6/7 append {run.day0_end} .. {run.monitor_end} ({run.scenario})"):
+        with timer.stage(f"6/8 append {run.day0_end} .. {run.monitor_end} ({run.scenario})"):
             facts["monitored"] = append_period(
                 run, run.day0_end, run.monitor_end, run.scenario, echo
             )
             prepare_feature_store(run, run.monitor_end, echo)
-        with timer.stage("7/7 monitoring pipeline: drift check -> retrain if drifted"):
+        window = {"window_source": run.window_source}
+        window.update(window_start=run.day0_end, window_end=run.monitor_end)
+        if run.window_source == "prediction_log":
+            with timer.stage("7/8 replay the monitored period's requests to the served model"):
+                replay = replay_period(
+                    run.feature_repo,
+                    run.sources / "labels.parquet",
+                    server.http_url,
+                    run.predictions,
+                    run.day0_end,
+                    run.monitor_end,
+                    echo=echo,
+                )
+            facts["replay"] = replay
+            window = live_window_arguments(run, replay)
+        with timer.stage("8/8 monitoring pipeline: drift, performance -> retrain policy"):
             facts["monitoring"] = run_pipeline(
                 run,
                 compiled["monitoring"],
                 {
                     **arguments,
-                    "window_start": run.day0_end,
-                    "window_end": run.monitor_end,
+                    **window,
                     "retrain_start": run.retrain_start,
                     "retrain_end": run.monitor_end,
                     "drift_checks": list(run.drift_checks),
+                    "retrain_policy": run.retrain_policy,
                 },
                 "monitoring",
                 echo,
@@ -217,3 +241,20 @@ def run_lifecycle(run: LocalRunConfig, dist: Path = Path("dist"), echo: Echo = p
         facts["served"] = summary.query_served_model(server.http_url, run.feature_repo)
     facts["stage_seconds"] = timer.seconds
     return facts
+
+
+def live_window_arguments(run: LocalRunConfig, replay: Replay) -> dict[str, Any]:
+    """Monitoring parameters that read the replayed traffic from the prediction log.
+
+    The window is the replay's answer-time range; labels join on the business time
+    each request carried under the repo's timestamp name (see `pipelines.traffic`).
+    """
+    from components._suite import load_suite_config
+
+    return {
+        "window_source": "prediction_log",
+        "prediction_log": str(run.predictions),
+        "window_start": replay.window_start,
+        "window_end": replay.window_end,
+        "prediction_time_column": load_suite_config(run.feature_repo).timestamp,
+    }

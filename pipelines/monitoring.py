@@ -1,9 +1,14 @@
-"""Monitoring pipeline factory: drift check -> retrain when drift is found.
+"""Monitoring pipeline: window -> drift, estimated and realized performance -> retrain policy.
 
-get_features (recent window) -> validate_data (drift is not a data-quality failure,
-but a broken batch still stops the run) -> check_drift (against the champion's
-reference) -> dsl.If(drift_detected) -> the training pipeline as a nested
-sub-pipeline on a window that includes the recent data -> gate -> register -> serve.
+The current window is either Feast point-in-time features of labelled rows
+(``window_source=feature_store``: get_features -> validate_data; drift is not a
+data-quality failure, but a broken batch still stops the run) or what the served
+model was asked (``prediction_log``: get_live_window). On either: check_drift
+(against the champion's reference), estimate_performance (CBPE, no labels),
+join_labels (delayed labels -> realized performance) -> decide_retrain (the retrain
+policy of `components._retrain_policy`) -> dsl.If(retrain) -> the training pipeline
+as a nested sub-pipeline on a window that includes the recent data -> gate ->
+register -> serve.
 
 The retrain sub-pipeline receives every training parameter (see
 `pipelines.parameters`). The branch uses one `dsl.If` and no `dsl.Else`: kfp.local
@@ -48,9 +53,10 @@ def build_monitoring_pipeline(config: PipelineConfig, name: str = ""):
     name = name or config.monitoring_name
     retrain = build_training_pipeline(config, name=f"{name}-retrain")
     doc = (
-        f"{config.suite.model_name} monitoring {version}: recent window -> GX validation -> "
-        "alibi-detect drift check against the champion's reference -> retrain, gate, "
-        "register and deploy when drift is found."
+        f"{config.suite.model_name} monitoring {version}: recent window (Feast or the "
+        "prediction log) -> alibi-detect drift check, label-free performance estimate, "
+        "delayed-label realized performance -> retrain policy -> retrain, gate, register "
+        "and deploy when the policy says so."
     )
     body = functools.partial(
         add_monitoring_tasks, config, retrain, training_parameters(config, version)
@@ -65,6 +71,11 @@ def add_monitoring_tasks(
 ) -> None:
     """Adds the monitoring tasks (and the retrain branch) to the pipeline being built.
 
+    The current window comes from the feature store or from the prediction log
+    (``window_source``). kfp.local cannot join two conditional branches into one
+    input (``dsl.OneOf`` needs If/Else, and Else runs both branches locally), so each
+    source gets its own complementary ``dsl.If`` holding the same checks.
+
     Args:
         config: Roles and whether to attach Kubernetes settings.
         retrain: The training pipeline, used as the retrain sub-pipeline.
@@ -73,15 +84,58 @@ def add_monitoring_tasks(
     """
     from kfp import dsl
 
-    from components.check_drift import check_drift
+    from components.get_live_window import get_live_window
 
     suite = config.suite
-    window, validation = add_validated_window(
-        config, p, p["window_start"], p["window_end"], on_failure="schema"
-    )
+    with dsl.If(p["window_source"] == "feature_store", name="window-feature-store"):
+        window, validation = add_validated_window(
+            config, p, p["window_start"], p["window_end"], on_failure="schema"
+        )
+        add_window_checks(config, retrain, training, p, window.outputs["features"], validation)
+    # Every other value, so an unknown one fails loudly in get_live_window.
+    with dsl.If(p["window_source"] != "feature_store", name="window-prediction-log"):
+        live = get_live_window(
+            prediction_log=p["prediction_log"],
+            start=p["window_start"],
+            end=p["window_end"],
+            model_name=p["registered_model_name"],
+            model_version=p["window_model_version"],
+            entity_column=suite.entity_key,
+            time_column=suite.timestamp,
+            window_source=p["window_source"],
+        )
+        with_cluster_settings(config, live, "data", cache=False)
+        add_window_checks(config, retrain, training, p, live.outputs["window"], live)
 
+
+def add_window_checks(
+    config: PipelineConfig,
+    retrain: Any,
+    training: list,
+    p: dict[str, Any],
+    window: Any,
+    after: Any,
+) -> None:
+    """Adds drift check, performance estimate, label join, retrain decision and retrain.
+
+    Args:
+        config: Roles and whether to attach Kubernetes settings.
+        retrain: The retrain sub-pipeline.
+        training: The training pipeline's parameters.
+        p: Pipeline parameter name -> channel.
+        window: The window Dataset channel (features; labels or served outputs).
+        after: The task the checks wait for (validation, or the window read).
+    """
+    from kfp import dsl
+
+    from components.check_drift import check_drift
+    from components.decide_retrain import decide_retrain
+    from components.estimate_performance import estimate_performance
+    from components.join_labels import join_labels
+
+    suite = config.suite
     drift = check_drift(
-        current=window.outputs["features"],
+        current=window,
         tracking_uri=p["tracking_uri"],
         model_name=p["registered_model_name"],
         label_column=suite.label,
@@ -100,8 +154,47 @@ def add_monitoring_tasks(
         performance_tolerance=p["performance_tolerance"],
         seed=p["seed"],
         **metrics_push(p),
-    ).after(validation)
+    ).after(after)
     with_cluster_settings(config, drift, "service")
 
-    with dsl.If(drift.outputs["Output"] == True, name="drift-detected"):  # noqa: E712
+    score_column = f"{suite.label}_probability"
+    estimate = estimate_performance(
+        window=window,
+        tracking_uri=p["tracking_uri"],
+        model_name=p["registered_model_name"],
+        threshold=p["threshold"],
+        max_holdout_ece=p["max_holdout_ece"],
+        samples=p["estimation_samples"],
+        seed=p["seed"],
+        score_column=score_column,
+    ).after(after)
+    with_cluster_settings(config, estimate, "service")
+
+    realized = join_labels(
+        window=window,
+        label_source=p["entity_source"],
+        feature_repo=p["feature_repo"],
+        tracking_uri=p["tracking_uri"],
+        model_name=p["registered_model_name"],
+        join_by=p["label_join"],
+        max_delay=p["label_max_delay"],
+        prediction_time_column=p["prediction_time_column"],
+        min_labelled_rows=p["min_labelled_rows"],
+        bootstrap_samples=p["bootstrap_samples"],
+        seed=p["seed"],
+        score_column=score_column,
+    ).after(estimate)
+    with_cluster_settings(config, realized, "service")
+
+    decision = decide_retrain(
+        drift_detected=drift.outputs["Output"],
+        estimate=estimate.outputs["report_json"],
+        realized=realized.outputs["report_json"],
+        retrain_policy=p["retrain_policy"],
+        metric=p["primary_metric"],
+        tolerance=p["tolerance"],
+    )
+    with_cluster_settings(config, decision, "service")
+
+    with dsl.If(decision.outputs["Output"] == True, name="retrain"):  # noqa: E712
         retrain(**retrain_arguments(p, training))

@@ -100,12 +100,26 @@ def monitoring_parameters(config: PipelineConfig, version: str) -> list[inspect.
         config: The feature repo's roles, contract and cluster defaults.
         version: The suite version.
     """
+    from components._retrain_policy import decide_retrain
     from components.check_drift.core import DriftParams
+    from components.estimate_performance.core import EstimationParams
+    from components.join_labels.core import LabelJoinParams
 
-    drift = DriftParams()
+    drift, estimation, join = DriftParams(), EstimationParams(), LabelJoinParams()
     own = [
         _param("window_start", str, ""),
         _param("window_end", str, ""),
+        # feature_store (labelled rows through Feast) or prediction_log (what was served).
+        _param("window_source", str, "feature_store"),
+        _param("prediction_log", str, config.cluster.prediction_log),
+        _param("window_model_version", str, ""),
+        _param("label_join", str, join.by),
+        _param("label_max_delay", str, join.max_delay),
+        _param("prediction_time_column", str, join.prediction_time_column),
+        _param("min_labelled_rows", int, join.min_labelled_rows),
+        _param("max_holdout_ece", float, estimation.max_holdout_ece),
+        _param("estimation_samples", int, estimation.samples),
+        _param("retrain_policy", str, _default(decide_retrain, "policy")),
         _param("drift_alpha", float, drift.alpha),
         _param("drift_correction", str, drift.correction),
         _param("drift_min_sample_size", int, drift.min_sample_size),

@@ -71,7 +71,7 @@ def _reports(result: Any) -> list[Path]:
     )
 
 
-def _task_json(result: Any, task: str, output: str) -> dict[str, Any] | None:
+def task_json(result: Any, task: str, output: str) -> dict[str, Any] | None:
     """Reads a JSON output of `task` (the last one by task-name suffix) from a local run."""
     import json
 
@@ -132,18 +132,63 @@ def registry_state(tracking_uri: str, name: str) -> list[dict[str, Any]]:
     ]
 
 
+def _interval_text(block: dict[str, Any] | None) -> str:
+    if not block:
+        return "n/a"
+    return f"{block['value']:.4f} [{block['low']:.4f}, {block['high']:.4f}]"
+
+
+def _performance_lines(result: Any) -> list[str]:
+    """Estimated, then realized performance, then the retrain decision and its rule."""
+    lines = []
+    estimate = task_json(result, "estimate-performance", "report_json")
+    if estimate:
+        lines.append(f"  estimated performance (no labels, CBPE): {estimate['status']}")
+        if estimate.get("estimate"):
+            metrics = estimate["estimate"]["metrics"]
+            lines.append(
+                f"    ROC AUC {_interval_text(metrics['roc_auc'])}, log loss "
+                f"{_interval_text(metrics['log_loss'])} on {estimate['rows']} rows "
+                f"(scores: {estimate['score_source']})"
+            )
+        else:
+            lines.append(f"    {estimate['reason']}")
+    realized = task_json(result, "join-labels", "report_json")
+    if realized:
+        lines.append(
+            f"  realized performance (labels {realized['label_source']}): {realized['status']}, "
+            f"{realized['labelled_rows']} of {realized['rows']} predictions labelled "
+            f"({realized['labelled_share']:.0%})"
+        )
+        if realized.get("performance"):
+            metrics = realized["performance"]["metrics"]
+            lines.append(
+                f"    ROC AUC {_interval_text(metrics['roc_auc'])}, log loss "
+                f"{_interval_text(metrics['log_loss'])}, ECE {metrics['ece']['value']:.4f}; "
+                f"champion holdout ROC AUC {realized['holdout'].get('roc_auc') or float('nan'):.4f}"
+            )
+    decision = task_json(result, "decide-retrain", "decision")
+    if decision:
+        lines.append(f"  retrain policy '{decision['policy']}': rule {decision['rule']}")
+        lines.append(f"    {decision['reason']}")
+    return lines
+
+
 def _pipeline_lines(label: str, result: Any) -> list[str]:
-    """Task statuses, drift verdict and gate decision of one pipeline run."""
+    """Task statuses, drift verdict, performance, retrain decision and gate of one run."""
     statuses = ", ".join(f"{t.name} {t.status}" for t in result.tasks)
     lines = [f"{label} pipeline ({result.seconds:.0f}s): {statuses}"]
-    drift = _task_json(result, "check-drift", "report_json")
+    if any(t.name.startswith("get-live-window") for t in result.tasks):
+        lines.append("  window: the prediction log (what the served model answered)")
+    drift = task_json(result, "check-drift", "report_json")
     if drift:
         lines += _drift_lines(drift)
-    evaluation = _task_json(result, "evaluate-model", "evaluation")
+    lines += _performance_lines(result)
+    evaluation = task_json(result, "evaluate-model", "evaluation")
     if evaluation:
         lines += _gate_lines(evaluation)
     elif label == "monitoring":
-        lines.append("  no retraining: the If(drift_detected) branch was not taken")
+        lines.append("  no retraining: the If(decide_retrain) branch was not taken")
     return [*lines, ""]
 
 
@@ -182,6 +227,15 @@ def print_summary(facts: dict[str, Any], out=print) -> None:
     out("=" * 78)
     out("SUMMARY")
     out("=" * 78)
+    replay = facts.get("replay")
+    if replay is not None:
+        out(
+            f"Traffic: {replay.rows:,} rows of the monitored period sent to the served "
+            f"model (versions {', '.join(replay.model_versions)}) in {replay.requests} V2 "
+            f"requests, {replay.seconds:.1f}s; logged in [{replay.window_start}, "
+            f"{replay.window_end})"
+        )
+        out("")
     for label in ("training", "monitoring"):
         if facts.get(label) is not None:
             for line in _pipeline_lines(label, facts[label]):

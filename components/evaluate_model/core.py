@@ -26,22 +26,16 @@ import numpy as np
 import pandas as pd
 
 from components import _mlflow as mlf
+from components._performance import (
+    METRIC_DIRECTIONS,
+    binary_metrics,
+    calibration_summary,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-# Metric name -> True when higher is better.
-METRIC_DIRECTIONS = {
-    "roc_auc": True,
-    "pr_auc": True,
-    "f1": True,
-    "precision": True,
-    "recall": True,
-    "log_loss": False,
-    "brier": False,
-}
 DEFAULT_ROC_POINTS = 101
-CALIBRATION_BINS = 10
 MISSING_SLICE = "__missing__"
 
 
@@ -198,86 +192,6 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         """Returns the evaluation as JSON-safe data (the JSON report)."""
         return dataclasses.asdict(self)
-
-
-def binary_metrics(
-    label: np.ndarray, probability: np.ndarray, threshold: float
-) -> dict[str, float]:
-    """Returns the holdout metrics of one model.
-
-    ROC AUC, PR AUC (average precision), F1 / precision / recall at
-    `threshold`, log loss, Brier score, row count and positive rate.
-
-    Args:
-        label: 0/1 labels.
-        probability: P(positive class) per row.
-        threshold: Rows with P(positive class) >= threshold are predicted positive.
-
-    Raises:
-        ValueError: If the label holds a single class (ROC AUC is undefined).
-    """
-    from sklearn.metrics import (
-        average_precision_score,
-        brier_score_loss,
-        f1_score,
-        log_loss,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-
-    label = np.asarray(label, dtype="int64")
-    if len(np.unique(label)) < 2:
-        raise ValueError("the evaluation rows hold a single label class; ROC AUC is undefined")
-    predicted = (probability >= threshold).astype("int64")
-    return {
-        "roc_auc": float(roc_auc_score(label, probability)),
-        "pr_auc": float(average_precision_score(label, probability)),
-        "f1": float(f1_score(label, predicted, zero_division=0)),
-        "precision": float(precision_score(label, predicted, zero_division=0)),
-        "recall": float(recall_score(label, predicted, zero_division=0)),
-        "log_loss": float(log_loss(label, probability, labels=[0, 1])),
-        "brier": float(brier_score_loss(label, probability)),
-        "rows": float(len(label)),
-        "positive_rate": float(label.mean()),
-    }
-
-
-def calibration_summary(
-    label: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS
-) -> dict[str, Any]:
-    """Returns reliability bins and the expected calibration error (ECE).
-
-    Bins split [0, 1] into `bins` equal-width intervals (the last one closed).
-    ECE = sum over bins of (rows in bin / all rows) * |mean P(positive class) - positive rate|.
-    Empty bins are listed with zero rows and None means.
-
-    Args:
-        label: 0/1 labels.
-        probability: P(positive class) per row.
-        bins: Number of equal-width bins.
-    """
-    label = np.asarray(label, dtype="float64")
-    index = np.clip(np.floor(probability * bins).astype("int64"), 0, bins - 1)
-    rows = []
-    ece = 0.0
-    for b in range(bins):
-        members = index == b
-        count = int(members.sum())
-        mean_p = float(probability[members].mean()) if count else None
-        rate = float(label[members].mean()) if count else None
-        if count:
-            ece += count / len(label) * abs(mean_p - rate)
-        rows.append(
-            {
-                "lower": b / bins,
-                "upper": (b + 1) / bins,
-                "rows": count,
-                "mean_probability": mean_p,
-                "positive_rate": rate,
-            }
-        )
-    return {"bins": rows, "ece": float(ece)}
 
 
 def slice_metrics(

@@ -7,6 +7,7 @@ design asks for. They cannot prove a KFP backend accepts or runs it (no cluster 
 """
 
 import importlib
+import re
 
 import pytest
 import yaml
@@ -83,19 +84,33 @@ def test_training_gate_guards_registration_and_deploy(compiled):
 
 
 def test_monitoring_retrains_in_a_nested_pipeline_under_one_if(compiled):
-    """The retrain sub-pipeline runs only under If(drift_detected); no Else branch exists.
+    """Per window source one If, inside it the retrain under If(decide_retrain); no Else.
 
-    Cannot prove: runtime behaviour (see test_lifecycle).
+    Proves: the two window-source branches are complementary (== and != on
+    window_source), each runs check_drift, estimate_performance, join_labels and
+    decide_retrain, and the retrain condition reads decide_retrain's single output,
+    not check_drift's. Cannot prove: runtime behaviour (see test_lifecycle).
     """
     spec = _documents(compiled["monitoring"])[0]
     root_tasks = spec["root"]["dag"]["tasks"]
-    conditions = [t for n, t in root_tasks.items() if n.startswith("condition")]
-    assert len(conditions) == 1
-    assert "check-drift-Output" in conditions[0]["triggerPolicy"]["condition"]
-    inner = spec["components"][conditions[0]["componentRef"]["name"]]["dag"]["tasks"]
-    (retrain,) = inner.values()
-    nested = spec["components"][retrain["componentRef"]["name"]]["dag"]["tasks"]
-    assert {"get-features", "validate-data", "train-model", "evaluate-model"} <= set(nested)
+    sources = [t for n, t in root_tasks.items() if n.startswith("condition")]
+    expressions = sorted(t["triggerPolicy"]["condition"] for t in sources)
+    assert len(sources) == 2
+    assert all("window_source" in e for e in expressions)
+    assert ["!=" in e for e in expressions].count(True) == 1
+    assert ["==" in e for e in expressions].count(True) == 1
+    for source in sources:
+        tasks = spec["components"][source["componentRef"]["name"]]["dag"]["tasks"]
+        names = {re.sub(r"-\d+$", "", n) for n in tasks}  # the second branch's are "-2"
+        assert {"check-drift", "estimate-performance", "join-labels", "decide-retrain"} <= names
+        (condition,) = [t for n, t in tasks.items() if n.startswith("condition")]
+        expression = condition["triggerPolicy"]["condition"]
+        assert re.search(r"decide-retrain(-\d+)?-Output", expression), expression
+        assert "check-drift" not in expression
+        inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+        (retrain,) = inner.values()
+        nested = spec["components"][retrain["componentRef"]["name"]]["dag"]["tasks"]
+        assert {"get-features", "validate-data", "train-model", "evaluate-model"} <= set(nested)
 
 
 def test_every_knob_is_a_pipeline_parameter(compiled):

@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from components.check_drift.core import DriftParams
+from components.estimate_performance.core import EstimationParams
 from components.evaluate_model.core import GateConfig
+from components.join_labels.core import LabelJoinParams
 from components.train_model.core import TrainConfig
 from pipelines.config import PipelineConfig
 from pipelines.parameters import (
@@ -44,20 +46,26 @@ def test_retrain_branch_receives_every_training_parameter(compiled_monitoring, c
     Cannot prove the sub-pipeline uses each one (the training pipeline's own tests do).
     """
     training = [p.name for p in training_parameters(config, "0")]
-    tasks = compiled_monitoring["root"]["dag"]["tasks"]
-    (condition,) = [name for name in tasks if name.startswith("condition")]
-    branch = compiled_monitoring["components"][tasks[condition]["componentRef"]["name"]]
-    (retrain,) = branch["dag"]["tasks"].values()
-    bound = {
-        name: spec["componentInputParameter"]
-        for name, spec in retrain["inputs"]["parameters"].items()
-    }
+    components = compiled_monitoring["components"]
+
+    def conditions(tasks: dict) -> list[dict]:
+        return [components[t["componentRef"]["name"]] for n, t in tasks.items() if "condition" in n]
+
+    sources = conditions(compiled_monitoring["root"]["dag"]["tasks"])
+    assert len(sources) == 2  # one branch per window source, each with its retrain branch
     parent_inputs = set(compiled_monitoring["root"]["inputDefinitions"]["parameters"])
-    assert set(bound) == set(training)
-    for name in training:
-        source = bound[name].removeprefix("pipelinechannel--")
-        assert source == RETRAIN_RENAMES.get(name, name)
-        assert source in parent_inputs
+    for source_branch in sources:
+        (branch,) = conditions(source_branch["dag"]["tasks"])
+        (retrain,) = branch["dag"]["tasks"].values()
+        bound = {
+            name: spec["componentInputParameter"]
+            for name, spec in retrain["inputs"]["parameters"].items()
+        }
+        assert set(bound) == set(training)
+        for name in training:
+            source = bound[name].removeprefix("pipelinechannel--")
+            assert source == RETRAIN_RENAMES.get(name, name)
+            assert source in parent_inputs
 
 
 def test_pipeline_defaults_are_the_core_defaults(config):
@@ -70,6 +78,16 @@ def test_pipeline_defaults_are_the_core_defaults(config):
     """
     params = {p.name: p.default for p in monitoring_parameters(config, "0")}
     gate, train, drift = GateConfig(), TrainConfig(), DriftParams()
+    estimation, join = EstimationParams(), LabelJoinParams()
+    assert params["window_source"] == "feature_store"
+    assert params["prediction_log"] == config.cluster.prediction_log
+    assert params["label_join"] == join.by
+    assert params["label_max_delay"] == join.max_delay
+    assert params["prediction_time_column"] == join.prediction_time_column
+    assert params["min_labelled_rows"] == join.min_labelled_rows
+    assert params["max_holdout_ece"] == estimation.max_holdout_ece
+    assert params["estimation_samples"] == estimation.samples
+    assert params["retrain_policy"] == "performance"
     assert params["tolerance"] == gate.tolerance
     assert params["min_roc_auc"] == gate.min_roc_auc
     assert params["max_brier"] == gate.max_brier
@@ -102,6 +120,13 @@ def test_pipeline_defaults_are_the_core_defaults(config):
             DriftParams(),
             ["alpha", "correction", "min_sample_size", "psi_threshold", "performance_tolerance"],
         ),
+        ("estimate_performance", EstimationParams(), ["threshold", "max_holdout_ece", "samples"]),
+        (
+            "join_labels",
+            LabelJoinParams(),
+            ["max_delay", "prediction_time_column", "min_labelled_rows", "bootstrap_samples"],
+        ),
+        ("decide_retrain", GateConfig(), ["tolerance"]),
     ],
 )
 def test_component_defaults_are_the_core_defaults(component, core_defaults, names):

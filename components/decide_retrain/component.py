@@ -1,0 +1,44 @@
+"""KFP component: the retrain decision over drift, estimated and realized performance."""
+
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Input, Output
+
+from components._images import image_for
+
+
+@dsl.component(base_image=image_for("decide_retrain"), install_kfp_package=False)
+def decide_retrain(
+    drift_detected: bool,
+    estimate: Input[Artifact],
+    realized: Input[Artifact],
+    retrain_policy: str = "performance",
+    metric: str = "roc_auc",
+    tolerance: float = 0.005,
+    *,
+    report: Output[HTML],
+    decision: Output[Artifact],
+) -> bool:
+    """Decides whether to retrain (see `components._retrain_policy`) and reports why.
+
+    Args:
+        drift_detected: check_drift's drift alarm.
+        estimate: estimate_performance's JSON report.
+        realized: join_labels's JSON report.
+        retrain_policy: ``performance`` (default), ``drift`` or ``drift_or_performance``.
+        metric: Policy metric (the gate's primary metric): roc_auc, log_loss or brier.
+        tolerance: The gate tolerance on that metric.
+        report: Self-contained HTML page of the decision and its inputs.
+        decision: The decision as JSON (rule, reason, every input).
+
+    Returns:
+        Whether to retrain: the one value the retrain ``dsl.If`` reads.
+    """
+    from components.decide_retrain.core import run_decision
+
+    result = run_decision(
+        drift_detected, estimate.path, realized.path, policy=retrain_policy, metric=metric,
+        tolerance=tolerance, json_path=decision.path, html_path=report.path,
+    )  # fmt: skip
+    decision.metadata.update({"retrain": result.retrain, "rule": result.rule})
+    print(f"[suite] decide_retrain: {result.rule}: {result.reason}", flush=True)
+    return result.retrain
