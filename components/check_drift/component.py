@@ -22,7 +22,7 @@ def check_drift(
     min_sample_size: int = 200,
     psi_threshold: float = 0.2,
     min_psi: float = 0.1,
-    min_distance: float = 0.1,
+    min_distance: float = 0.15,
     persistence_k: int = 1,
     persistence_m: int = 1,
     cooldown_windows: int = 1,

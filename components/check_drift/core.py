@@ -92,7 +92,7 @@ STATUS_INSUFFICIENT = "insufficient_data"
 NULL_SHARE_NOTE = 0.05
 # Effect-size floors of an alarm (chosen with bench/drift.py, see bench/README.md).
 MIN_PSI = 0.1
-MIN_DISTANCE = 0.1
+MIN_DISTANCE = 0.15
 
 
 @dataclass(frozen=True)
@@ -336,15 +336,18 @@ def govern(
         raw_alarm: The window fired on significance alone.
         window_alarm: The window fired with significance and effect size.
         params: ``persistence_k``, ``persistence_m``, ``cooldown_windows``.
-        history: Earlier windows of the same champion version; None = none known.
+        history: Earlier windows of the same champion version (an empty history is a
+            first window: with k > 1 it cannot alarm yet); None = no history is kept
+            (a model outside the registry, a direct call): this window alone decides.
 
     Returns:
         The governance record; ``governed_alarm`` is the decision.
     """
+    kept = history is not None
     history = history or AlarmHistory()
     looked_back = [window_alarm, *history.prior_alarms[: params.persistence_m - 1]]
     recent = sum(looked_back)
-    persistent = recent >= params.persistence_k
+    persistent = recent >= (params.persistence_k if kept else 1)
     since = history.windows_since_retrain if history.retrained_at else None
     in_cooldown = since is not None and since < params.cooldown_windows
     governed = window_alarm and persistent and not in_cooldown
@@ -360,6 +363,8 @@ def govern(
             f"held: {recent} alarm(s) in the last {len(looked_back)} window(s), "
             f"persistence needs {params.persistence_k} of {params.persistence_m}"
         )
+    elif not kept:
+        rule = "alarm: no alarm history is kept for this model, this window alone decides"
     else:
         rule = (
             f"alarm: {recent} of the last {len(looked_back)} window(s) alarmed "

@@ -85,7 +85,7 @@ def test_real_shift_is_an_alarm_with_its_effect_size(large_reference, predict_fn
     report = check_drift(
         window,
         large_reference,
-        DriftParams(checks=CHECKS, entity_column="customer_id"),
+        DriftParams(checks=CHECKS, entity_column="customer_id", persistence_k=1),
         predict_fn,
     )
     age = next(f for f in report.features if f.name == "age")
@@ -137,7 +137,7 @@ def test_persistence_needs_k_of_the_last_m_windows():
     assert _run([True, False, True], params) == [False, False, True]
     assert _run([True, False, False, True], params) == [False, False, False, False]
     assert _run([True, True], DriftParams(persistence_k=2, persistence_m=2)) == [False, True]
-    assert _run([True], DriftParams()) == [True]  # defaults: this window decides
+    assert _run([True], DriftParams(persistence_k=1, persistence_m=1)) == [True]
 
 
 def test_cooldown_holds_alarms_after_a_retrain_only():
@@ -147,7 +147,7 @@ def test_cooldown_holds_alarms_after_a_retrain_only():
     nothing (retrained_at None) is never in cooldown. Cannot prove: where the retrain
     time comes from (the next test reads it from the audit records).
     """
-    params = DriftParams(cooldown_windows=2)
+    params = DriftParams(cooldown_windows=2, persistence_k=1)
     held = [
         govern(True, True, params, AlarmHistory((), "2026-12-01T00:00:00", n)) for n in range(3)
     ]
