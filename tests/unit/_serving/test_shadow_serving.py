@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from components._mlflow import mlflow_client
 from components._serving.demo_model import FEATURES, LABEL, demo_frame, log_demo_model
 from components._serving.models import download_model
 from components._serving.prediction_log import read_prediction_log
+from components._serving.serve import seed_repository
 from components._serving.server import start_mlserver
-from components._serving.settings import write_model_settings
 from components._serving.v2 import build_v2_request, infer
 
 MODEL = "churn"
@@ -24,13 +25,13 @@ OUTPUT = f"{LABEL}_probability"
 
 
 @pytest.fixture(scope="module")
-def two_versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def two_versions(tmp_path_factory: pytest.TempPathFactory):
     """Champion v1 and a different challenger v2 (other seed, other regularisation)."""
     root = tmp_path_factory.mktemp("shadow_mlflow")
     client = mlflow_client(f"sqlite:///{root / 'mlflow.db'}")
     log_demo_model(client, MODEL)
     log_demo_model(client, MODEL, seed=5, c=0.02)
-    return (
+    return client, (
         download_model(client, f"models:/{MODEL}/1", root / "v1"),
         download_model(client, f"models:/{MODEL}/2", root / "v2"),
     )
@@ -40,16 +41,21 @@ def test_shadow_answers_are_logged_under_the_champions_request_id(two_versions, 
     """The client gets the champion; the log holds both answers under one request id.
 
     Proves, on a real MLServer on loopback with the suite runtime: 12 answered requests
-    (1-3 rows each) carry the champion's answer (= v1 in process); the log has, for
+    (1-3 rows each; the repository seeded from the registry as ``make serve SHADOW=1``
+    does) carry the champion's answer (= v1 in process); the log has, for
     every request id and row, one ``champion`` row (v1's score, version 1) and one
     ``shadow`` row (v2's score, version 2, = v2 in process) with the same inputs; the two
     models really differ; a rejected request is logged for neither; the log reader's
     default leaves the shadow rows out. Cannot prove: the shadow's cost under load (it
     runs in a worker thread of the same process) or Seldon's mirror (a CRD test).
     """
-    v1, v2 = two_versions
+    client, (v1, v2) = two_versions
     repo = tmp_path / "repo"
-    write_model_settings(repo / MODEL, MODEL, v1, "1", shadow_uri=v2, shadow_version="2")
+    # What `make serve SHADOW=1` does: champion and challenger from the registry.
+    seed_repository(repo, client, f"models:/{MODEL}/1", shadow_uri=f"models:/{MODEL}/2")
+    settings = json.loads((repo / MODEL / "model-settings.json").read_text())["parameters"]
+    assert settings["shadow_version"] == "2"
+    assert (Path(settings["shadow_uri"]) / "MLmodel").is_file()
     log_root = tmp_path / "predictions"
     frame = demo_frame(24, seed=11)[["customer_id", *FEATURES]]
     started = dt.datetime.now(dt.UTC)
