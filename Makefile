@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint format compile bench clean serve submit schedule unschedule runs \
-  contract train monitor repo-args-check kserve-client-venv lock-kserve-client
+  test-durations contract train monitor repo-args-check kserve-client-venv lock-kserve-client component
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -38,8 +38,13 @@ format: setup ## ruff format + autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Groups (a fixture package or a module) run longest first, each on one worker: see tests/conftest.py.
+PYTEST_PARALLEL := -n 2 --dist loadgroup --no-loadscope-reorder
 test: setup ## Run the whole test suite
-	$(VENV)/bin/pytest -n 2 --dist loadscope
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
+
+test-durations: setup ## Run the whole test suite and refresh tests/durations.json (the scheduler's costs)
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) --record-durations tests/durations.json
 
 compile: setup ## Compile every pipeline to dist/<pipeline>-<version>.yaml
 	$(PY) -m pipelines compile
@@ -112,6 +117,10 @@ bench: setup ## Benchmarks (results go in the README): generator, get_features, 
 	$(PY) -m bench.drift
 	$(PY) -m bench.pipeline_overhead
 	$(PY) -m bench.prediction_log
+
+component: setup ## Scaffold a new component with its tests (NAME=snake_name, GROUP=data|train|serve)
+	@test -n "$(NAME)" || { echo "set NAME=<snake_case component name>"; exit 2; }
+	$(PY) -m pipelines.scaffold $(NAME) --group $(or $(GROUP),train)
 
 clean: ## Remove generated data, compiled pipelines and caches (keeps .venv)
 	rm -rf $(DATA_DIR) dist mlruns .pytest_cache

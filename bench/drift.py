@@ -48,6 +48,7 @@ import pandas as pd
 
 from churn_data import DriftScenario, GeneratorConfig, generate, schema
 from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
+from components._drift_reference import DriftReference, build_reference, load_reference_dir
 from components.check_drift.core import (
     AlarmHistory,
     DriftParams,
@@ -55,7 +56,6 @@ from components.check_drift.core import (
     check_drift,
     govern,
 )
-from components.check_drift.reference import DriftReference, build_reference, load_reference_dir
 from components.evaluate_model.core import GateConfig
 
 ORIGIN, END = "2024-01-01", "2024-07-01"

@@ -35,15 +35,17 @@ t0 = time.monotonic()
 from churn_data.schema import TRAIN_ROLES
 from pipelines.config import PipelineConfig
 from components import _mlflow as mlf
-from components.get_features.core import get_features_from_source
+from components.get_features.core import GetFeaturesConfig, run
 from components.validate_data.core import contract_from_dict, enforce, validate_frame
 from components.train_model import core as train_core
 from components.evaluate_model.core import GateConfig, evaluate
 repo, labels, uri, start, end = sys.argv[1:6]
-frame = get_features_from_source(repo, "churn_v1", labels, start, end).frame
+frame = run(GetFeaturesConfig(repo, "churn_v1", labels, start, end)).frame
 enforce(validate_frame(frame, contract_from_dict(PipelineConfig.from_repo().contract)), "fail")
 client = mlf.mlflow_client(uri)
-result = train_core.train(frame, client, train_core.TrainConfig(**TRAIN_ROLES, seed=7))
+result = train_core.run(
+    train_core.TrainJob(frame, train_core.TrainConfig(**TRAIN_ROLES, seed=7)), client=client
+)
 evaluate(
     result.holdout, result.model_uri, client, "churn", GateConfig(min_roc_auc=1.01),
     label_column="churned", slice_features=["plan"],

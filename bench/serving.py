@@ -137,7 +137,7 @@ def train_and_export(
     frame = frame.drop(columns=["churn_probability"])
     client = mlf.mlflow_client(f"sqlite:///{tmp / 'mlflow.db'}")
     config = core.TrainConfig(**TRAIN_ROLES, model_type=model_type, drift_reference_rows=0)
-    result = core.train(frame, client, config)
+    result = core.run(core.TrainJob(frame, config), client=client)
     model_dir = tmp / "model"
     core.export_model(result.model_uri, str(model_dir))
     return model_dir, result.holdout[result.feature_columns].reset_index(drop=True)

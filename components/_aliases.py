@@ -1,11 +1,17 @@
-"""Registry alias moves shared by the components that move ``champion`` and ``previous``.
+"""Move the registry aliases that say what serves: ``champion`` and ``previous``.
 
-One implementation of the alias rules for `register_model` (promote / rollback / repair
-from the CLI and the registration step), `deploy_model` (promotion after a confirmed
-rollout) and `compare_shadow` (promotion of a shadow challenger that won the paired
-comparison): components never import each other, so the rules live here.
+Aliases (MLflow stages are deprecated):
 
-Every alias move holds the registered model's registry lock
+- ``challenger``: the latest version that passed the gate (set by `register_model`);
+- ``champion``: the version that serves (set by `promote`);
+- ``previous``: the champion before the current one, the rollback target.
+
+`register_model` and `promote` are separate steps so a deploy / serving validation can
+sit between them: register (challenger) -> validate and deploy -> promote (by
+`register_model` right away, or by `deploy_model` after the rollout).
+`rollback` puts ``previous`` back as ``champion``. All are idempotent.
+
+Concurrent runs: every alias move holds the registered model's registry lock
 (`components._registry_lock`), so moves from concurrent pipeline runs apply one at a
 time, in ticket order. A move of two aliases first writes its *intent* (a
 registered-model tag naming the target champion and previous), then ``previous``,
@@ -13,8 +19,7 @@ then ``champion``, then clears the intent. A process killed in between leaves th
 champion serving (``champion`` is overwritten, never deleted, so it is never absent)
 and the intent behind; the next move under the lock finishes it (`repair`) before
 doing its own, or refuses with `RegistryStateError` when the intent cannot be
-finished, leaving the aliases as they are. Every alias written gets an audit record
-(`components._governance.record_audit`).
+finished, leaving the aliases as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from components import _governance as gov
 from components import _mlflow as mlf
+from components._mlflow import alias_version
 from components._registry_lock import DEFAULT_LEASE_SECONDS, DEFAULT_TIMEOUT_SECONDS, registry_lock
 
 if TYPE_CHECKING:
@@ -61,24 +67,6 @@ class AliasChange:
     champion: str
     previous: str | None
     changed: bool
-
-
-def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
-    """Returns the version `alias` points at in registered model `name`, or None.
-
-    Args:
-        client: MLflow client.
-        name: Registered model name.
-        alias: Alias, e.g. ``champion``.
-    """
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException as error:
-        if error.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
-            return None
-        raise
 
 
 def _no_checkpoint(_step: str) -> None:
@@ -180,7 +168,7 @@ def pending_intent(client: MlflowClient, name: str) -> dict[str, Any] | None:
     return intent
 
 
-def _repair_locked(
+def repair_locked(
     client: MlflowClient, name: str, ticket: Ticket, checkpoint: Checkpoint = _no_checkpoint
 ) -> dict[str, Any] | None:
     """Finishes an interrupted alias move; the caller holds the registry lock.
@@ -244,7 +232,7 @@ def repair(
         RegistryStateError: If the pending move cannot be finished (see `pending_intent`).
     """
     with registry_lock(client, name, "repair", lease_seconds, timeout_seconds) as ticket:
-        return _repair_locked(client, name, ticket)
+        return repair_locked(client, name, ticket)
 
 
 def promote(
@@ -298,7 +286,7 @@ def promote(
     with registry_lock(
         client, name, f"promote v{version}", lease_seconds, timeout_seconds
     ) as ticket:
-        _repair_locked(client, name, ticket)
+        repair_locked(client, name, ticket)
         if require_approval:
             decision = gov.require_approved(client, name, version)
             why = why or f"approved by {decision['by']}: {decision['reason']}"
@@ -350,7 +338,7 @@ def rollback(
         RegistryStateError: If an interrupted earlier move cannot be finished.
     """
     with registry_lock(client, name, "rollback", lease_seconds, timeout_seconds) as ticket:
-        _repair_locked(client, name, ticket)
+        repair_locked(client, name, ticket)
         previous = alias_version(client, name, mlf.ALIAS_PREVIOUS)
         if previous is None:
             raise ValueError(f"registered model {name!r} has no {mlf.ALIAS_PREVIOUS!r} version")
@@ -372,3 +360,20 @@ def rollback(
         _clear_intent(client, name, ticket)
         checkpoint("done")
     return AliasChange(previous, None, True)
+
+
+def promote_champion(client: MlflowClient, name: str, version: str) -> str | None:
+    """Points ``champion`` at ``version`` and ``previous`` at the old champion.
+
+    Idempotent: promoting the current champion changes nothing.
+
+    Returns:
+        The former champion version (None if there was none or it is the same).
+    """
+    change = promote(client, name, version)
+    return change.previous if change.changed else None
+
+
+def mark_rolled_back(client: MlflowClient, name: str, version: str, reason: str) -> None:
+    """Tags a version that failed its rollout; aliases are left as they are."""
+    client.set_model_version_tag(name, str(version), mlf.TAG_ROLLED_BACK, reason[:5000])

@@ -2,7 +2,7 @@
 
 One place for: where tracking goes by default (a sqlite file plus a local
 artifact directory, so a laptop run needs no server), the tag and alias names the
-components agree on, how a data frame is fingerprinted, and how the served
+components agree on, how the served
 probability is read out of a loaded model. MLflow is imported inside functions
 only: importing this module is cheap.
 """
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
     from mlflow import MlflowClient
 
 DEFAULT_EXPERIMENT = "suite"
@@ -140,21 +139,6 @@ def ensure_experiment(client: MlflowClient, name: str = DEFAULT_EXPERIMENT) -> s
         return created.experiment_id
 
 
-def data_fingerprint(frame: pd.DataFrame) -> str:
-    """Returns the content fingerprint of a frame, ``sha256:<hex>``.
-
-    The same function `get_features` stamps on its Dataset artifact, so the
-    fingerprint on a training run equals the one on the frame it was trained on.
-    Row order, dtypes and every value count; the index does not.
-
-    Args:
-        frame: Any data frame.
-    """
-    from components.get_features.core import frame_fingerprint
-
-    return frame_fingerprint(frame)
-
-
 def dataset_digest(fingerprint: str) -> str:
     """Returns a `data_fingerprint` shortened to fit MLflow's dataset digest (36 chars).
 
@@ -192,6 +176,54 @@ def positive_probability(predictions: Any) -> np.ndarray:
     return values
 
 
+def models_uri(name: str, *, version: str | int | None = None, alias: str = "") -> str:
+    """Returns the registry URI of a version (``models:/<name>/<version>``) or an alias.
+
+    Args:
+        name: Registered model name.
+        version: Version number; exactly one of `version` and `alias` is given.
+        alias: Alias, e.g. ``champion`` (``models:/<name>@<alias>``).
+
+    Raises:
+        ValueError: If `name` is empty, or not exactly one of version and alias is given.
+    """
+    if not name:
+        raise ValueError("models_uri needs a registered model name")
+    if (version is None) == (not alias):
+        raise ValueError(f"give exactly one of version and alias for {name!r}")
+    return f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
+
+
+def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
+    """Splits ``models:/`` URIs into (name or model id, version, alias).
+
+    Accepts ``models:/<name>/<version>``, ``models:/<name>@<alias>`` and
+    ``models:/<model_id>`` (an MLflow 3 logged model).
+
+    Raises:
+        ValueError: If the URI is not a ``models:/`` URI of those forms.
+    """
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "models":
+        raise ValueError(f"not a models:/ URI: {uri!r}")
+    path = (parsed.netloc + parsed.path).strip("/")
+    if not path:
+        raise ValueError(f"models:/ URI names no model: {uri!r}")
+    if "@" in path:
+        name, alias = path.split("@", 1)
+        if not name or not alias or "/" in alias:
+            raise ValueError(f"expected models:/<name>@<alias>, got {uri!r}")
+        return name, None, alias
+    parts = path.split("/")
+    if len(parts) == 1:
+        return parts[0], None, None
+    if len(parts) == 2 and parts[1]:
+        return parts[0], parts[1], None
+    raise ValueError(f"expected models:/<name>/<version>, got {uri!r}")
+
+
 def registered_name(model_uri: str) -> str:
     """Returns the registered model name of a ``models:/<name>/<version>`` or ``@alias`` URI.
 
@@ -201,10 +233,44 @@ def registered_name(model_uri: str) -> str:
     Raises:
         ValueError: If the URI is not a ``models:/`` URI naming a registered model.
     """
-    name = model_uri.removeprefix("models:/").split("/")[0].split("@")[0]
-    if not model_uri.startswith("models:/") or not name:
+    try:
+        name, _, _ = parse_models_uri(model_uri)
+    except ValueError as err:
         raise ValueError(
             f"{model_uri!r} names no registered model (expected models:/<name>/<version> "
             "or models:/<name>@<alias>)"
-        )
+        ) from err
     return name
+
+
+def alias_model_version(client: MlflowClient, name: str, alias: str) -> Any | None:
+    """Returns the model version `alias` points at in registered model `name`, or None.
+
+    None when the registered model does not exist or has no such alias; any other
+    registry error is raised.
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+        alias: Alias, e.g. ``champion``.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        if error.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+            return None
+        raise
+
+
+def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    """Returns the version number `alias` points at in registered model `name`, or None.
+
+    Args:
+        client: MLflow client.
+        name: Registered model name.
+        alias: Alias, e.g. ``champion``.
+    """
+    version = alias_model_version(client, name, alias)
+    return None if version is None else str(version.version)

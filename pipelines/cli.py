@@ -118,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _governance_command(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
+    from components import _aliases
     from components import _governance as gov
     from components import _mlflow as mlf
-    from components.register_model import core
 
     client = mlf.mlflow_client(args.tracking_uri)
     try:
@@ -132,7 +132,7 @@ def _governance_command(args: argparse.Namespace) -> int:
                 f"{record['at']}: {record['reason']}"
             )
         else:
-            change = core.promote(
+            change = _aliases.promote(
                 client,
                 args.model,
                 args.version,

@@ -84,7 +84,7 @@ def add_monitoring_tasks(
     """
     from kfp import dsl
 
-    from components.get_live_window import get_live_window
+    from components.get_live_window.component import get_live_window
 
     suite = config.suite
     with dsl.If(p["window_source"] == "feature_store", name="window-feature-store"):
@@ -123,7 +123,7 @@ def add_shadow_comparison(config: PipelineConfig, p: dict[str, Any]) -> None:
     """
     from kfp import dsl
 
-    from components.compare_shadow import compare_shadow
+    from components.compare_shadow.component import compare_shadow
 
     with dsl.If(p["shadow_compare"] == True, name="shadow-compare"):  # noqa: E712
         shadow = compare_shadow(
@@ -167,10 +167,10 @@ def add_window_checks(
     """
     from kfp import dsl
 
-    from components.check_drift import check_drift
-    from components.decide_retrain import decide_retrain
-    from components.estimate_performance import estimate_performance
-    from components.join_labels import join_labels
+    from components.check_drift.component import check_drift
+    from components.decide_retrain.component import decide_retrain
+    from components.estimate_performance.component import estimate_performance
+    from components.join_labels.component import join_labels
 
     suite = config.suite
     drift = check_drift(

@@ -46,7 +46,7 @@ def training_parameters(config: PipelineConfig, version: str) -> list[inspect.Pa
     from components.deploy_model.core import DeployRequest
     from components.evaluate_model.core import GateConfig
     from components.train_model.core import TrainConfig
-    from components.validate_serving.core import validate_serving
+    from components.validate_serving.core import ServingConfig
 
     suite, cluster = config.suite, config.cluster
     train, gate, canary = TrainConfig(), GateConfig(), CanaryPolicy()
@@ -80,7 +80,7 @@ def training_parameters(config: PipelineConfig, version: str) -> list[inspect.Pa
         _param("bootstrap_samples", int, gate.bootstrap_samples),
         # A blessed, serving-validated version waits as `challenger` for a person's approval.
         _param("require_approval", bool, False),
-        _param("serving_atol", float, _default(validate_serving, "atol")),
+        _param("serving_atol", float, _default(ServingConfig, "atol")),
         _param("deploy_target", str, cluster.deploy_target),
         _param("serving_namespace", str, cluster.serving_namespace),
         _param("canary_percent", int, DeployRequest.__dataclass_fields__["canary_percent"].default),

@@ -228,7 +228,8 @@ def prepare_repo(
         The applied repo's Feast store.
     """
     from components._feast import apply_repo, copy_repo, open_store
-    from components.materialize_features.core import materialize_repo
+    from components.materialize_features.core import MaterializeConfig
+    from components.materialize_features.core import run as materialize
 
     copy_repo(workspace.feature_repo, Path(source_repo), refresh=True)
     with contextlib.redirect_stdout(io.StringIO()):  # Feast prints its plan line by line
@@ -237,7 +238,7 @@ def prepare_repo(
         f"    applied: {', '.join(applied.get('feature_views', []))}; "
         f"services {', '.join(applied.get('feature_services', []))}"
     )
-    for view in materialize_repo(workspace.feature_repo, materialize_until):
+    for view in materialize(MaterializeConfig(workspace.feature_repo, materialize_until)).views:
         echo(
             f"    materialized {view.feature_view}: {view.rows:,} rows "
             f"{view.start:%Y-%m-%d} .. {view.end:%Y-%m-%d}"
@@ -249,9 +250,9 @@ def labels_end(labels: str | Path, suite: SuiteConfig) -> str:
     """Returns one second past the labels file's latest label time (ISO, UTC)."""
     import pandas as pd
 
-    from components.get_features.core import as_utc
+    from components._time import utc_series
 
-    times = as_utc(read_labels(labels, suite)[suite.timestamp])
+    times = utc_series(read_labels(labels, suite)[suite.timestamp])
     return (times.max() + pd.Timedelta(seconds=1)).isoformat()
 
 
@@ -447,7 +448,8 @@ def draft_repo_contract(
     Returns:
         The written contract file.
     """
-    from components.get_features.core import get_features_from_source
+    from components.get_features.core import GetFeaturesConfig
+    from components.get_features.core import run as get_features
     from components.validate_data.contract import draft_contract, dump_contract
 
     run = RepoRun(Path(feature_repo), Path(labels), Path(data_dir), source_dir)
@@ -459,7 +461,9 @@ def draft_repo_contract(
         suite = preflight(ws.feature_repo, labels, store, contract=False)
     with timer.stage(f"point-in-time retrieval of {suite.feature_service} for every label"):
         with contextlib.redirect_stdout(io.StringIO()):  # Feast names the timestamp it uses
-            frame = get_features_from_source(ws.feature_repo, "", Path(labels).resolve()).frame
+            frame = get_features(
+                GetFeaturesConfig(ws.feature_repo, "", Path(labels).resolve())
+            ).frame
         echo(f"    {len(frame):,} rows x {frame.shape[1]} columns")
     contract = draft_contract(
         frame,

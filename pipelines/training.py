@@ -101,8 +101,8 @@ def add_validated_window(
     Returns:
         The get_features task and the validate_data task.
     """
-    from components.get_features import get_features
-    from components.validate_data import validate_data
+    from components.get_features.component import get_features
+    from components.validate_data.component import validate_data
 
     features = get_features(
         feature_repo=p["feature_repo"],
@@ -133,11 +133,11 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
     """
     from kfp import dsl
 
-    from components.deploy_model import deploy_model
-    from components.evaluate_model import evaluate_model
-    from components.register_model import register_model
-    from components.train_model import train_model
-    from components.validate_serving import validate_serving
+    from components.deploy_model.component import deploy_model
+    from components.evaluate_model.component import evaluate_model
+    from components.register_model.component import register_model
+    from components.train_model.component import train_model
+    from components.validate_serving.component import validate_serving
 
     suite = config.suite
     features, validation = add_validated_window(

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from components._contract import ComponentResult
 from components._observability.notify import Notification, notify
 from components._observability.push import PushOutcome, RunLabels, Sample, push_gauges
 
-if TYPE_CHECKING:
-    from components.check_drift.core import DriftReport
-    from components.deploy_model.core import DeployResult
-    from components.evaluate_model.core import Evaluation
-    from components.validate_data.core import ValidationReport
-
+# The step results (check_drift's DriftReport, validate_data's ValidationReport,
+# evaluate_model's Evaluation, deploy_model's DeployResult) are typed by the shared
+# protocol: a shared module never imports a component.
 LAST_RUN = "suite_step_last_run_timestamp_seconds"
 """Unix time the step finished (pushed by every step)."""
 
@@ -54,23 +52,23 @@ def registry_version(model_uri: str, tracking_uri: str = "") -> str:
     ``models:/<name>/3`` -> ``3`` without a lookup; ``models:/<name>@champion`` asks the
     registry which version holds the alias.
     """
-    rest = model_uri.removeprefix("models:/")
-    if rest == model_uri:
-        return ""
-    name, _, alias = rest.partition("@")
-    if not alias:
-        return rest.partition("/")[2]
-    from mlflow.exceptions import MlflowException
-
-    from components._mlflow import mlflow_client
+    from components._mlflow import alias_version, mlflow_client, parse_models_uri
 
     try:
-        return str(mlflow_client(tracking_uri).get_model_version_by_alias(name, alias).version)
+        name, version, alias = parse_models_uri(model_uri)
+    except ValueError:
+        return ""
+    if not alias:
+        return version or ""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return alias_version(mlflow_client(tracking_uri), name, alias) or ""
     except MlflowException:
         return ""
 
 
-def drift_samples(report: DriftReport) -> list[Sample]:
+def drift_samples(report: ComponentResult) -> list[Sample]:
     """Returns check_drift's gauges: verdict, per-feature statistics, prediction, performance."""
     samples = [
         Sample(
@@ -173,7 +171,7 @@ def drift_samples(report: DriftReport) -> list[Sample]:
 
 
 def publish_drift(
-    report: DriftReport,
+    report: ComponentResult,
     *,
     gateway_url: str = "",
     pipeline_run: str = "",
@@ -223,7 +221,7 @@ def _fields(labels: RunLabels) -> dict[str, str]:
     return {k: v for k, v in labels.as_dict().items() if v}
 
 
-def validation_samples(report: ValidationReport) -> list[Sample]:
+def validation_samples(report: ComponentResult) -> list[Sample]:
     """Returns validate_data's gauges: verdict, expectations evaluated and failed, rows."""
     samples = [
         Sample("suite_validation_success", "1 when every expectation passed.", report.success),
@@ -247,7 +245,7 @@ def validation_samples(report: ValidationReport) -> list[Sample]:
 
 
 def publish_validation(
-    report: ValidationReport,
+    report: ComponentResult,
     *,
     gateway_url: str = "",
     pipeline_run: str = "",
@@ -284,7 +282,7 @@ def publish_validation(
     return outcome
 
 
-def evaluation_samples(evaluation: Evaluation) -> list[Sample]:
+def evaluation_samples(evaluation: ComponentResult) -> list[Sample]:
     """Returns evaluate_model's gauges: the gate decision and both models' holdout metrics."""
     samples = [
         Sample("suite_gate_blessed", "1 when the challenger passed the gate.", evaluation.blessed),
@@ -307,7 +305,7 @@ def evaluation_samples(evaluation: Evaluation) -> list[Sample]:
 
 
 def publish_evaluation(
-    evaluation: Evaluation,
+    evaluation: ComponentResult,
     *,
     gateway_url: str = "",
     pipeline_run: str = "",
@@ -334,7 +332,7 @@ def publish_evaluation(
 DEPLOY_ACTIONS = ("promoted", "unchanged", "rolled_back", "rendered")
 
 
-def deployment_samples(result: DeployResult, canary_percent: int) -> list[Sample]:
+def deployment_samples(result: ComponentResult, canary_percent: int) -> list[Sample]:
     """Returns deploy_model's gauges: the action (one-hot), rollback flag, canary share."""
     samples = [
         Sample(
@@ -360,7 +358,7 @@ def deployment_samples(result: DeployResult, canary_percent: int) -> list[Sample
 
 
 def publish_deployment(
-    result: DeployResult,
+    result: ComponentResult,
     *,
     canary_percent: int,
     target: str,

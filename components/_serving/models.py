@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from components._mlflow import parse_models_uri
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
@@ -35,34 +37,6 @@ class ModelRef:
     artifact_uri: str
     name: str | None = None
     version: str | None = None
-
-
-def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
-    """Splits ``models:/`` URIs into (name or model id, version, alias).
-
-    Accepts ``models:/<name>/<version>``, ``models:/<name>@<alias>`` and
-    ``models:/<model_id>`` (an MLflow 3 logged model).
-
-    Raises:
-        ValueError: If the URI is not a ``models:/`` URI of those forms.
-    """
-    parsed = urlparse(uri)
-    if parsed.scheme != "models":
-        raise ValueError(f"not a models:/ URI: {uri!r}")
-    path = (parsed.netloc + parsed.path).strip("/")
-    if not path:
-        raise ValueError(f"models:/ URI names no model: {uri!r}")
-    if "@" in path:
-        name, alias = path.split("@", 1)
-        if not name or not alias or "/" in alias:
-            raise ValueError(f"expected models:/<name>@<alias>, got {uri!r}")
-        return name, None, alias
-    parts = path.split("/")
-    if len(parts) == 1:
-        return parts[0], None, None
-    if len(parts) == 2 and parts[1]:
-        return parts[0], parts[1], None
-    raise ValueError(f"expected models:/<name>/<version>, got {uri!r}")
 
 
 def resolve_model(client: MlflowClient, uri: str) -> ModelRef:

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from components._time import to_utc
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -317,14 +319,6 @@ def _partition_days(start: dt.datetime, end: dt.datetime) -> list[str]:
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def _utc(value: dt.datetime | str) -> dt.datetime:
-    import pandas as pd
-
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime()
-
-
 def read_prediction_log(
     root: str | Path,
     start: dt.datetime | str,
@@ -356,7 +350,7 @@ def read_prediction_log(
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    start_utc, end_utc = _utc(start), _utc(end)
+    start_utc, end_utc = to_utc(start).to_pydatetime(), to_utc(end).to_pydatetime()
     if end_utc <= start_utc:
         raise ValueError(f"empty window: end {end_utc} is not after start {start_utc}")
     fs, base = _filesystem(root)

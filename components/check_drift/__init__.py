@@ -1,6 +1,6 @@
-"""The `check_drift` component (imported on first use: see `components._lazy`)."""
+"""The `check_drift` component: `core.run` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["check_drift"]
-__getattr__ = lazy_component(__name__, "check_drift")
+Import the component from `components.check_drift.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

@@ -75,8 +75,10 @@ def check_drift(
         the drift alarm a retrain policy consumes): the one return value a ``dsl.If`` can read, as
         ``task.outputs["Output"]`` (with artifact outputs ``task.output`` is ambiguous).
     """
-    from components._observability.steps import publish_drift
-    from components.check_drift.core import DEFAULT_CHECKS, DriftParams, run_drift_check
+    import pandas as pd
+
+    from components._contract import publish
+    from components.check_drift.core import DEFAULT_CHECKS, DriftCheckConfig, DriftParams, run
 
     params = DriftParams(
         alpha=alpha, correction=correction, min_sample_size=min_sample_size,
@@ -86,19 +88,14 @@ def check_drift(
         performance_tolerance=performance_tolerance, seed=seed, label_column=label_column,
         entity_column=entity_column, timestamp_column=timestamp_column,
     )  # fmt: skip
-    result = run_drift_check(
-        current.path, tracking_uri, params, model_name=model_name, model_uri=model_uri,
-        html_path=report.path, json_path=report_json.path, pipeline_run=pipeline_run,
+    config = DriftCheckConfig(
+        pd.read_parquet(current.path), params, tracking_uri=tracking_uri,
+        model_name=model_name, model_uri=model_uri, pushgateway_url=pushgateway_url,
+        pipeline_run=pipeline_run, feature_service=current.metadata.get("feature_service", ""),
+        report_url=report.uri,
     )  # fmt: skip
-    for name, value in result.metrics().items():
-        metrics.log_metric(name, value)
-    lineage = result.lineage()
-    report.metadata.update(lineage)
-    report_json.metadata.update(lineage)
-    publish_drift(
-        result, gateway_url=pushgateway_url, pipeline_run=pipeline_run,
-        feature_service=current.metadata.get("feature_service", ""),
-        tracking_uri=tracking_uri, report_url=report.uri,
-    )  # fmt: skip
-    print(f"[suite] check_drift: {result.status} {result.reasons}", flush=True)
-    return result.drift_detected
+    result = run(config)
+    publish(
+        result, metrics=metrics, metadata=[report, report_json], report=report_json, html=report
+    )
+    return result.return_value()

@@ -56,7 +56,6 @@ after governance, and the ROC AUC cost of each drift magnitude.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import tempfile
 from collections.abc import Callable, Sequence
@@ -68,8 +67,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, positive_probability
-from components.check_drift.reference import (
+from components._contract import json_safe
+from components._drift_reference import (
     NULL_LABEL,
     UNSEEN_LABEL,
     DriftReference,
@@ -78,6 +77,7 @@ from components.check_drift.reference import (
     load_reference,
     nulls_as_lowest,
 )
+from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, models_uri, positive_probability
 
 CHECKS = ("feature", "psi", "prediction", "multivariate", "performance")
 DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
@@ -392,7 +392,10 @@ def govern(
 
 @dataclass
 class DriftReport:
-    """Everything check_drift found; `to_dict` is the JSON report."""
+    """Everything check_drift found; `report` is the JSON report.
+
+    Implements `components._contract.ComponentResult`.
+    """
 
     status: str
     drift_detected: bool
@@ -425,15 +428,15 @@ class DriftReport:
         """Features sorted most severe first (see `FeatureDrift.severity_key`)."""
         return sorted(self.features, key=FeatureDrift.severity_key)
 
-    def to_dict(self) -> dict[str, Any]:
+    def report(self) -> dict[str, Any]:
         """Returns a JSON-safe dict (NaN and inf become None)."""
         out = asdict(self)
         out["features"] = [asdict(f) for f in self.features_by_severity()]
         out["drifted_features"] = self.drifted_features
         out["share_drifted"] = self.share_drifted
-        return _json_safe(out)
+        return json_safe(out)
 
-    def lineage(self) -> dict[str, Any]:
+    def metadata(self) -> dict[str, Any]:
         """Small JSON-safe summary for KFP artifact metadata."""
         return {
             "status": self.status,
@@ -448,7 +451,7 @@ class DriftReport:
         }
 
     def metrics(self) -> dict[str, float]:
-        """Flat, finite metrics for a KFP ``Metrics`` artifact."""
+        """Flat metrics for a KFP ``Metrics`` artifact (`publish` drops non-finite ones)."""
         values: dict[str, float] = {
             "drift_detected": float(self.drift_detected),
             "n_current": float(self.n_current),
@@ -478,19 +481,17 @@ class DriftReport:
             values["multivariate_p_value"] = self.multivariate.p_value
         if self.performance and self.performance.current_roc_auc is not None:
             values["window_roc_auc"] = self.performance.current_roc_auc
-        return {k: float(v) for k, v in values.items() if math.isfinite(float(v))}
+        return {k: float(v) for k, v in values.items()}
 
+    def html(self) -> str:
+        """The self-contained HTML report."""
+        from components.check_drift.html_report import render_html
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return render_html(self)
+
+    def return_value(self) -> bool:
+        """Whether drift was detected (the component's one return value)."""
+        return self.drift_detected
 
 
 # --------------------------------------------------------------------------- PSI
@@ -1010,7 +1011,7 @@ def champion_uri(model_name: str = "", model_uri: str = "", alias: str = ALIAS_C
         return model_uri
     if not model_name:
         raise ValueError("give model_uri or model_name (whose @champion alias is checked)")
-    return f"models:/{model_name}@{alias}"
+    return models_uri(model_name, alias=alias)
 
 
 def load_champion(client: Any, model_uri: str, work_dir: str | Path | None = None) -> Champion:
@@ -1071,41 +1072,52 @@ def registry_version(client: Any, model_uri: str) -> tuple[str, str] | None:
     return (name, version) if version.isdigit() else None
 
 
-def run_drift_check(
-    window_path: str | Path,
-    tracking_uri: str,
-    params: DriftParams,
-    *,
-    model_name: str = "",
-    model_uri: str = "",
-    html_path: str | Path | None = None,
-    json_path: str | Path | None = None,
-    pipeline_run: str = "",
-) -> DriftReport:
-    """What the component does: load window and champion, check, govern, record, report.
+@dataclass(frozen=True)
+class DriftCheckConfig:
+    """What `run` checks against which model.
 
-    The window's alarm history is kept per registered model in MLflow
-    (`components.check_drift.history`) when the checked model is a registry
-    version; for any other URI only this window decides (no persistence, no cooldown).
-
-    Args:
-        window_path: Parquet file of the current window.
+    Attributes:
+        current: The window (feature columns; the label enables the performance check).
+        params: Check parameters.
         tracking_uri: MLflow tracking (and registry) URI; "" = the suite default
             (``MLFLOW_TRACKING_URI``, else ``mlruns/mlflow.db`` under the working directory).
-        params: Check parameters.
         model_name: Registered model whose ``@champion`` is checked (if no `model_uri`).
         model_uri: Explicit model URI; wins over `model_name`.
-        html_path: Where to write the self-contained HTML report.
-        json_path: Where to write the JSON report.
-        pipeline_run: Pipeline run recorded with the window in the history.
+        pushgateway_url: Pushgateway for the step's gauges ("" = environment or off).
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
+        feature_service: Feature service of the window (metric label).
+        report_url: Where the HTML report will be (linked from notifications).
+    """
+
+    current: pd.DataFrame
+    params: DriftParams
+    tracking_uri: str = ""
+    model_name: str = ""
+    model_uri: str = ""
+    pushgateway_url: str = ""
+    pipeline_run: str = ""
+    feature_service: str = ""
+    report_url: str = ""
+
+
+def run(config: DriftCheckConfig, *, client: Any = None) -> DriftReport:
+    """The component's work: load the champion and its reference, check, push gauges.
+
+    Args:
+        config: Window, parameters and model.
+        client: ``mlflow.MlflowClient``; None = one for ``config.tracking_uri``.
+
+    Raises:
+        ValueError: If neither model_uri nor model_name is given, or a parameter is invalid.
+        FileNotFoundError: If the model has no drift reference.
     """
     from components._mlflow import mlflow_client
+    from components._observability.steps import publish_drift
     from components.check_drift.history import load_history, record_window
-    from components.check_drift.html_report import render_html
 
-    uri = champion_uri(model_name, model_uri)
-    current = pd.read_parquet(window_path)
-    client = mlflow_client(tracking_uri)
+    params = config.params
+    uri = champion_uri(config.model_name, config.model_uri)
+    client = client or mlflow_client(config.tracking_uri)
     champion = load_champion(client, uri)
     registered = registry_version(client, uri)
     history = None
@@ -1113,16 +1125,16 @@ def run_drift_check(
         lookback = max(params.persistence_m - 1, params.cooldown_windows)
         history = load_history(client, *registered, lookback)
     report = check_drift(
-        current,
+        config.current,
         champion.reference,
-        params,
+        config.params,
         champion.predict,
         holdout_roc_auc=champion.holdout_roc_auc,
         model_uri=uri,
         history=history,
     )
     if registered is not None and report.governance is not None:
-        history_run = record_window(client, *registered, report, pipeline_run)
+        history_run = record_window(client, *registered, report, config.pipeline_run)
         report.messages.append(
             f"window recorded in the drift history: {report.governance.history}, run {history_run}"
         )
@@ -1130,12 +1142,10 @@ def run_drift_check(
         report.messages.append(
             f"{uri} is not a registry version: no alarm history, this window alone decides"
         )
-    if html_path is not None:
-        Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(html_path).write_text(render_html(report), encoding="utf-8")
-    if json_path is not None:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(
-            json.dumps(report.to_dict(), indent=2, allow_nan=False), encoding="utf-8"
-        )
+    publish_drift(
+        report, gateway_url=config.pushgateway_url, pipeline_run=config.pipeline_run,
+        feature_service=config.feature_service, tracking_uri=config.tracking_uri,
+        report_url=config.report_url,
+    )  # fmt: skip
+    print(f"[suite] check_drift: {report.status} {report.reasons}", flush=True)
     return report

@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING
 
 from components import _governance as gov
+from components._contract import finite_metrics
 from components._mlflow import ALIAS_CHAMPION, ensure_experiment
 from components.check_drift.core import STATUS_INSUFFICIENT, AlarmHistory, DriftReport
 
@@ -126,7 +127,7 @@ def record_window(
 
     run = client.create_run(experiment_id, tags=tags, run_name=f"v{version}-{report.status}")
     now = int(time.time() * 1000)
-    metrics = [Metric(k, v, now, 0) for k, v in report.metrics().items()]
+    metrics = [Metric(k, v, now, 0) for k, v in finite_metrics(report.metrics()).items()]
     for start in range(0, len(metrics), 500):
         client.log_batch(run.info.run_id, metrics=metrics[start : start + 500])
     client.set_terminated(run.info.run_id)

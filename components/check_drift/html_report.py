@@ -10,29 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from components.check_drift.core import DriftReport, FeatureDrift
+from components._html import badge, page
 
 TOP_FEATURE_PLOTS = 6
 REF_COLOR = "#4c78a8"
 CUR_COLOR = "#f58518"
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;
-max-width:1100px}
-h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
-.status{display:inline-block;padding:6px 12px;border-radius:4px;font-weight:600;color:#fff}
-.drift{background:#c0392b}.no_drift{background:#27ae60}.insufficient_data{background:#7f8c8d}
-table{border-collapse:collapse;font-size:13px;width:100%}
-th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}tr.flag td{background:#fdecea}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-.meta{font-size:13px;color:#555}.charts{display:flex;flex-wrap:wrap;gap:16px}
-.chart{border:1px solid #eee;padding:6px}.legend span{display:inline-block;width:10px;height:10px;
-margin:0 4px 0 10px}
-"""
+_STATUS = {
+    "drift": ("DRIFT DETECTED", "bad"),
+    "no_drift": ("No drift", "ok"),
+    "insufficient_data": ("Insufficient data", "neutral"),
+}
 
 
 def _fmt(value: float | None, spec: str = ".3g") -> str:
@@ -97,7 +86,7 @@ def importance_svg(importances: dict[str, float]) -> str:
     return "".join(parts)
 
 
-def _feature_row(f: FeatureDrift) -> str:
+def _feature_row(f: Any) -> str:
     detail = "; ".join([*f.reasons, *f.notes]) or ""
     return (
         f'<tr class="{"flag" if f.drifted else ""}"><td>{escape(f.name)}</td>'
@@ -110,11 +99,11 @@ def _feature_row(f: FeatureDrift) -> str:
     )
 
 
-def _feature_chart(f: FeatureDrift) -> str:
+def _feature_chart(f: Any) -> str:
     return bar_chart_svg(f.name, f.bins, f.reference_share, f.current_share)
 
 
-def _checks_table(report: DriftReport) -> str:
+def _checks_table(report: Any) -> str:
     rows = []
     if report.feature_threshold is not None or "feature" in report.params["checks"]:
         rows.append(
@@ -157,7 +146,7 @@ def _checks_table(report: DriftReport) -> str:
     return f"<table><tr><th>check</th><th>result</th><th>detail</th></tr>{body}</table>"
 
 
-def _governance_table(report: DriftReport) -> str:
+def _governance_table(report: Any) -> str:
     g = report.governance
     if g is None:
         return ""
@@ -184,19 +173,17 @@ def _governance_table(report: DriftReport) -> str:
     return f"<h2>Alarm governance</h2><table>{body}</table>"
 
 
-def render_html(report: DriftReport) -> str:
-    """Returns the report as a standalone HTML document."""
-    label = {
-        "drift": "DRIFT DETECTED",
-        "no_drift": "No drift",
-        "insufficient_data": "Insufficient data",
-    }[report.status]
+def render_html(report: Any) -> str:
+    """Returns the report as a standalone HTML document.
+
+    Args:
+        report: The `DriftReport` (read by attribute, so this module needs no import of
+            the core that calls it).
+    """
+    label, tone = _STATUS[report.status]
     params = ", ".join(f"{k}={escape(str(v))}" for k, v in report.params.items())
     out = [
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-        f"<title>Drift report: {label}</title><style>{_CSS}</style></head><body>",
-        "<h1>Drift report</h1>",
-        f'<div class="status {report.status}">{label}</div>',
+        f"<h1>Drift report {badge(label, tone)}</h1>",
         f'<p class="meta">model {escape(str(report.model_uri))} &middot; run '
         f"{escape(str(report.run_id))} &middot; window {report.n_window_rows} rows, "
         f"{report.n_current} checked (one per entity) &middot; "
@@ -242,5 +229,4 @@ def render_html(report: DriftReport) -> str:
         out.append("<h2>Messages</h2><ul>")
         out += [f"<li>{escape(m)}</li>" for m in report.messages]
         out.append("</ul>")
-    out.append("</body></html>")
-    return "\n".join(out)
+    return page(f"Drift report: {label}", "\n".join(out))

@@ -1,6 +1,6 @@
-"""The `compare_shadow` component (imported on first use: see `components._lazy`)."""
+"""The `compare_shadow` component: `core` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["compare_shadow"]
-__getattr__ = lazy_component(__name__, "compare_shadow")
+Import the component from `components.compare_shadow.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

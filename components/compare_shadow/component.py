@@ -56,20 +56,22 @@ def compare_shadow(
     Returns:
         The decision: ``promote``, ``keep``, ``waiting`` or ``no_challenger``.
     """
-    from components.compare_shadow.core import ShadowConfig, run_compare_shadow
+    from components._contract import publish
+    from components.compare_shadow.core import CompareShadowConfig, ShadowConfig, run
 
-    config = ShadowConfig(
+    shadow = ShadowConfig(
         min_labels=min_labels, bootstrap_samples=bootstrap_samples,
         auc_tolerance=auc_tolerance, seed=seed,
     )  # fmt: skip
-    result = run_compare_shadow(
-        prediction_log, window_start, window_end, label_source, feature_repo, tracking_uri,
-        model_name, config, join_by=join_by, max_delay=max_delay,
-        prediction_time_column=prediction_time_column, pipeline_run=pipeline_run,
-        require_approval=require_approval, json_path=report_json.path,
-        markdown_path=report.path,
+    result = run(
+        CompareShadowConfig(
+            prediction_log, window_start, window_end, label_source, feature_repo, model_name,
+            shadow, tracking_uri=tracking_uri, join_by=join_by, max_delay=max_delay,
+            prediction_time_column=prediction_time_column, pipeline_run=pipeline_run,
+            require_approval=require_approval,
+        )
     )  # fmt: skip
-    for name, value in result.metrics().items():
-        metrics.log_metric(name, value)
-    report_json.metadata.update({"decision": result.decision, "registry": result.registry})
-    return result.decision
+    publish(
+        result, metrics=metrics, metadata=[report, report_json], report=report_json, markdown=report
+    )
+    return result.return_value()

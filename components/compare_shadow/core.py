@@ -102,9 +102,27 @@ class ShadowComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-safe dict (NaN becomes None)."""
-        from components._performance import json_safe
+        from components._contract import json_safe
 
         return json_safe(asdict(self))
+
+    def report(self) -> dict[str, Any]:
+        """The JSON report (`components._contract` protocol)."""
+        return self.to_dict()
+
+    def metadata(self) -> dict[str, Any]:
+        """Lineage for the output artifacts."""
+        return {
+            "decision": self.decision,
+            "champion_version": self.champion_version,
+            "challenger_version": self.challenger_version,
+            "labelled_rows": self.labelled_rows,
+            "registry_action": self.registry.get("action", "none"),
+        }
+
+    def return_value(self) -> str:
+        """The component's single return value: the decision."""
+        return self.decision
 
     def metrics(self) -> dict[str, float]:
         """Flat, finite metrics for a KFP ``Metrics`` artifact."""
@@ -370,99 +388,105 @@ def apply_decision(
     return {"action": "none"}
 
 
-def run_compare_shadow(
-    prediction_log: str,
-    window_start: str,
-    window_end: str,
-    label_source: str,
-    feature_repo: str | Path,
-    tracking_uri: str,
-    model_name: str,
-    config: ShadowConfig,
-    *,
-    join_by: str = "entity_time",
-    max_delay: str = "30D",
-    prediction_time_column: str = "timestamp",
-    pipeline_run: str = "",
-    require_approval: bool = False,
-    json_path: str | Path | None = None,
-    markdown_path: str | Path | None = None,
-) -> ShadowComparison:
-    """What the component does: read both answers, join labels, compare, decide, record.
+@dataclass(frozen=True)
+class CompareShadowConfig:
+    """What `run` compares.
 
-    Args:
+    Attributes:
         prediction_log: Prediction-log root (folder or ``s3://``).
         window_start: First answer time compared (inclusive).
         window_end: End of the answers compared (exclusive).
-        label_source: Labels parquet with the repo's label, entity key and label time.
+        label_source: Labels parquet with the repo's label and join keys.
         feature_repo: Feature repo whose `suite.yaml` names the roles.
-        tracking_uri: MLflow tracking and registry URI.
         model_name: Registered (and served) model name.
-        config: The comparison's fixed parameters.
+        shadow: The comparison's fixed parameters.
+        tracking_uri: MLflow tracking and registry URI ("" = the suite default).
         join_by: ``entity_time`` or ``request_id`` (see `components._labels`).
         max_delay: Longest prediction-to-label delay ("" = no limit).
         prediction_time_column: Prediction time in the log (``timestamp`` = answer time).
         pipeline_run: Recorded in the audit records.
         require_approval: Promote only an approved challenger.
-        json_path: Where to write the JSON report.
-        markdown_path: Where to write the Markdown summary.
     """
-    from components._aliases import alias_version
+
+    prediction_log: str
+    window_start: str
+    window_end: str
+    label_source: str
+    feature_repo: str | Path
+    model_name: str
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    tracking_uri: str = ""
+    join_by: str = "entity_time"
+    max_delay: str = "30D"
+    prediction_time_column: str = "timestamp"
+    pipeline_run: str = ""
+    require_approval: bool = False
+
+
+def run(config: CompareShadowConfig, *, client: MlflowClient | None = None) -> ShadowComparison:
+    """The component's work: read both answers, join labels, compare, decide, record.
+
+    Args:
+        config: Where the answers and labels are, and the comparison's parameters.
+        client: MLflow client; None = one for ``config.tracking_uri``.
+
+    Raises:
+        ValueError: On a prediction log without the score column, labels without the
+            label column or join keys (each named).
+    """
     from components._labels import LABELLED_COLUMN, join_labels, load_label_source
-    from components._mlflow import ALIAS_CHALLENGER, ALIAS_CHAMPION, mlflow_client
+    from components._mlflow import ALIAS_CHALLENGER, ALIAS_CHAMPION, alias_version, mlflow_client
     from components._performance import model_scorer
     from components._serving.prediction_log import read_prediction_log
     from components._suite import load_suite_config
 
-    suite = load_suite_config(feature_repo)
-    client = mlflow_client(tracking_uri)
-    champion = alias_version(client, model_name, ALIAS_CHAMPION)
-    challenger = alias_version(client, model_name, ALIAS_CHALLENGER)
+    suite = load_suite_config(config.feature_repo)
+    client = client or mlflow_client(config.tracking_uri)
+    name = config.model_name
+    champion = alias_version(client, name, ALIAS_CHAMPION)
+    challenger = alias_version(client, name, ALIAS_CHALLENGER)
     if champion is None or challenger is None or challenger == champion:
         comparison = ShadowComparison(
             DECISION_NO_CHALLENGER,
-            f"{model_name} has champion v{champion} and challenger v{challenger}: "
-            "nothing to compare",
-            asdict(config),
+            f"{name} has champion v{champion} and challenger v{challenger}: nothing to compare",
+            asdict(config.shadow),
             champion_version=champion,
             challenger_version=challenger,
         )
-    else:
-        log = read_prediction_log(
-            prediction_log, window_start, window_end, model_name=model_name, model_role=None
-        )
-        score_column = f"{suite.label}_probability"
-        paired = paired_from_log(log, score_column, champion, challenger) if len(log) else log
-        source = f"both answers logged (shadow v{challenger} beside champion v{champion})"
-        if not len(paired):
-            scorer = model_scorer(client, f"models:/{model_name}/{challenger}")
-            paired = score_logged_inputs(log, score_column, champion, scorer)
-            source = f"challenger v{challenger} scored the champion's logged inputs (no mirror)"
-        labels = load_label_source(label_source, suite)
-        joined = join_labels(
-            paired, labels, label_column=suite.label, by=join_by,
-            entity_column=suite.entity_key, prediction_time_column=prediction_time_column,
-            label_time_column=suite.timestamp, max_delay=max_delay,
-        )  # fmt: skip
-        done = joined[joined[LABELLED_COLUMN]]
-        comparison = compare_paired(
-            done[suite.label].to_numpy(), done[CHAMPION_SCORE].to_numpy(),
-            done[CHALLENGER_SCORE].to_numpy(), config,
-        )  # fmt: skip
-        comparison.rows = len(joined)
-        comparison.champion_version, comparison.challenger_version = champion, challenger
-        comparison.score_source = source
-        comparison.label_source = f"{label_source} joined by {join_by} (max delay {max_delay})"
-        comparison.registry = apply_decision(
-            client, model_name, comparison, pipeline_run=pipeline_run,
-            require_approval=require_approval,
-        )  # fmt: skip
+        print(f"[suite] compare_shadow: {comparison.decision}: {comparison.reason}", flush=True)
+        return comparison
+    log = read_prediction_log(
+        config.prediction_log, config.window_start, config.window_end,
+        model_name=name, model_role=None,
+    )  # fmt: skip
+    score_column = f"{suite.label}_probability"
+    paired = paired_from_log(log, score_column, champion, challenger) if len(log) else log
+    source = f"both answers logged (shadow v{challenger} beside champion v{champion})"
+    if not len(paired):
+        scorer = model_scorer(client, f"models:/{name}/{challenger}")
+        paired = score_logged_inputs(log, score_column, champion, scorer)
+        source = f"challenger v{challenger} scored the champion's logged inputs (no mirror)"
+    print(f"[suite] compare_shadow: {len(paired)} paired rows, {source}", flush=True)
+    labels = load_label_source(config.label_source, suite)
+    joined = join_labels(
+        paired, labels, label_column=suite.label, by=config.join_by,
+        entity_column=suite.entity_key, prediction_time_column=config.prediction_time_column,
+        label_time_column=suite.timestamp, max_delay=config.max_delay,
+    )  # fmt: skip
+    done = joined[joined[LABELLED_COLUMN]]
+    comparison = compare_paired(
+        done[suite.label].to_numpy(), done[CHAMPION_SCORE].to_numpy(),
+        done[CHALLENGER_SCORE].to_numpy(), config.shadow,
+    )  # fmt: skip
+    comparison.rows = len(joined)
+    comparison.champion_version, comparison.challenger_version = champion, challenger
+    comparison.score_source = source
+    comparison.label_source = (
+        f"{config.label_source} joined by {config.join_by} (max delay {config.max_delay})"
+    )
+    comparison.registry = apply_decision(
+        client, name, comparison, pipeline_run=config.pipeline_run,
+        require_approval=config.require_approval,
+    )  # fmt: skip
     print(f"[suite] compare_shadow: {comparison.decision}: {comparison.reason}", flush=True)
-    if json_path is not None:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(comparison.to_dict(), indent=2, allow_nan=False)
-        Path(json_path).write_text(text, encoding="utf-8")
-    if markdown_path is not None:
-        Path(markdown_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(markdown_path).write_text(comparison.markdown(), encoding="utf-8")
     return comparison

@@ -1,6 +1,6 @@
-"""The `decide_retrain` component (imported on first use: see `components._lazy`)."""
+"""The `decide_retrain` component: `core` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["decide_retrain"]
-__getattr__ = lazy_component(__name__, "decide_retrain")
+Import the component from `components.decide_retrain.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

@@ -10,7 +10,6 @@ from components._images import image_for
 def deploy_model(
     model_uri: str,
     target: str,
-    manifest: Output[Artifact],
     served_name: str,
     tracking_uri: str = "",
     namespace: str = "",
@@ -26,6 +25,8 @@ def deploy_model(
     pushgateway_url: str = "",
     pipeline_run: str = "",
     require_approval: bool = False,
+    *,
+    manifest: Output[Artifact],
 ) -> str:
     """Deploys to local MLServer, KServe or Seldon Core 2; moves `champion` only after promotion.
 
@@ -58,55 +59,17 @@ def deploy_model(
         What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; a
         rollback raises.
     """
-    from pathlib import Path
+    from components._contract import publish
+    from components.deploy_model.core import DeployConfig, run
 
-    from components._mlflow import mlflow_client
-    from components._observability.steps import publish_deployment
-    from components._version import suite_version
-    from components.deploy_model import core
-    from components.deploy_model.canary import CanaryPolicy
-    from components.deploy_model.kube import cluster_from_environment
-
-    request = core.DeployRequest(
-        model_uri, target, served_name,
-        namespace=core.setting(namespace, "SUITE_SERVING_NAMESPACE"),
-        canary_percent=canary_percent,
-        service_account=core.setting(service_account, "SUITE_SERVING_SERVICE_ACCOUNT"),
-        storage_uri=storage_uri,
-        runtime=core.setting("", "SUITE_SERVING_RUNTIME"),
-        artifacts_destination=core.setting("", "SUITE_MLFLOW_ARTIFACTS_DESTINATION"),
-        suite_version=suite_version(),
+    config = DeployConfig(
+        model_uri, target, served_name, tracking_uri=tracking_uri, namespace=namespace,
+        canary_percent=canary_percent, service_account=service_account,
+        storage_uri=storage_uri, render_only=render_only, observe_seconds=observe_seconds,
+        ready_timeout_seconds=ready_timeout_seconds, prometheus_url=prometheus_url,
+        local_url=local_url, local_repo=local_repo, require_approval=require_approval,
+        pushgateway_url=pushgateway_url, pipeline_run=pipeline_run,
     )  # fmt: skip
-    remote = target != "local" and not render_only
-    client = mlflow_client(tracking_uri or None)
-    if require_approval and not render_only:
-        from components._governance import ApprovalRequired, require_approved
-        from components._serving.models import resolve_model
-
-        ref = resolve_model(client, model_uri)
-        version = str(ref.version)
-        try:
-            require_approved(client, ref.name, version)
-        except ApprovalRequired as waiting:
-            Path(manifest.path).write_text("", encoding="utf-8")
-            manifest.metadata.update({"action": "awaiting approval", "version": version})
-            print(f"[suite] deploy_model({target}): awaiting approval — {waiting}", flush=True)
-            return "awaiting approval"
-    result = core.deploy(
-        client,
-        request,
-        cluster=cluster_from_environment() if remote else None,
-        policy=CanaryPolicy(ready_timeout_seconds, observe_seconds),
-        local_url=local_url,
-        local_repo=Path(local_repo),
-        prometheus_url=prometheus_url,
-    )
-    Path(manifest.path).write_text(core.manifests_yaml(result), encoding="utf-8")
-    manifest.metadata.update({"action": result.action, "version": result.version})
-    print(f"[suite] deploy_model({target}): {result.action} — {result.reason}", flush=True)
-    publish_deployment(
-        result, canary_percent=canary_percent, target=target,
-        gateway_url=pushgateway_url, pipeline_run=pipeline_run,
-    )  # fmt: skip
-    core.raise_if_rolled_back(result)
-    return result.action
+    result = run(config)
+    publish(result, metadata=[manifest], files={manifest: result.manifests_yaml()})
+    return result.return_value()

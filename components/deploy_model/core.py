@@ -10,6 +10,7 @@ The rendered objects are returned so the component can publish them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -99,6 +100,8 @@ class DeployResult:
         previous_version: What served before (None on a first deployment).
         reason: Why, in words.
         manifests: Rendered objects, in the order they would be applied.
+
+    Implements `components._contract.ComponentResult`.
     """
 
     action: str
@@ -107,6 +110,32 @@ class DeployResult:
     previous_version: str | None
     reason: str
     manifests: list[dict[str, Any]] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, float]:
+        """Returns ``promoted`` (0/1) and the version deployed (when it is a number)."""
+        metrics = {"promoted": float(self.action == "promoted")}
+        if str(self.version).isdigit():
+            metrics["version"] = float(self.version)
+        return metrics
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the manifest artifact's metadata: action and version."""
+        return {"action": self.action, "version": self.version}
+
+    def report(self) -> dict[str, Any]:
+        """Returns what happened and why, with the rendered objects."""
+        return dataclasses.asdict(self)
+
+    def manifests_yaml(self) -> str:
+        """Returns the rendered objects as one multi-document YAML ("" when none)."""
+        import yaml
+
+        return yaml.safe_dump_all(self.manifests, sort_keys=False) if self.manifests else ""
+
+    def return_value(self) -> str:
+        """Returns the action; a rollback raises (see `raise_if_rolled_back`)."""
+        raise_if_rolled_back(self)
+        return self.action
 
 
 @dataclass(frozen=True)
@@ -453,7 +482,7 @@ def deploy(
     Returns:
         The result; ``champion`` has moved iff ``action == "promoted"``.
     """
-    from components.deploy_model import registry
+    from components import _aliases
     from components.deploy_model.local import LocalTarget, deploy_local
 
     policy = policy or CanaryPolicy()
@@ -480,9 +509,9 @@ def deploy(
         result = deploy_seldon(request, model, cluster, policy)
 
     if result.action in ("promoted", "unchanged"):
-        registry.promote_champion(client, model.name, model.version)
+        _aliases.promote_champion(client, model.name, model.version)
     elif result.action == "rolled_back":
-        registry.mark_rolled_back(client, model.name, model.version, result.reason)
+        _aliases.mark_rolled_back(client, model.name, model.version, result.reason)
     return result
 
 
@@ -496,8 +525,122 @@ def raise_if_rolled_back(result: DeployResult) -> None:
         )
 
 
-def manifests_yaml(result: DeployResult) -> str:
-    """The rendered objects as one multi-document YAML."""
-    import yaml
+@dataclass(frozen=True)
+class DeployConfig:
+    """What `run` deploys where, how it watches the canary and what it reports to.
 
-    return yaml.safe_dump_all(result.manifests, sort_keys=False)
+    Empty strings take the ``SUITE_*`` environment (the suite-endpoints ConfigMap),
+    then the suite defaults (`ENV_DEFAULTS`).
+
+    Attributes:
+        model_uri: ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+        target: One of :data:`TARGETS`.
+        served_name: Name clients call (V2 model / object name).
+        tracking_uri: MLflow tracking/registry URI ("" = the suite default).
+        namespace: Kubernetes namespace ("" = ``SUITE_SERVING_NAMESPACE``).
+        canary_percent: Traffic share of the new version while it is watched.
+        service_account: KServe predictor service account ("" =
+            ``SUITE_SERVING_SERVICE_ACCOUNT``).
+        storage_uri: Artifact URI the cluster fetches ("" = the registry's).
+        render_only: kserve/seldon: render, apply nothing, leave the registry alone.
+        observe_seconds: How long the canary must serve healthily before promotion.
+        ready_timeout_seconds: Longest wait for the new version to become ready.
+        prometheus_url: Prometheus for the KServe canary error ratio ("" = conditions only).
+        local_url: The local MLServer (target local).
+        local_repo: Its model repository folder.
+        require_approval: Deploy only a version a person approved.
+        pushgateway_url: Pushgateway for the step's gauges ("" = environment or off).
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
+    """
+
+    model_uri: str
+    target: str
+    served_name: str = ""
+    tracking_uri: str = ""
+    namespace: str = ""
+    canary_percent: int = 10
+    service_account: str = ""
+    storage_uri: str = ""
+    render_only: bool = False
+    observe_seconds: float = 120.0
+    ready_timeout_seconds: float = 600.0
+    prometheus_url: str = ""
+    local_url: str = "http://127.0.0.1:8080"
+    local_repo: str = "data/serving"
+    require_approval: bool = False
+    pushgateway_url: str = ""
+    pipeline_run: str = ""
+
+
+def _awaiting_approval(client: MlflowClient, model_uri: str) -> DeployResult | None:
+    """Returns an "awaiting approval" result when the version is not approved, else None."""
+    from components._governance import ApprovalRequired, require_approved
+    from components._serving.models import resolve_model
+
+    ref = resolve_model(client, model_uri)
+    try:
+        require_approved(client, ref.name, str(ref.version))
+    except ApprovalRequired as waiting:
+        return DeployResult("awaiting approval", ref.name, str(ref.version), None, str(waiting))
+    return None
+
+
+def run(
+    config: DeployConfig,
+    *,
+    client: MlflowClient | None = None,
+    cluster: Cluster | None = None,
+) -> DeployResult:
+    """The component's work: resolve settings, check approval, deploy, push gauges.
+
+    Args:
+        config: What, where and how.
+        client: MLflow client; None = one for ``config.tracking_uri``.
+        cluster: Kubernetes access for kserve/seldon; None = from the environment
+            (in-cluster or kubeconfig), never built for local or render_only.
+
+    Returns:
+        The result; its ``return_value()`` raises after a rollback.
+
+    Raises:
+        ValueError: An unknown target, a canary share outside 1-99, or a URI that names
+            no registered version.
+    """
+    from components._mlflow import mlflow_client
+    from components._observability.steps import publish_deployment
+    from components._version import suite_version
+    from components.deploy_model.kube import cluster_from_environment
+
+    request = DeployRequest(
+        config.model_uri, config.target, config.served_name,
+        namespace=setting(config.namespace, "SUITE_SERVING_NAMESPACE"),
+        canary_percent=config.canary_percent,
+        service_account=setting(config.service_account, "SUITE_SERVING_SERVICE_ACCOUNT"),
+        storage_uri=config.storage_uri,
+        runtime=setting("", "SUITE_SERVING_RUNTIME"),
+        artifacts_destination=setting("", "SUITE_MLFLOW_ARTIFACTS_DESTINATION"),
+        suite_version=suite_version(),
+    )  # fmt: skip
+    client = client or mlflow_client(config.tracking_uri or None)
+    tag = f"[suite] deploy_model({config.target})"
+    if config.require_approval and not config.render_only:
+        waiting = _awaiting_approval(client, config.model_uri)
+        if waiting is not None:
+            print(f"{tag}: awaiting approval — {waiting.reason}", flush=True)
+            return waiting
+    remote = config.target != "local" and not config.render_only
+    result = deploy(
+        client,
+        request,
+        cluster=(cluster or cluster_from_environment()) if remote else None,
+        policy=CanaryPolicy(config.ready_timeout_seconds, config.observe_seconds),
+        local_url=config.local_url,
+        local_repo=Path(config.local_repo),
+        prometheus_url=config.prometheus_url,
+    )
+    print(f"{tag}: {result.action} — {result.reason}", flush=True)
+    publish_deployment(
+        result, canary_percent=config.canary_percent, target=config.target,
+        gateway_url=config.pushgateway_url, pipeline_run=config.pipeline_run,
+    )  # fmt: skip
+    return result

@@ -1,6 +1,6 @@
-"""The `estimate_performance` component (imported on first use: see `components._lazy`)."""
+"""The `estimate_performance` component: `core` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["estimate_performance"]
-__getattr__ = lazy_component(__name__, "estimate_performance")
+Import the component from `components.estimate_performance.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

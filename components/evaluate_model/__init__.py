@@ -1,6 +1,6 @@
-"""The `evaluate_model` component (imported on first use: see `components._lazy`)."""
+"""The `evaluate_model` component: `core.run` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["evaluate_model"]
-__getattr__ = lazy_component(__name__, "evaluate_model")
+Import the component from `components.evaluate_model.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

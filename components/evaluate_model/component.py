@@ -21,10 +21,6 @@ from components._images import image_for
 def evaluate_model(
     model: Input[Model],
     holdout: Input[Dataset],
-    metrics: Output[Metrics],
-    classification_metrics: Output[ClassificationMetrics],
-    report: Output[Markdown],
-    evaluation: Output[Artifact],
     registered_model_name: str,
     tracking_uri: str = "",
     min_roc_auc: float = 0.6,
@@ -42,6 +38,11 @@ def evaluate_model(
     roc_max_points: int = 101,
     pushgateway_url: str = "",
     pipeline_run: str = "",
+    *,
+    metrics: Output[Metrics],
+    classification_metrics: Output[ClassificationMetrics],
+    report: Output[Markdown],
+    evaluation: Output[Artifact],
 ) -> bool:
     """Scores the challenger (and the registry's champion) on the holdout; returns `blessed`.
 
@@ -76,17 +77,11 @@ def evaluate_model(
         True iff the floors are met, the challenger is no worse than the champion, and
         every slice and fairness rule passed.
     """
-    import json
-    from pathlib import Path
-
     import pandas as pd
 
-    from components import _mlflow as mlf
-    from components._observability.steps import publish_evaluation
+    from components._contract import publish
     from components.evaluate_model import core
 
-    client = mlf.mlflow_client(tracking_uri)
-    run_id = model.metadata["run_id"]
     gate = core.GateConfig(
         min_roc_auc, max_brier, primary_metric, tolerance, threshold,
         min_slice_rows=min_slice_rows, slice_margin=slice_margin,
@@ -94,32 +89,16 @@ def evaluate_model(
         max_equalized_odds_difference=max_equalized_odds_difference,
         max_slice_auc_gap=max_slice_auc_gap, bootstrap_samples=bootstrap_samples,
     )  # fmt: skip
-    label_column = model.metadata["label_column"]
-    result = core.evaluate(
-        pd.read_parquet(holdout.path),
-        model.metadata["model_uri"],
-        client,
-        registered_model_name,
-        gate,
-        label_column=label_column,
-        slice_features=list(slice_features or []),
-        challenger_run_id=run_id,
-        roc_max_points=roc_max_points,
-    )
-    core.log_to_run(client, run_id, result)
-    for key, value in result.challenger.metrics.items():
-        metrics.log_metric(key, value)
-    metrics.log_metric("ece", result.challenger.calibration["ece"])
-    roc = result.roc_curve
-    classification_metrics.log_roc_curve(roc["fpr"], roc["tpr"], roc["threshold"])
-    classification_metrics.log_confusion_matrix(
-        core.class_names(label_column), result.confusion_matrix
-    )
-    Path(report.path).write_text(core.render_markdown(result), encoding="utf-8")
-    Path(evaluation.path).write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
-    evaluation.metadata.update(core.summary(result))
-    publish_evaluation(
-        result, gateway_url=pushgateway_url, pipeline_run=pipeline_run,
+    config = core.EvaluateConfig(
+        pd.read_parquet(holdout.path), model.metadata["model_uri"], registered_model_name,
+        model.metadata["label_column"], model.metadata["run_id"], gate,
+        slice_features=tuple(slice_features or ()), roc_max_points=roc_max_points,
+        tracking_uri=tracking_uri, pushgateway_url=pushgateway_url, pipeline_run=pipeline_run,
         feature_service=model.metadata.get("feature_service", ""),
     )  # fmt: skip
-    return result.blessed
+    result = core.run(config)
+    publish(
+        result, metrics=metrics, classification_metrics=classification_metrics,
+        metadata=[evaluation], report=evaluation, markdown=report,
+    )  # fmt: skip
+    return result.return_value()

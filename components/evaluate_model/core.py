@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 from components._performance import (
     METRIC_DIRECTIONS,
     binary_metrics,
@@ -170,6 +171,9 @@ class Evaluation:
         registered_model_name: Registered model the champion was looked up in.
         roc_curve: Bounded ROC curve of the challenger (fpr, tpr, threshold lists).
         confusion_matrix: Challenger's [[TN, FP], [FN, TP]] at the threshold.
+        label_column: The label the models were scored on (names the matrix classes).
+
+    Implements `components._contract.ComponentResult`.
     """
 
     challenger: ModelScore
@@ -183,15 +187,50 @@ class Evaluation:
     registered_model_name: str
     roc_curve: dict[str, list[float]] = field(repr=False)
     confusion_matrix: list[list[int]] = field(repr=False)
+    label_column: str = ""
 
     @property
     def blessed(self) -> bool:
         """The gate's verdict."""
         return self.decision.blessed
 
-    def to_dict(self) -> dict[str, Any]:
+    def report(self) -> dict[str, Any]:
         """Returns the evaluation as JSON-safe data (the JSON report)."""
         return dataclasses.asdict(self)
+
+    def metrics(self) -> dict[str, float]:
+        """Returns the challenger's holdout metrics and its ECE."""
+        return {**self.challenger.metrics, "ece": self.challenger.calibration["ece"]}
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the short, JSON-safe lineage of the evaluation (artifact metadata)."""
+        champion = self.champion
+        return {
+            "blessed": self.blessed,
+            "registered_model_name": self.registered_model_name,
+            "holdout_fingerprint": self.holdout_fingerprint,
+            "holdout_rows": self.holdout_rows,
+            "challenger_run_id": self.challenger.run_id,
+            "champion_version": champion.version if champion else None,
+            "primary_metric": self.gate.primary_metric,
+            **{f"{mlf.HOLDOUT_PREFIX}{k}": v for k, v in self.challenger.metrics.items()},
+        }
+
+    def markdown(self) -> str:
+        """Returns the gate decision as Markdown (see `render_markdown`)."""
+        return render_markdown(self)
+
+    def classification(self) -> dict[str, Any]:
+        """Returns the challenger's ROC curve and confusion matrix with its class names."""
+        return {
+            **self.roc_curve,
+            "categories": class_names(self.label_column),
+            "matrix": self.confusion_matrix,
+        }
+
+    def return_value(self) -> bool:
+        """Whether the challenger was blessed (the component's one return value)."""
+        return self.blessed
 
 
 def slice_metrics(
@@ -541,32 +580,6 @@ def decide_slices(
     return checks, reasons, rules
 
 
-def find_champion(client: MlflowClient, name: str) -> Any | None:
-    """Returns the ``champion`` model version of registered model `name`, or None.
-
-    None when the registered model does not exist or has no champion alias;
-    any other registry error is raised.
-
-    Args:
-        client: MLflow client.
-        name: Registered model name.
-    """
-    from mlflow.exceptions import MlflowException
-
-    try:
-        client.get_registered_model(name)
-    except MlflowException as error:
-        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return None
-        raise
-    try:
-        return client.get_model_version_by_alias(name, mlf.ALIAS_CHAMPION)
-    except MlflowException as error:
-        if error.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
-            return None
-        raise
-
-
 def decide(
     challenger: dict[str, float],
     champion: dict[str, float] | None,
@@ -670,11 +683,11 @@ def evaluate(
         run_id=challenger_run_id,
     )
     champion, champion_probability = None, None
-    version = find_champion(client, registered_model_name)
+    version = mlf.alias_model_version(client, registered_model_name, mlf.ALIAS_CHAMPION)
     if version is not None:
         champion, champion_probability = score_model(
             "champion",
-            f"models:/{registered_model_name}@{mlf.ALIAS_CHAMPION}",
+            mlf.models_uri(registered_model_name, alias=mlf.ALIAS_CHAMPION),
             holdout,
             label_column,
             slice_features,
@@ -694,13 +707,81 @@ def evaluate(
         decision=decision,
         gate=gate,
         holdout_rows=len(holdout),
-        holdout_fingerprint=mlf.data_fingerprint(holdout),
+        holdout_fingerprint=frame_fingerprint(holdout),
         slice_features=list(slice_features),
         fairness=fairness,
         registered_model_name=registered_model_name,
         roc_curve=roc_points(label, probability, roc_max_points),
         confusion_matrix=confusion(label, probability, gate.threshold),
+        label_column=label_column,
     )
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """What `run` evaluates against which champion, and under which gate.
+
+    Attributes:
+        holdout: Holdout rows (label, slice features, model inputs).
+        model_uri: MLflow URI of the challenger.
+        registered_model_name: Registered model whose ``champion`` is compared.
+        label_column: Label column.
+        challenger_run_id: The challenger's MLflow run (the evaluation is logged there).
+        gate: Gate configuration.
+        slice_features: Categorical columns for per-slice metrics and the slice rules.
+        roc_max_points: Bound on the ROC curve's points.
+        tracking_uri: MLflow tracking URI ("" = the suite default); used when `run`
+            gets no client.
+        pushgateway_url: Pushgateway for the step's gauges ("" = environment or off).
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
+        feature_service: Feature service of the training data (metric label).
+    """
+
+    holdout: pd.DataFrame
+    model_uri: str
+    registered_model_name: str
+    label_column: str
+    challenger_run_id: str
+    gate: GateConfig = field(default_factory=GateConfig)
+    slice_features: tuple[str, ...] = ()
+    roc_max_points: int = DEFAULT_ROC_POINTS
+    tracking_uri: str = ""
+    pushgateway_url: str = ""
+    pipeline_run: str = ""
+    feature_service: str = ""
+
+
+def run(config: EvaluateConfig, *, client: MlflowClient | None = None) -> Evaluation:
+    """The component's work: evaluate, record it on the challenger's run, push gauges.
+
+    Args:
+        config: Holdout, models and gate.
+        client: MLflow client; None = one for ``config.tracking_uri``.
+
+    Raises:
+        ValueError: Missing label / slice column, a single-class holdout, or a
+            model that cannot score the holdout.
+    """
+    from components._observability.steps import publish_evaluation
+
+    client = client or mlf.mlflow_client(config.tracking_uri)
+    result = evaluate(
+        config.holdout,
+        config.model_uri,
+        client,
+        config.registered_model_name,
+        config.gate,
+        label_column=config.label_column,
+        slice_features=list(config.slice_features),
+        challenger_run_id=config.challenger_run_id,
+        roc_max_points=config.roc_max_points,
+    )
+    log_to_run(client, config.challenger_run_id, result)
+    publish_evaluation(
+        result, gateway_url=config.pushgateway_url, pipeline_run=config.pipeline_run,
+        feature_service=config.feature_service,
+    )  # fmt: skip
+    return result
 
 
 def log_to_run(client: MlflowClient, run_id: str, evaluation: Evaluation) -> None:
@@ -725,7 +806,7 @@ def log_to_run(client: MlflowClient, run_id: str, evaluation: Evaluation) -> Non
     now = int(time.time() * 1000)
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
     client.set_tag(run_id, mlf.TAG_GATE_BLESSED, str(evaluation.blessed).lower())
-    client.log_dict(run_id, evaluation.to_dict(), "evaluation/evaluation.json")
+    client.log_dict(run_id, evaluation.report(), "evaluation/evaluation.json")
 
 
 def _fmt(value: float | None) -> str:
@@ -834,22 +915,3 @@ def render_markdown(evaluation: Evaluation) -> str:
             f"{_fmt(b['mean_probability'])} | {_fmt(b['positive_rate'])} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def summary(evaluation: Evaluation) -> dict[str, Any]:
-    """Returns the short, JSON-safe lineage of an evaluation (artifact metadata).
-
-    Args:
-        evaluation: What `evaluate` returned.
-    """
-    champion = evaluation.champion
-    return {
-        "blessed": evaluation.blessed,
-        "registered_model_name": evaluation.registered_model_name,
-        "holdout_fingerprint": evaluation.holdout_fingerprint,
-        "holdout_rows": evaluation.holdout_rows,
-        "challenger_run_id": evaluation.challenger.run_id,
-        "champion_version": champion.version if champion else None,
-        "primary_metric": evaluation.gate.primary_metric,
-        **{f"{mlf.HOLDOUT_PREFIX}{k}": v for k, v in evaluation.challenger.metrics.items()},
-    }

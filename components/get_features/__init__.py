@@ -1,6 +1,6 @@
-"""The `get_features` component (imported on first use: see `components._lazy`)."""
+"""The `get_features` component: `core.run` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["get_features"]
-__getattr__ = lazy_component(__name__, "get_features")
+Import the component from `components.get_features.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

@@ -31,8 +31,8 @@ def get_features(
         features: The training frame (parquet); metadata carries feature_service,
             feature_refs, row_count and fingerprint.
     """
-    from components.get_features.core import get_features_from_source
+    from components._contract import publish
+    from components.get_features.core import GetFeaturesConfig, run
 
-    result = get_features_from_source(feature_repo, feature_service, entity_source, start, end)
-    result.frame.to_parquet(features.path, index=False)
-    features.metadata.update(result.metadata())
+    result = run(GetFeaturesConfig(feature_repo, feature_service, entity_source, start, end))
+    publish(result, metadata=[features], frames={features: result.frame})

@@ -1,6 +1,6 @@
-"""The `get_live_window` component (imported on first use: see `components._lazy`)."""
+"""The `get_live_window` component: `core` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["get_live_window"]
-__getattr__ = lazy_component(__name__, "get_live_window")
+Import the component from `components.get_live_window.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

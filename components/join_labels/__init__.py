@@ -1,6 +1,6 @@
-"""The `join_labels` component (imported on first use: see `components._lazy`)."""
+"""The `join_labels` component: `core` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["join_labels"]
-__getattr__ = lazy_component(__name__, "join_labels")
+Import the component from `components.join_labels.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

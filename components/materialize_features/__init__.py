@@ -1,6 +1,6 @@
-"""The `materialize_features` component (imported on first use: see `components._lazy`)."""
+"""The `materialize_features` component: `core.run` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["materialize_features"]
-__getattr__ = lazy_component(__name__, "materialize_features")
+Import the component from `components.materialize_features.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

@@ -21,7 +21,7 @@ def materialize_features(
         metrics: Per view ``rows_<view>``, ``first_run_<view>`` and the loaded interval
             ``start_<view>``/``end_<view>`` (Unix seconds); ``rows_total``, ``views``.
     """
-    from components.materialize_features.core import materialize_repo, summary
+    from components._contract import publish
+    from components.materialize_features.core import MaterializeConfig, run
 
-    for name, value in summary(materialize_repo(feature_repo, end_time)).items():
-        metrics.log_metric(name, value)
+    publish(run(MaterializeConfig(feature_repo, end_time)), metrics=metrics)

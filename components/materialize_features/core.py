@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from components._feast import open_store
+from components._time import parse_utc
 
 if TYPE_CHECKING:
     from feast import FeatureStore, FeatureView
@@ -46,13 +47,8 @@ def parse_end_time(value: str) -> datetime:
     Raises:
         ValueError: If the value is not an ISO date/time.
     """
-    if not value.strip():
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError as err:
-        raise ValueError(f"end_time={value!r} is not an ISO date/time") from err
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    stamp = parse_utc(value, "end_time")
+    return datetime.now(UTC) if stamp is None else stamp.to_pydatetime()
 
 
 def _views_to_materialize(store: FeatureStore, names: Sequence[str]) -> list[FeatureView]:
@@ -121,31 +117,82 @@ def materialize(
     return results
 
 
-def materialize_repo(
-    feature_repo: str | Path, end_time: str = "", feature_views: Sequence[str] = ()
-) -> list[ViewMaterialization]:
-    """The component's work: open the repo's store and materialize up to `end_time`.
+@dataclass(frozen=True)
+class MaterializeConfig:
+    """What `run` materializes.
 
-    Args:
+    Attributes:
         feature_repo: Feature repo directory, already applied.
         end_time: ISO date/time (naive = UTC); empty means now.
         feature_views: Views to materialize; empty means every online view.
     """
-    return materialize(open_store(feature_repo), parse_end_time(end_time), feature_views)
+
+    feature_repo: str | Path
+    end_time: str = ""
+    feature_views: tuple[str, ...] = ()
 
 
-def summary(results: Sequence[ViewMaterialization]) -> dict[str, float]:
-    """Returns the scalar metrics of a materialization (a KFP Metrics artifact holds scalars).
+@dataclass(frozen=True)
+class MaterializeResult:
+    """The views `run` materialized (implements `components._contract.ComponentResult`).
 
-    Per view: ``rows_<view>``, ``first_run_<view>`` (0/1) and the interval as
-    ``start_<view>`` / ``end_<view>`` in Unix seconds; plus ``rows_total`` and ``views``.
+    Attributes:
+        views: One entry per view, in name order.
     """
-    metrics: dict[str, float] = {}
-    for r in results:
-        metrics[f"rows_{r.feature_view}"] = float(r.rows)
-        metrics[f"first_run_{r.feature_view}"] = float(r.first_run)
-        metrics[f"start_{r.feature_view}"] = r.start.timestamp()
-        metrics[f"end_{r.feature_view}"] = r.end.timestamp()
-    metrics["rows_total"] = float(sum(r.rows for r in results))
-    metrics["views"] = float(len(results))
-    return metrics
+
+    views: tuple[ViewMaterialization, ...]
+
+    def metrics(self) -> dict[str, float]:
+        """Returns the scalar metrics of the materialization.
+
+        Per view ``rows_<view>``, ``first_run_<view>`` (0/1), ``start_<view>`` /
+        ``end_<view>`` (Unix seconds); plus ``rows_total`` and ``views``.
+        """
+        metrics: dict[str, float] = {}
+        for r in self.views:
+            metrics[f"rows_{r.feature_view}"] = float(r.rows)
+            metrics[f"first_run_{r.feature_view}"] = float(r.first_run)
+            metrics[f"start_{r.feature_view}"] = r.start.timestamp()
+            metrics[f"end_{r.feature_view}"] = r.end.timestamp()
+        metrics["rows_total"] = float(sum(r.rows for r in self.views))
+        metrics["views"] = float(len(self.views))
+        return metrics
+
+    def metadata(self) -> dict[str, Any]:
+        """The materialized views and the interval end."""
+        return {
+            "feature_views": [r.feature_view for r in self.views],
+            "rows_total": sum(r.rows for r in self.views),
+        }
+
+    def report(self) -> dict[str, Any]:
+        """One entry per view: name, interval (ISO), rows, first run."""
+        return {
+            "views": [
+                {
+                    "feature_view": r.feature_view,
+                    "start": r.start.isoformat(),
+                    "end": r.end.isoformat(),
+                    "rows": r.rows,
+                    "first_run": r.first_run,
+                }
+                for r in self.views
+            ]
+        }
+
+
+def run(config: MaterializeConfig) -> MaterializeResult:
+    """The component's work: open the repo's store and materialize up to `end_time`.
+
+    Args:
+        config: Repo, end time and views.
+
+    Raises:
+        ValueError: If `end_time` is not an ISO date/time, a view is unknown, or a
+            never-materialized view has no TTL to start from.
+    """
+    store = open_store(config.feature_repo)
+    views = materialize(store, parse_end_time(config.end_time), config.feature_views)
+    result = MaterializeResult(tuple(views))
+    print(f"[suite] materialize_features: {result.metrics()['rows_total']:.0f} rows", flush=True)
+    return result

@@ -10,11 +10,12 @@ from components._images import image_for
 def register_model(
     model: Input[Model],
     evaluation: Input[Artifact],
-    model_card: Output[Markdown],
     registered_model_name: str,
     tracking_uri: str = "",
     promote: bool = True,
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    *,
+    model_card: Output[Markdown],
 ) -> str:
     """Registers the blessed model version as `challenger`, optionally promotes it to `champion`.
 
@@ -35,31 +36,14 @@ def register_model(
     import json
     from pathlib import Path
 
-    from components import _mlflow as mlf
-    from components.register_model import core
+    from components._contract import publish
+    from components.register_model.core import RegisterConfig, run
 
-    report = json.loads(Path(evaluation.path).read_text(encoding="utf-8"))
-    run_id = model.metadata["run_id"]
-    core.require_blessed(report, run_id)
-    client = mlf.mlflow_client(tracking_uri)
-    registration = core.register(
-        client,
-        registered_model_name,
-        model.metadata["model_uri"],
-        run_id,
-        core.lineage_tags(model.metadata, report, pipeline_run_id),
-        model.metadata.get("model_id"),
-    )
-    if promote:
-        core.promote(client, registered_model_name, registration.version)
-    card = core.model_card(client, registered_model_name, registration.version)
-    Path(model_card.path).write_text(card, encoding="utf-8")
-    model_card.metadata.update(
-        {
-            "registered_model_name": registered_model_name,
-            "model_uri": registration.version_uri,
-            "version": registration.version,
-            "promoted": promote,
-        }
-    )
-    return registration.version_uri
+    config = RegisterConfig(
+        registered_model_name, dict(model.metadata),
+        json.loads(Path(evaluation.path).read_text(encoding="utf-8")),
+        promote=promote, pipeline_run_id=pipeline_run_id, tracking_uri=tracking_uri,
+    )  # fmt: skip
+    result = run(config)
+    publish(result, metadata=[model_card], markdown=model_card)
+    return result.return_value()

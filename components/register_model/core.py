@@ -1,80 +1,28 @@
-"""Register a blessed model version, and move the registry aliases that say what serves.
+"""Register a blessed model version as ``challenger`` and write its model card.
 
-Aliases (MLflow stages are deprecated):
-
-- ``challenger``: the latest version that passed the gate (set by `register`);
-- ``champion``: the version that serves (set by `promote`);
-- ``previous``: the champion before the current one, the rollback target.
-
-`register` and `promote` are separate steps so a deploy / serving validation can
-sit between them: register (challenger) -> validate and deploy -> promote.
-`rollback` puts ``previous`` back as ``champion``. All three are idempotent.
-
-Concurrent runs: every alias move holds the registered model's registry lock
-(`components._registry_lock`), so moves from concurrent pipeline runs apply one at a
-time, in ticket order (the moves themselves live in `components._aliases`). A move of
-two aliases first writes its *intent* (a registered-model tag naming the target champion
-and previous), then ``previous``, then ``champion``, then clears the intent. A process
-killed in between leaves the old champion serving (``champion`` is overwritten, never
-deleted, so it is never absent) and the intent behind; the next move under the lock
-finishes it (`repair`) before doing its own, or refuses with `RegistryStateError` when
-the intent cannot be finished, leaving the aliases as they are.
+Aliases (MLflow stages are deprecated): ``challenger`` is the latest version that
+passed the gate (set here), ``champion`` the version that serves and ``previous`` the
+rollback target (moved by `components._aliases.promote`, which this step calls when
+asked to promote right away). Registration holds the registered model's registry lock
+(`components._registry_lock`), like every alias move.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from components import _governance as gov
 from components import _mlflow as mlf
-from components._aliases import (
-    TAG_INTENT,
-    TAG_PROMOTION_REPLACED,
-    TAG_PROMOTION_TICKET,
-    TAG_REPAIRED,
-    AliasChange,
-    Checkpoint,
-    RegistryStateError,
-    _repair_locked,
-    alias_version,
-    pending_intent,
-    promote,
-    repair,
-    rollback,
-)
-from components._registry_lock import DEFAULT_LEASE_SECONDS, DEFAULT_TIMEOUT_SECONDS, registry_lock
+from components._aliases import promote, repair_locked
+from components._registry_lock import registry_lock
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from components._registry_lock import Ticket
-
-# The alias moves live in components._aliases (deploy_model and compare_shadow move
-# aliases too, and components never import each other); re-exported here, where the
-# CLI and the tests have always found them.
-__all__ = [
-    "DEFAULT_LEASE_SECONDS",
-    "DEFAULT_TIMEOUT_SECONDS",
-    "TAG_INTENT",
-    "TAG_PROMOTION_REPLACED",
-    "TAG_PROMOTION_TICKET",
-    "TAG_REPAIRED",
-    "AliasChange",
-    "Checkpoint",
-    "Registration",
-    "RegistryStateError",
-    "alias_version",
-    "lineage_tags",
-    "model_card",
-    "pending_intent",
-    "promote",
-    "register",
-    "repair",
-    "require_blessed",
-    "rollback",
-]
 
 # Model-artifact metadata key -> model-version tag.
 _LINEAGE_KEYS = {
@@ -109,7 +57,7 @@ class Registration:
     @property
     def version_uri(self) -> str:
         """The version as a pinned registry URI, ``models:/<name>/<version>``."""
-        return f"models:/{self.name}/{self.version}"
+        return mlf.models_uri(self.name, version=self.version)
 
 
 def require_blessed(evaluation: Mapping[str, Any], run_id: str) -> None:
@@ -150,7 +98,8 @@ def lineage_tags(
         challenger = evaluation["challenger"]
         measured = {**challenger["metrics"], "ece": challenger["calibration"]["ece"]}
         for key, value in measured.items():
-            tags[f"{mlf.HOLDOUT_PREFIX}{key}"] = f"{value:.6g}"
+            if value is not None:  # a non-finite metric is null in the strict-JSON report
+                tags[f"{mlf.HOLDOUT_PREFIX}{key}"] = f"{value:.6g}"
         tags[mlf.TAG_HOLDOUT_FINGERPRINT] = evaluation["holdout_fingerprint"]
         tags[mlf.TAG_GATE_BLESSED] = str(evaluation["decision"]["blessed"]).lower()
     return tags
@@ -197,7 +146,7 @@ def register(
     tags = dict(tags or {})
     _ensure_registered_model(client, name)
     with registry_lock(client, name, f"register run {run_id}") as ticket:
-        _repair_locked(client, name, ticket)
+        repair_locked(client, name, ticket)
         registration = _register_locked(client, name, model_uri, run_id, tags, model_id, ticket)
         previous = registration.previous_challenger
         gov.record_audit(
@@ -237,10 +186,104 @@ def _register_locked(
             name, model_uri, run_id=run_id, tags=tags, model_id=model_id
         )
         version = str(created.version)
-    previous = alias_version(client, name, mlf.ALIAS_CHALLENGER)
+    previous = mlf.alias_version(client, name, mlf.ALIAS_CHALLENGER)
     ticket.ensure_held()
     client.set_registered_model_alias(name, mlf.ALIAS_CHALLENGER, version)
     return Registration(name, version, not existing, model_uri, run_id, previous)
+
+
+@dataclass(frozen=True)
+class RegisterConfig:
+    """What `run` registers, and whether it promotes right away.
+
+    Attributes:
+        registered_model_name: Registered model name.
+        model_metadata: `train_model`'s Model metadata (model_uri, run_id, model_id, lineage).
+        evaluation: `evaluate_model`'s JSON report; must bless this model's run.
+        promote: Promote right away (champion -> previous, this -> champion).
+        pipeline_run_id: KFP run id (lineage tag).
+        tracking_uri: MLflow tracking URI ("" = the suite default); used when `run`
+            gets no client.
+    """
+
+    registered_model_name: str
+    model_metadata: Mapping[str, Any]
+    evaluation: Mapping[str, Any]
+    promote: bool = True
+    pipeline_run_id: str = ""
+    tracking_uri: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    """The registered version and its model card (implements the component-result protocol).
+
+    Attributes:
+        registration: The registered version.
+        promoted: Whether it was promoted to ``champion`` in this step.
+        card: The Markdown model card.
+    """
+
+    registration: Registration
+    promoted: bool
+    card: str
+
+    def metrics(self) -> dict[str, float]:
+        """Returns the version number and whether it was promoted (0/1)."""
+        return {
+            "version": float(self.registration.version),
+            "promoted": float(self.promoted),
+        }
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the model card artifact's metadata: name, URI, version, promoted."""
+        return {
+            "registered_model_name": self.registration.name,
+            "model_uri": self.registration.version_uri,
+            "version": self.registration.version,
+            "promoted": self.promoted,
+        }
+
+    def report(self) -> dict[str, Any]:
+        """Returns the registration (version, source, run, previous challenger)."""
+        return {**dataclasses.asdict(self.registration), "promoted": self.promoted}
+
+    def markdown(self) -> str:
+        """Returns the model card."""
+        return self.card
+
+    def return_value(self) -> str:
+        """Returns the version's pinned registry URI, ``models:/<name>/<version>``."""
+        return self.registration.version_uri
+
+
+def run(config: RegisterConfig, *, client: MlflowClient | None = None) -> RegisterResult:
+    """The component's work: check the gate, register as challenger, maybe promote, card.
+
+    Args:
+        config: The model, its evaluation and the registry.
+        client: MLflow client; None = one for ``config.tracking_uri``.
+
+    Raises:
+        ValueError: If the evaluation did not bless this model's run.
+        RegistryStateError: If an interrupted alias move cannot be finished.
+    """
+    run_id = config.model_metadata["run_id"]
+    require_blessed(config.evaluation, run_id)
+    client = client or mlf.mlflow_client(config.tracking_uri)
+    name = config.registered_model_name
+    registration = register(
+        client,
+        name,
+        config.model_metadata["model_uri"],
+        run_id,
+        lineage_tags(config.model_metadata, config.evaluation, config.pipeline_run_id),
+        config.model_metadata.get("model_id"),
+    )
+    if config.promote:
+        promote(client, name, registration.version)
+    card = model_card(client, name, registration.version)
+    return RegisterResult(registration, config.promote, card)
 
 
 def model_card(client: MlflowClient, name: str, version: str | int) -> str:

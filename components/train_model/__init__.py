@@ -1,6 +1,6 @@
-"""The `train_model` component (imported on first use: see `components._lazy`)."""
+"""The `train_model` component: `core.run` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["train_model"]
-__getattr__ = lazy_component(__name__, "train_model")
+Import the component from `components.train_model.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

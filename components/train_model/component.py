@@ -14,8 +14,6 @@ def train_model(
     label_column: str,
     timestamp_column: str,
     entity_column: str,
-    model: Output[Model],
-    holdout: Output[Dataset],
     tracking_uri: str = "",
     experiment_name: str = "suite",
     model_type: str = "xgboost",
@@ -29,6 +27,9 @@ def train_model(
     feature_service: str = "",
     suite_version: str = "",
     pipeline_run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    *,
+    model: Output[Model],
+    holdout: Output[Dataset],
 ):
     """Trains a binary classifier on a time-ordered split and logs it to MLflow.
 
@@ -58,29 +59,23 @@ def train_model(
     """
     import pandas as pd
 
-    from components import _mlflow as mlf
+    from components._contract import publish
     from components.train_model import core
 
     config = core.TrainConfig(
-        model_type=model_type,
-        hyperparameters=hyperparameters or {},
-        search_trials=search_trials,
-        search_cv_splits=search_cv_splits,
-        holdout_fraction=holdout_fraction,
-        seed=seed,
-        label_column=label_column,
-        timestamp_column=timestamp_column,
-        entity_column=entity_column,
+        model_type=model_type, hyperparameters=hyperparameters or {},
+        search_trials=search_trials, search_cv_splits=search_cv_splits,
+        holdout_fraction=holdout_fraction, seed=seed, label_column=label_column,
+        timestamp_column=timestamp_column, entity_column=entity_column,
         categorical_features=tuple(categorical_features or ()),
         numeric_features=None if numeric_features is None else tuple(numeric_features),
-    )
-    service = feature_service or training_data.metadata.get("feature_service", "")
-    lineage = core.Lineage(suite_version, pipeline_run_id, service, training_data.uri)
-    client = mlf.mlflow_client(tracking_uri)
-    result = core.train(
-        pd.read_parquet(training_data.path), client, config, lineage, experiment_name
-    )
-    core.export_model(result.model_uri, model.path)
-    model.metadata.update({**result.metadata(), "tracking_uri": client.tracking_uri})
-    result.holdout.to_parquet(holdout.path, index=False)
-    holdout.metadata.update(core.holdout_metadata(result))
+    )  # fmt: skip
+    job = core.TrainJob(
+        pd.read_parquet(training_data.path), config,
+        core.Lineage(suite_version, pipeline_run_id, feature_service, training_data.uri),
+        experiment_name=experiment_name, tracking_uri=tracking_uri, model_dir=model.path,
+        recorded_feature_service=training_data.metadata.get("feature_service", ""),
+    )  # fmt: skip
+    result = core.run(job)
+    publish(result, metadata=[model])
+    publish(result.holdout_set(), metadata=[holdout], frames={holdout: result.holdout})

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 from components._suite import feature_roles
 from components.train_model import estimator as estimator_module
 from components.train_model.estimator import (
@@ -237,7 +238,7 @@ class TrainResult:
         model_id: MLflow logged-model id.
         model_type: The model type trained.
         hyperparameters: Final estimator parameters.
-        metrics: Metrics logged to the run (training-set and search metrics).
+        run_metrics: Metrics logged to the run (training-set and search metrics).
         data_fingerprint: Content hash of the whole training frame.
         feature_service: Feast feature service of the training frame.
         suite_version: Suite version stamped on the run.
@@ -247,6 +248,9 @@ class TrainResult:
         label_column: Label column.
         feature_columns: Input columns of the served model.
         holdout: The holdout rows (all columns), time-sorted.
+        tracking_uri: Tracking URI of the run (where later steps find it).
+
+    Implements `components._contract.ComponentResult`.
     """
 
     run_id: str
@@ -254,7 +258,7 @@ class TrainResult:
     model_id: str
     model_type: str
     hyperparameters: dict[str, Any]
-    metrics: dict[str, float]
+    run_metrics: dict[str, float]
     data_fingerprint: str
     feature_service: str
     suite_version: str
@@ -265,11 +269,61 @@ class TrainResult:
     feature_columns: list[str]
     holdout: pd.DataFrame = field(repr=False)
 
+    tracking_uri: str = ""
+
     def metadata(self) -> dict[str, Any]:
         """Returns the JSON-safe lineage for a KFP ``Model`` artifact (everything but the frame)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.pop("holdout")
+        fields["metrics"] = fields.pop("run_metrics")
+        return fields
+
+    def metrics(self) -> dict[str, float]:
+        """Returns the metrics logged to the run (training-set and search metrics)."""
+        return dict(self.run_metrics)
+
+    def report(self) -> dict[str, Any]:
+        """Returns the run's lineage and metrics (the Model artifact's metadata)."""
+        return self.metadata()
+
+    def holdout_set(self) -> HoldoutSet:
+        """Returns the holdout as a result of its own (its Dataset has its own lineage)."""
+        return HoldoutSet(self)
+
+
+@dataclass(frozen=True)
+class HoldoutSet:
+    """The holdout ``Dataset`` of a training run (implements the component-result protocol).
+
+    Attributes:
+        run: The training run that produced it.
+    """
+
+    run: TrainResult
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the lineage of the holdout ``Dataset`` artifact."""
+        result = self.run
+        label = result.holdout[result.label_column]
         return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "holdout"
+            "rows": result.holdout_rows,
+            "holdout_start": result.holdout_start,
+            "positive_rate": float(label.mean()),
+            "data_fingerprint": frame_fingerprint(result.holdout),
+            "training_data_fingerprint": result.data_fingerprint,
+            "label_column": result.label_column,
+            "feature_columns": result.feature_columns,
+            "mlflow_run_id": result.run_id,
         }
+
+    def metrics(self) -> dict[str, float]:
+        """Returns ``rows`` and ``positive_rate`` of the holdout."""
+        meta = self.metadata()
+        return {"rows": float(meta["rows"]), "positive_rate": meta["positive_rate"]}
+
+    def report(self) -> dict[str, Any]:
+        """Returns the holdout's lineage."""
+        return self.metadata()
 
 
 def resolve_hyperparameters(model_type: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -766,6 +820,52 @@ def _run_params(config: TrainConfig, hyperparameters: Mapping[str, Any], cutoff:
     return params
 
 
+@dataclass(frozen=True)
+class TrainJob:
+    """What `run` trains, on what, and where it goes.
+
+    Attributes:
+        frame: The training frame (CONVENTIONS schema).
+        train: What to train (model type, roles, split, search).
+        lineage: Where the data and run come from.
+        experiment_name: MLflow experiment, created if missing.
+        tracking_uri: MLflow tracking URI ("" = the suite default); used when `run`
+            gets no client.
+        model_dir: Where to export the logged MLflow model directory (a KFP ``Model``
+            artifact); "" = no export.
+        recorded_feature_service: The feature service `get_features` recorded on the
+            training data; the lineage's when that is empty.
+    """
+
+    frame: pd.DataFrame
+    train: TrainConfig = field(default_factory=TrainConfig)
+    lineage: Lineage = field(default_factory=Lineage)
+    experiment_name: str = mlf.DEFAULT_EXPERIMENT
+    tracking_uri: str = ""
+    model_dir: str = ""
+    recorded_feature_service: str = ""
+
+
+def run(job: TrainJob, *, client: MlflowClient | None = None) -> TrainResult:
+    """The component's work: train, log to MLflow, export the model directory if asked.
+
+    Args:
+        job: Frame, training config, lineage and destinations.
+        client: MLflow client; None = one for ``job.tracking_uri``.
+
+    Raises:
+        ValueError: Bad data, a split with too few rows, or invalid parameters.
+    """
+    client = client or mlf.mlflow_client(job.tracking_uri)
+    lineage = job.lineage
+    if not lineage.feature_service:
+        lineage = dataclasses.replace(lineage, feature_service=job.recorded_feature_service)
+    result = train(job.frame, client, job.train, lineage, job.experiment_name)
+    if job.model_dir:
+        export_model(result.model_uri, job.model_dir)
+    return result
+
+
 def train(
     frame: pd.DataFrame,
     client: MlflowClient,
@@ -803,7 +903,7 @@ def train(
     metrics = training_metrics(fitted.model, split.train, config)
     if fitted.search_best_score is not None:
         metrics["search_cv_roc_auc"] = fitted.search_best_score
-    fingerprint = mlf.data_fingerprint(frame)
+    fingerprint = frame_fingerprint(frame)
     version = lineage.suite_version or suite_version()
     cutoff = split.cutoff.isoformat()
     tags = {
@@ -830,7 +930,7 @@ def train(
             warnings.filterwarnings("ignore", message="The specified dataset source")
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             for context, part in (("training", split.train), ("holdout", split.holdout)):
-                part_fingerprint = mlf.data_fingerprint(part)
+                part_fingerprint = frame_fingerprint(part)
                 dataset = mlflow.data.from_pandas(
                     part,
                     source=lineage.data_source or "unknown",
@@ -859,7 +959,7 @@ def train(
         model_id=info.model_id,
         model_type=config.model_type,
         hyperparameters=fitted.hyperparameters,
-        metrics=metrics,
+        run_metrics=metrics,
         data_fingerprint=fingerprint,
         feature_service=lineage.feature_service,
         suite_version=version,
@@ -869,6 +969,7 @@ def train(
         label_column=config.label_column,
         feature_columns=config.feature_columns,
         holdout=split.holdout,
+        tracking_uri=client.tracking_uri,
     )
 
 
@@ -881,7 +982,7 @@ def _log_drift_reference(
     scores are what the model's scores on fresh, undrifted data look like (training
     scores are sharper and would read as prediction drift).
     """
-    from components.check_drift.reference import build_reference, log_reference
+    from components._drift_reference import build_reference, log_reference
 
     with tempfile.TemporaryDirectory() as scratch:
         reference_dir = build_reference(
@@ -914,22 +1015,3 @@ def export_model(model_uri: str, path: str) -> None:
 
     Path(path).mkdir(parents=True, exist_ok=True)
     mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=path)
-
-
-def holdout_metadata(result: TrainResult) -> dict[str, Any]:
-    """Returns the lineage of the holdout ``Dataset`` artifact.
-
-    Args:
-        result: The training run that produced the holdout.
-    """
-    label = result.holdout[result.label_column]
-    return {
-        "rows": result.holdout_rows,
-        "holdout_start": result.holdout_start,
-        "positive_rate": float(label.mean()),
-        "data_fingerprint": mlf.data_fingerprint(result.holdout),
-        "training_data_fingerprint": result.data_fingerprint,
-        "label_column": result.label_column,
-        "feature_columns": result.feature_columns,
-        "mlflow_run_id": result.run_id,
-    }

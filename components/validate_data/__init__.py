@@ -1,6 +1,6 @@
-"""The `validate_data` component (imported on first use: see `components._lazy`)."""
+"""The `validate_data` component: `core.run` is its logic, `component.py` its KFP wrapper.
 
-from components._lazy import lazy_component
-
-__all__ = ["validate_data"]
-__getattr__ = lazy_component(__name__, "validate_data")
+Import the component from `components.validate_data.component`. This file imports nothing,
+so importing `core` inside a running task never imports kfp (under `_KFP_RUNTIME`,
+`kfp.dsl` has no `component` decorator).
+"""

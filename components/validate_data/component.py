@@ -44,20 +44,16 @@ def validate_data(
     Returns:
         Whether every expectation passed.
     """
-    from components._observability.steps import publish_validation
-    from components.validate_data.core import enforce, parse_on_failure, validate_file
+    import pandas as pd
 
-    parse_on_failure(on_failure)
-    outcome = validate_file(
-        data.path, contract, now=now, html_path=report.path, json_path=result.path
-    )
-    for name, value in outcome.metrics().items():
-        metrics.log_metric(name, value)
-    print(f"[suite] validate_data: {outcome.failure_message().splitlines()[0]}", flush=True)
-    report.metadata.update(outcome.lineage())
-    result.metadata.update(outcome.lineage())
-    publish_validation(
-        outcome, gateway_url=pushgateway_url, pipeline_run=pipeline_run,
+    from components._contract import publish
+    from components.validate_data.core import ValidateConfig, run
+
+    config = ValidateConfig(
+        pd.read_parquet(data.path), contract, on_failure=on_failure, now=now,
+        pushgateway_url=pushgateway_url, pipeline_run=pipeline_run,
         feature_service=data.metadata.get("feature_service", ""), report_url=report.uri,
     )  # fmt: skip
-    return enforce(outcome, on_failure)
+    outcome = run(config)
+    publish(outcome, metrics=metrics, metadata=[report, result], report=result, html=report)
+    return outcome.return_value()

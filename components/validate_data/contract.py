@@ -46,6 +46,8 @@ import pandas as pd
 import yaml
 from pandas.api import types as ptypes
 
+from components._time import to_utc
+
 Bound = int | float | dt.datetime
 Category = str | int | float | bool
 
@@ -390,7 +392,7 @@ def _parse_bound(value: Any, kind: str | None, where: str, problems: list[str]) 
     if kind == "datetime":
         if isinstance(value, dt.datetime | dt.date | str):
             try:
-                return _utc(value)
+                return to_utc(value).to_pydatetime()
             except ValueError as exc:
                 problems.append(f"{where}: {value!r} is not an ISO 8601 timestamp ({exc})")
                 return None
@@ -467,15 +469,6 @@ def _int_field(
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _utc(value: dt.datetime | dt.date | str) -> dt.datetime:
-    """Parses a timestamp as tz-aware UTC; a naive value is taken to be UTC already."""
-    ts = pd.Timestamp(value)
-    if pd.isna(ts):
-        raise ValueError("not a timestamp")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.to_pydatetime()
 
 
 def contract_to_dict(contract: DataContract, *, column_list: bool = False) -> dict[str, Any]:

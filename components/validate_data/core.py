@@ -21,16 +21,18 @@ CLI::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from components._contract import write_reports
+from components._time import parse_utc, to_utc
 from components.validate_data.contract import (
     ColumnSpec,
     ContractError,
@@ -54,6 +56,7 @@ __all__ = [
     "DataContract",
     "DataValidationError",
     "PlannedCheck",
+    "ValidateConfig",
     "ValidationReport",
     "build_suite",
     "contract_from_dict",
@@ -67,9 +70,8 @@ __all__ = [
     "parse_now",
     "parse_on_failure",
     "plan_checks",
-    "validate_file",
+    "run",
     "validate_frame",
-    "write_outputs",
 ]
 
 ON_FAILURE_MODES = ("fail", "schema", "report")
@@ -161,6 +163,9 @@ class ValidationReport:
         checks: Per-check outcomes, in contract order.
         duration_s: Seconds GX spent validating.
         gx_result: The raw GX `ExpectationSuiteValidationResult` as a JSON dict.
+        on_failure: The failure policy `return_value` applies (see `enforce`).
+
+    Implements `components._contract.ComponentResult`.
     """
 
     contract_name: str
@@ -171,6 +176,7 @@ class ValidationReport:
     checks: tuple[CheckResult, ...]
     duration_s: float
     gx_result: dict[str, Any] = field(repr=False, compare=False)
+    on_failure: str = "report"
 
     @property
     def failures(self) -> tuple[CheckResult, ...]:
@@ -185,7 +191,7 @@ class ValidationReport:
             "rows": self.rows,
         }
 
-    def lineage(self) -> dict[str, Any]:
+    def metadata(self) -> dict[str, Any]:
         """Artifact metadata: which contract judged which batch, and the verdict."""
         return {
             "contract": self.contract_name,
@@ -196,7 +202,7 @@ class ValidationReport:
             "validated_at": self.now,
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def report(self) -> dict[str, Any]:
         """The JSON form written to the result artifact."""
         return {
             "contract": self.contract_name,
@@ -209,6 +215,20 @@ class ValidationReport:
             "checks": [asdict(c) for c in self.checks],
             "gx_result": self.gx_result,
         }
+
+    def html(self) -> str:
+        """The self-contained HTML report."""
+        from components.validate_data.html_report import render_html
+
+        return render_html(self)
+
+    def return_value(self) -> bool:
+        """Whether every check passed; raises when `on_failure` says the failures stop the run.
+
+        Raises:
+            DataValidationError: See `enforce`.
+        """
+        return enforce(self, self.on_failure)
 
     def failure_message(self) -> str:
         """A multi-line message listing each failed check, or a pass line."""
@@ -249,15 +269,8 @@ def parse_now(now: str | dt.datetime | None) -> pd.Timestamp:
     Raises:
         ValueError: If `now` is not a timestamp.
     """
-    if now is None or now == "":
-        return pd.Timestamp.now(tz="UTC")
-    try:
-        ts = pd.Timestamp(now)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"now must be an ISO 8601 timestamp or empty, got {now!r}") from exc
-    if pd.isna(ts):
-        raise ValueError(f"now must be an ISO 8601 timestamp or empty, got {now!r}")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    stamp = parse_utc(now, "now") if isinstance(now, str) or now is None else to_utc(now)
+    return pd.Timestamp.now(tz="UTC") if stamp is None else stamp
 
 
 def plan_checks(contract: DataContract, now: pd.Timestamp) -> tuple[PlannedCheck, ...]:
@@ -563,54 +576,57 @@ def enforce(report: ValidationReport, on_failure: str) -> bool:
     return report.success
 
 
-def write_outputs(
-    report: ValidationReport, *, html_path: str | Path, json_path: str | Path
-) -> None:
-    """Writes the self-contained HTML report and the JSON result (creating directories).
+@dataclass(frozen=True)
+class ValidateConfig:
+    """What `run` validates and how a failure is handled.
 
-    Args:
-        report: The validation report.
-        html_path: Where the HTML page goes.
-        json_path: Where the JSON result goes.
+    Attributes:
+        data: The batch.
+        contract: The contract, or its dict form (as a compiled pipeline passes it).
+        on_failure: ``fail``, ``schema`` or ``report`` (see `enforce`).
+        now: Validation time (ISO 8601; "" = now); see `validate_frame`.
+        pushgateway_url: Pushgateway for the step's gauges ("" = environment or off).
+        pipeline_run: KFP run name for the ``pipeline_run`` label.
+        feature_service: Feature service of the batch (metric label).
+        report_url: Where the HTML report will be (linked from notifications).
     """
-    from components.validate_data.html_report import render_html
 
-    for path, text in (
-        (Path(html_path), render_html(report)),
-        (Path(json_path), json.dumps(report.to_dict(), indent=2, default=str)),
-    ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    data: pd.DataFrame
+    contract: DataContract | Mapping[str, Any]
+    on_failure: str = "fail"
+    now: str | dt.datetime | None = ""
+    pushgateway_url: str = ""
+    pipeline_run: str = ""
+    feature_service: str = ""
+    report_url: str = ""
 
 
-def validate_file(
-    data_path: str | Path,
-    contract: DataContract | Mapping[str, Any],
-    *,
-    now: str | dt.datetime | None = None,
-    html_path: str | Path | None = None,
-    json_path: str | Path | None = None,
-) -> ValidationReport:
-    """Reads a parquet batch, validates it, and writes the reports if paths are given.
+def run(config: ValidateConfig) -> ValidationReport:
+    """The component's work: validate the batch, push the step's gauges.
+
+    Failed checks do not raise here: ``return_value()`` of the result applies the
+    failure policy, after the outputs are written.
 
     Args:
-        data_path: Parquet file (or directory of parquet files).
-        contract: The contract, or its dict form (as a pipeline passes it).
-        now: Validation time; see `validate_frame`.
-        html_path: Where to write the HTML report, if anywhere.
-        json_path: Where to write the JSON result, if anywhere.
-
-    Returns:
-        The report; it does not raise on failed checks (see `enforce`).
+        config: The batch, contract and policy.
 
     Raises:
-        ContractError: If `contract` is a malformed dict.
+        ContractError: If the contract is a malformed dict.
+        ValueError: If `on_failure` or `now` is invalid.
     """
+    from components._observability.steps import publish_validation
+
+    mode = parse_on_failure(config.on_failure)
+    contract = config.contract
     if not isinstance(contract, DataContract):
         contract = contract_from_dict(contract)
-    report = validate_frame(pd.read_parquet(data_path), contract, now=now)
-    if html_path is not None and json_path is not None:
-        write_outputs(report, html_path=html_path, json_path=json_path)
+    report = validate_frame(config.data, contract, now=config.now)
+    report = dataclasses.replace(report, on_failure=mode)
+    print(f"[suite] validate_data: {report.failure_message().splitlines()[0]}", flush=True)
+    publish_validation(
+        report, gateway_url=config.pushgateway_url, pipeline_run=config.pipeline_run,
+        feature_service=config.feature_service, report_url=config.report_url,
+    )  # fmt: skip
     return report
 
 
@@ -655,13 +671,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"wrote {dump_contract(contract, args.out)}")
         return 0
-    report = validate_file(
-        args.data,
-        load_contract(args.contract),
-        now=args.now,
-        html_path=args.report,
-        json_path=args.result,
-    )
+    report = validate_frame(pd.read_parquet(args.data), load_contract(args.contract), now=args.now)
+    write_reports(report, report_path=args.result, html_path=args.report)
     print(report.failure_message())
     return 0 if report.success else 1
 

@@ -9,33 +9,20 @@ the data is HTML-escaped.
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from components.validate_data.core import CheckResult, ValidationReport
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1f2328}
-h1{font-size:1.4em;margin:0 0 8px}h2{font-size:1.1em;margin:24px 0 8px}
-.badge{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff}
-.pass{background:#1a7f37}.fail{background:#cf222e}
-dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px;margin:12px 0}
-dt{font-weight:600}dd{margin:0}
-table{border-collapse:collapse;width:100%;font-size:.9em}
-th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}tr.failed td{background:#ffebe9}
-td.obs{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-word}
-"""
+from components._html import badge, page
 
 
-def render_html(report: ValidationReport) -> str:
+def render_html(report: Any) -> str:
     """Returns the report as a complete, self-contained HTML document.
 
     Args:
-        report: The validation report.
+        report: The `ValidationReport` (read by attribute, so this module needs no
+            import of the core that calls it).
     """
     verdict = "PASSED" if report.success else "FAILED"
-    css_class = "pass" if report.success else "fail"
+    tone = "ok" if report.success else "bad"
     summary = {
         "Contract": f"{report.contract_name} v{report.contract_version}",
         "Rows": f"{report.rows:,}",
@@ -54,25 +41,22 @@ def render_html(report: ValidationReport) -> str:
     )
     rows = "".join(_row(i, c) for i, c in enumerate(report.checks, start=1))
     title = f"Data validation: {report.contract_name} v{report.contract_version} - {verdict}"
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Data validation: {escape(report.contract_name)} "
-        f'<span class="badge {css_class}">{verdict}</span></h1>'
+    return page(
+        title,
+        f"<h1>Data validation: {escape(report.contract_name)} {badge(verdict, tone)}</h1>"
         f"<dl>{summary_html}</dl>{failures}"
         "<h2>All expectations</h2><table><thead><tr><th>#</th><th>Result</th><th>Column</th>"
         "<th>Check</th><th>Expectation</th><th>Expected</th><th>Observed</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></body></html>\n"
+        f"<tbody>{rows}</tbody></table>",
     )
 
 
-def _row(index: int, check: CheckResult) -> str:
+def _row(index: int, check: Any) -> str:
     status = "pass" if check.success else "fail"
     cells = (check.column, check.check, check.expectation, check.expected)
     return (
         f'<tr class="{"passed" if check.success else "failed"}"><td>{index}</td>'
-        f'<td><span class="badge {status}">{status.upper()}</span></td>'
+        f"<td>{badge(status.upper(), 'ok' if check.success else 'bad')}</td>"
         + "".join(f"<td>{escape(str(v))}</td>" for v in cells)
-        + f'<td class="obs">{escape(check.observed)}</td></tr>'
+        + f'<td class="mono">{escape(check.observed)}</td></tr>'
     )

@@ -10,11 +10,12 @@ from components._images import image_for
 def validate_serving(
     model_uri: str,
     holdout: Input[Dataset],
-    metrics: Output[Metrics],
     tracking_uri: str = "",
     atol: float = 1e-6,
     max_rows: int = 1000,
     startup_timeout_s: float = 180.0,
+    *,
+    metrics: Output[Metrics],
 ) -> bool:
     """Loads the model in a real MLServer (suite runtime) and checks V2 answers and errors.
 
@@ -30,28 +31,15 @@ def validate_serving(
     Returns:
         True; any failed check raises with the problems and the server log tail.
     """
-    import math
-    import os
-
     import pandas as pd
 
-    from components._mlflow import mlflow_client
-    from components.validate_serving.core import raise_if_failed
-    from components.validate_serving.core import validate_serving as check
+    from components._contract import publish
+    from components.validate_serving.core import ServingConfig, run
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    report = check(
-        mlflow_client(tracking_uri or None),
-        model_uri,
-        pd.read_parquet(holdout.path),
-        atol=atol,
-        max_rows=max_rows,
-        startup_timeout_s=startup_timeout_s,
-    )
-    for name, value in report.metrics().items():
-        if math.isfinite(value):
-            metrics.log_metric(name, value)
-    metrics.metadata["model_uri"] = model_uri
-    print(f"[suite] validate_serving: passed={report.passed} {report.latency_ms}", flush=True)
-    raise_if_failed(report)
-    return True
+    config = ServingConfig(
+        model_uri, pd.read_parquet(holdout.path), tracking_uri=tracking_uri, atol=atol,
+        max_rows=max_rows, startup_timeout_s=startup_timeout_s,
+    )  # fmt: skip
+    result = run(config)
+    publish(result, metrics=metrics, metadata=[metrics])
+    return result.return_value()

@@ -47,7 +47,7 @@ class MalformedCheck:
 
 @dataclass
 class ServingReport:
-    """What ``validate_serving`` measured.
+    """What `run` measured (implements `components._contract.ComponentResult`).
 
     Attributes:
         model_uri: The candidate as given.
@@ -86,6 +86,27 @@ class ServingReport:
         }
         numbers.update(self.latency_ms)
         return numbers
+
+    def metadata(self) -> dict[str, Any]:
+        """The candidate checked and the verdict."""
+        return {"model_uri": self.model_uri, "passed": self.passed}
+
+    def report(self) -> dict[str, Any]:
+        """Every measurement, the malformed-request answers and the problems."""
+        return {
+            **self.metadata(),
+            "metrics": self.metrics(),
+            "malformed": [
+                {"name": c.name, "status": c.status, "message": c.message, "passed": c.passed}
+                for c in self.malformed
+            ],
+            "problems": list(self.problems),
+        }
+
+    def return_value(self) -> bool:
+        """True; a failed check raises (see `raise_if_failed`)."""
+        raise_if_failed(self)
+        return True
 
 
 def percentile_ms(seconds: list[float], q: float) -> float:
@@ -258,26 +279,15 @@ def check_server(
             report.problems.append("good request after malformed ones answered differently")
 
 
-def validate_serving(
-    client: MlflowClient,
-    model_uri: str,
-    holdout: pd.DataFrame,
-    *,
-    atol: float = 1e-6,
-    max_rows: int = 1000,
-    single_requests: int = 50,
-    batch_size: int = 256,
-    batch_requests: int = 20,
-    startup_timeout_s: float = 180.0,
-    parallel_workers: int = 1,
-    workdir: Path | None = None,
-) -> ServingReport:
-    """Serves ``model_uri`` in a real MLServer on loopback and checks it end to end.
+@dataclass(frozen=True)
+class ServingConfig:
+    """What `run` checks and how hard.
 
-    Args:
-        client: MLflow client (resolves ``models:/`` and ``runs:/`` URIs).
+    Attributes:
         model_uri: The candidate, e.g. ``models:/<name>@challenger``.
         holdout: Rows with (at least) the model's input columns.
+        tracking_uri: MLflow tracking/registry URI ("" = the suite default); used when
+            `run` gets no client.
         atol: Largest allowed absolute difference to in-process predictions.
         max_rows: Holdout rows compared (the first ones).
         single_requests: Single-row requests sent (latency sample size).
@@ -286,9 +296,31 @@ def validate_serving(
         startup_timeout_s: How long MLServer may take to load the model.
         parallel_workers: MLServer inference workers (1, as on the cluster).
         workdir: Scratch folder (a temporary one if None; removed afterwards).
+    """
+
+    model_uri: str
+    holdout: pd.DataFrame
+    tracking_uri: str = ""
+    atol: float = 1e-6
+    max_rows: int = 1000
+    single_requests: int = 50
+    batch_size: int = 256
+    batch_requests: int = 20
+    startup_timeout_s: float = 180.0
+    parallel_workers: int = 1
+    workdir: Path | None = None
+
+
+def run(config: ServingConfig, *, client: MlflowClient | None = None) -> ServingReport:
+    """Serves the candidate in a real MLServer on loopback and checks it end to end.
+
+    Args:
+        config: The candidate, its holdout and the check settings.
+        client: MLflow client (resolves ``models:/`` and ``runs:/`` URIs); None = one
+            for ``config.tracking_uri``.
 
     Returns:
-        The report; check ``report.passed`` (see :func:`raise_if_failed`).
+        The report; check ``report.passed`` (``report.return_value()`` raises when not).
 
     Raises:
         ServingError: If the model cannot be loaded by MLServer; the message
@@ -296,13 +328,19 @@ def validate_serving(
         ValueError: If the model has no signature or the holdout lacks its
             input columns.
     """
+    import os
+
     import mlflow.pyfunc
 
+    from components._mlflow import mlflow_client
     from components._serving.models import download_model
     from components._serving.server import start_mlserver
     from components._serving.settings import write_model_settings
 
-    with tempfile.TemporaryDirectory(prefix="validate-serving-", dir=workdir) as tmp:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    client = client or mlflow_client(config.tracking_uri or None)
+    model_uri, c = config.model_uri, config
+    with tempfile.TemporaryDirectory(prefix="validate-serving-", dir=c.workdir) as tmp:
         scratch = Path(tmp)
         model_dir = download_model(client, model_uri, scratch / "model")
         model = mlflow.pyfunc.load_model(str(model_dir))
@@ -312,7 +350,7 @@ def validate_serving(
                 f"{model_uri} has no named input signature; log the model with one "
                 "so serving requests can be checked"
             )
-        frame = feature_frame(holdout, schema.input_names(), max_rows)
+        frame = feature_frame(c.holdout, schema.input_names(), c.max_rows)
         expected = model.predict(frame)
 
         report = ServingReport(model_uri=model_uri)
@@ -321,9 +359,9 @@ def validate_serving(
         started = time.monotonic()
         server = start_mlserver(
             repo,
-            parallel_workers=parallel_workers,
+            parallel_workers=c.parallel_workers,
             ready_models=[SERVED_NAME],
-            timeout_s=startup_timeout_s,
+            timeout_s=c.startup_timeout_s,
         )
         try:
             report.startup_seconds = time.monotonic() - started
@@ -332,10 +370,10 @@ def validate_serving(
                 frame,
                 expected,
                 report,
-                atol=atol,
-                single_requests=single_requests,
-                batch_size=batch_size,
-                batch_requests=batch_requests,
+                atol=c.atol,
+                single_requests=c.single_requests,
+                batch_size=c.batch_size,
+                batch_requests=c.batch_requests,
             )
         except (ServingError, OSError) as exc:  # OSError covers requests' connection errors
             report.problems.append(f"{type(exc).__name__}: {exc}")
@@ -344,6 +382,7 @@ def validate_serving(
             server.stop()
         if report.problems:
             report.problems.append(f"--- server log (tail) ---\n{log_tail}")
+        print(f"[suite] validate_serving: passed={report.passed} {report.latency_ms}", flush=True)
         return report
 
 

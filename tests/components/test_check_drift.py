@@ -15,7 +15,7 @@ from kfp.dsl import Dataset, Output
 
 from churn_data.schema import DRIFT_ROLES, TRAIN_ROLES
 from components._images import image_for
-from components.check_drift import check_drift
+from components.check_drift.component import check_drift
 
 BASE_IMAGE = image_for("check_drift")
 
@@ -68,8 +68,8 @@ def champion_store(tmp_path_factory):
     import mlflow
 
     from churn_data import DriftScenario, GeneratorConfig, generate, schema
+    from components._drift_reference import build_reference, log_reference
     from components._mlflow import mlflow_client
-    from components.check_drift.reference import build_reference, log_reference
     from components.train_model.core import TrainConfig, train
 
     root = tmp_path_factory.mktemp("drift_kfp")

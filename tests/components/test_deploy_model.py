@@ -12,12 +12,11 @@ import pytest
 import yaml
 from kfp import local
 
-from components._mlflow import ALIAS_CHAMPION, ALIAS_PREVIOUS, mlflow_client
+from components._mlflow import ALIAS_CHAMPION, ALIAS_PREVIOUS, alias_version, mlflow_client
 from components._serving.demo_model import log_demo_model
 from components._serving.serve import seed_repository
 from components._serving.server import group_alive, start_mlserver
-from components.deploy_model import deploy_model
-from components.deploy_model.registry import alias_version
+from components.deploy_model.component import deploy_model
 
 
 @pytest.fixture(scope="module")

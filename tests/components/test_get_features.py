@@ -5,8 +5,8 @@ from kfp import dsl, local
 from kfp.dsl import Dataset
 
 from components._feast import apply_repo, copy_repo
-from components.get_features import get_features
-from components.get_features.core import get_features_from_source
+from components.get_features import core
+from components.get_features.component import get_features
 
 
 @dsl.pipeline(name="get-features-check")
@@ -28,7 +28,7 @@ def test_component_writes_the_training_frame_and_its_lineage(tmp_path):
     Proves: the task runs in a separate process via SubprocessRunner(use_venv=False)
     with the suite image set, imports core inside its body, reads labels by path with a
     window given as pipeline parameters, and its Dataset holds the same parquet frame
-    (and fingerprint) as `get_features_from_source`, with feature_service, feature_refs,
+    (and fingerprint) as `core.run`, with feature_service, feature_refs,
     row_count and fingerprint in the artifact metadata. Cannot prove the cluster run
     (image, S3 paths, Redis) — nothing of that runs here.
     """
@@ -43,7 +43,7 @@ def test_component_writes_the_training_frame_and_its_lineage(tmp_path):
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
     run = _features_pipeline(feature_repo=str(repo), labels=labels, start="2024-02-01", end="")
 
-    expected = get_features_from_source(repo, "churn_v1", labels, start="2024-02-01")
+    expected = core.run(core.GetFeaturesConfig(repo, "churn_v1", labels, start="2024-02-01"))
     frame = pd.read_parquet(run.output.path)
     pd.testing.assert_frame_equal(frame, expected.frame)
     assert run.output.metadata["fingerprint"] == expected.fingerprint

@@ -4,7 +4,7 @@ import pandas as pd
 from kfp import local
 
 from components._feast import apply_repo, copy_repo, open_store
-from components.materialize_features import materialize_features
+from components.materialize_features.component import materialize_features
 
 
 def test_component_fills_the_online_store_and_logs_metrics(tmp_path):

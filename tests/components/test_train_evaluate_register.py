@@ -19,10 +19,11 @@ from kfp.dsl import Dataset, Output
 
 from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 from components._images import image_for
-from components.evaluate_model import evaluate_model
-from components.register_model import register_model
-from components.train_model import train_model
+from components.evaluate_model.component import evaluate_model
+from components.register_model.component import register_model
+from components.train_model.component import train_model
 
 MODEL_NAME = "churn-kfp"
 CUSTOMERS = 2000
@@ -121,7 +122,7 @@ def test_blessed_model_becomes_champion_with_lineage(pipeline_runs: dict) -> Non
     assert tags[mlf.TAG_PIPELINE_RUN_ID]
     assert tags[mlf.TAG_PIPELINE_RUN_ID] == run_tags[mlf.TAG_PIPELINE_RUN_ID]
     frame = generate(GeneratorConfig(n_customers=CUSTOMERS, seed=SEED)).snapshot
-    expected = mlf.data_fingerprint(frame.drop(columns=["churn_probability"]))
+    expected = frame_fingerprint(frame.drop(columns=["churn_probability"]))
     assert tags[mlf.TAG_DATA_FINGERPRINT] == expected
     assert tags[mlf.TAG_FEATURE_SERVICE] == "churn_v1"
     assert tags[mlf.TAG_SUITE_VERSION]

@@ -17,7 +17,7 @@ from kfp.dsl import HTML, Artifact, Dataset, Metrics, Output
 
 from churn_data import GeneratorConfig, generate, schema
 from components._images import image_for
-from components.validate_data import validate_data
+from components.validate_data.component import validate_data
 from components.validate_data.core import contract_parameter
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from kfp.dsl import Dataset, Output
 
 from churn_data.schema import TRAIN_ROLES
 from components._images import image_for
-from components.validate_serving import validate_serving
+from components.validate_serving.component import validate_serving
 
 
 @dsl.component(base_image=image_for("validate_serving"), install_kfp_package=False)

@@ -44,8 +44,8 @@ def produce_window(source: str, feature_service: str, window: Output[Dataset]):
 
 
 def _monitoring_probe():
-    from components.check_drift import check_drift
-    from components.validate_data import validate_data
+    from components.check_drift.component import check_drift
+    from components.validate_data.component import validate_data
 
     @dsl.pipeline(name="observed-monitoring")
     def observed_monitoring(
@@ -78,8 +78,8 @@ def world(tmp_path_factory):
     import mlflow
 
     from churn_data import DriftScenario, GeneratorConfig, generate, schema
+    from components._drift_reference import build_reference, log_reference
     from components._mlflow import mlflow_client
-    from components.check_drift.reference import build_reference, log_reference
     from components.train_model.core import TrainConfig, train
 
     root = tmp_path_factory.mktemp("observed")
@@ -147,7 +147,7 @@ def monitored(world, served, stack, tmp_path_factory):
     from components._observability.steps import publish_evaluation
     from components._serving.demo_model import FEATURES
     from components._serving.v2 import build_v2_request, infer
-    from components.deploy_model import deploy_model
+    from components.deploy_model.component import deploy_model
     from components.evaluate_model import core as gate
     from pipelines.config import PipelineConfig
 
@@ -276,15 +276,14 @@ def test_failing_validation_inhibits_the_drift_alert(monitored, stack, world, tm
     import pandas as pd
 
     from components._observability.steps import publish_validation
-    from components.validate_data.core import validate_file
+    from components.validate_data.contract import contract_from_dict
+    from components.validate_data.core import validate_frame
     from pipelines.config import PipelineConfig
 
     broken = pd.read_parquet(world["source"])
     broken["customer_id"] = broken["customer_id"].astype("float64")
     broken.loc[broken.index[:50], "customer_id"] = None
-    path = tmp_path / "broken.parquet"
-    broken.to_parquet(path)
-    report = validate_file(path, PipelineConfig.from_repo().contract)
+    report = validate_frame(broken, contract_from_dict(PipelineConfig.from_repo().contract))
     assert not report.success
     publish_validation(
         report,

@@ -40,7 +40,7 @@ def test_every_component_compiles_alone(name, tmp_path):
 
     Cannot prove: that the image exists in a registry.
     """
-    component = getattr(importlib.import_module(f"components.{name}"), name)
+    component = getattr(importlib.import_module(f"components.{name}.component"), name)
     out = tmp_path / f"{name}.yaml"
     compiler.Compiler().compile(component, str(out))
     spec = _documents(out)[0]

@@ -48,8 +48,8 @@ def test_concurrent_promotions_leave_exactly_one_champion(tmp_path) -> None:
             )
         outcomes = [p.communicate(timeout=300) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outcomes
-        champion = core.alias_version(client, name, mlf.ALIAS_CHAMPION)
-        previous = core.alias_version(client, name, mlf.ALIAS_PREVIOUS)
+        champion = mlf.alias_version(client, name, mlf.ALIAS_CHAMPION)
+        previous = mlf.alias_version(client, name, mlf.ALIAS_PREVIOUS)
         assert {champion, previous} == set(versions)
         tickets = {}
         for v in versions:

@@ -25,12 +25,13 @@ from kfp import compiler, dsl
 from kfp.dsl import Dataset, Output
 
 from churn_data.schema import TRAIN_ROLES
+from components import _aliases
 from components import _mlflow as mlf
 from components._images import image_for
 from components._registry_lock import lock_model_name
-from components.evaluate_model import evaluate_model
-from components.register_model import core, register_model
-from components.train_model import train_model
+from components.evaluate_model.component import evaluate_model
+from components.register_model.component import register_model
+from components.train_model.component import train_model
 from pipelines.local_runner import run_compiled
 
 CUSTOMERS = 1200
@@ -132,13 +133,13 @@ def test_two_pipelines_at_once_end_with_every_version_and_one_champion(
 
     versions = client.search_model_versions(f"name='{name}'")
     assert sorted(str(v.version) for v in versions) == ["1", "2"]
-    first, last = sorted(versions, key=lambda v: int(v.tags[core.TAG_PROMOTION_TICKET]))
-    assert first.tags[core.TAG_PROMOTION_REPLACED] == ""
-    assert last.tags[core.TAG_PROMOTION_REPLACED] == str(first.version)
+    first, last = sorted(versions, key=lambda v: int(v.tags[_aliases.TAG_PROMOTION_TICKET]))
+    assert first.tags[_aliases.TAG_PROMOTION_REPLACED] == ""
+    assert last.tags[_aliases.TAG_PROMOTION_REPLACED] == str(first.version)
     aliases = {k: str(v) for k, v in client.get_registered_model(name).aliases.items()}
     assert aliases == {
         mlf.ALIAS_CHAMPION: str(last.version),
         mlf.ALIAS_PREVIOUS: str(first.version),
     }
-    assert core.pending_intent(client, name) is None
+    assert _aliases.pending_intent(client, name) is None
     assert client.search_model_versions(f"name='{lock_model_name(name)}'") == []

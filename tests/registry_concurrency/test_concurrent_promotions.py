@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from components import _aliases
 from components import _mlflow as mlf
 from components._registry_lock import lock_model_name
-from components.register_model import core
 
 WORKER = Path(__file__).with_name("registry_worker.py")
 WORKERS = 6
@@ -88,17 +88,17 @@ def test_concurrent_register_and_promote_keep_one_serial_history(backend, reques
     assert len(records) == WORKERS * VERSIONS_PER_WORKER
     versions = client.search_model_versions(f"name='{name}'")
     assert sorted(int(v.version) for v in versions) == list(range(1, len(records) + 1))
-    promoted = sorted(versions, key=lambda v: int(v.tags[core.TAG_PROMOTION_TICKET]))
-    tickets = [int(v.tags[core.TAG_PROMOTION_TICKET]) for v in promoted]
+    promoted = sorted(versions, key=lambda v: int(v.tags[_aliases.TAG_PROMOTION_TICKET]))
+    tickets = [int(v.tags[_aliases.TAG_PROMOTION_TICKET]) for v in promoted]
     assert len(set(tickets)) == len(tickets)
-    chain = [v.tags[core.TAG_PROMOTION_REPLACED] for v in promoted]
+    chain = [v.tags[_aliases.TAG_PROMOTION_REPLACED] for v in promoted]
     assert chain == ["", *[str(v.version) for v in promoted[:-1]]]
     aliases = {k: str(v) for k, v in client.get_registered_model(name).aliases.items()}
     assert aliases == {
         mlf.ALIAS_CHAMPION: str(promoted[-1].version),
         mlf.ALIAS_PREVIOUS: str(promoted[-2].version),
     }
-    assert core.pending_intent(client, name) is None
+    assert _aliases.pending_intent(client, name) is None
     assert client.search_model_versions(f"name='{lock_model_name(name)}'") == []
     slowest = max(r["register_s"] + r["promote_s"] for r in records)
     print(

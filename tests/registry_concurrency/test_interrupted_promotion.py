@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from components import _aliases as alias_moves
 from components import _mlflow as mlf
 from components._registry_lock import lock_model_name
 from components.register_model import core
@@ -90,7 +91,7 @@ def test_killed_promotion_serves_the_old_champion_and_the_next_run_finishes_it(
     assert after_kill[mlf.ALIAS_CHAMPION] == expected_champion
     if step != "intent":
         assert after_kill[mlf.ALIAS_PREVIOUS] == v1
-    assert core.pending_intent(client, name)["champion"] == v2
+    assert alias_moves.pending_intent(client, name)["champion"] == v2
     assert len(client.search_model_versions(f"name='{lock_model_name(name)}'")) == 1
 
     t0 = time.monotonic()
@@ -99,9 +100,9 @@ def test_killed_promotion_serves_the_old_champion_and_the_next_run_finishes_it(
     assert waited < LEASE + 30
     assert (change.champion, change.previous) == (v3, v2)
     assert _aliases(client, name) == {mlf.ALIAS_CHAMPION: v3, mlf.ALIAS_PREVIOUS: v2}
-    repaired = json.loads(client.get_registered_model(name).tags[core.TAG_REPAIRED])
+    repaired = json.loads(client.get_registered_model(name).tags[alias_moves.TAG_REPAIRED])
     assert (repaired["champion"], repaired["previous"]) == (v2, v1)
-    assert core.pending_intent(client, name) is None
+    assert alias_moves.pending_intent(client, name) is None
     assert client.search_model_versions(f"name='{lock_model_name(name)}'") == []
 
 
@@ -122,10 +123,10 @@ def test_repair_alone_finishes_the_move_on_both_backends(backend, request):
     half_done = _aliases(client, name)
     assert (half_done[mlf.ALIAS_CHAMPION], half_done[mlf.ALIAS_PREVIOUS]) == (v1, v1)
 
-    finished = core.repair(client, name)
+    finished = alias_moves.repair(client, name)
     assert (finished["champion"], finished["previous"]) == (v2, v1)
     assert _aliases(client, name) == {mlf.ALIAS_CHAMPION: v2, mlf.ALIAS_PREVIOUS: v1}
-    assert core.repair(client, name) is None
+    assert alias_moves.repair(client, name) is None
 
 
 def test_an_intent_that_cannot_be_finished_is_refused_and_changes_nothing(
@@ -146,11 +147,11 @@ def test_an_intent_that_cannot_be_finished_is_refused_and_changes_nothing(
     client.delete_model_version(name, v2)
     before = _aliases(client, name)
 
-    with pytest.raises(core.RegistryStateError, match=rf"v{v2}.*{core.TAG_INTENT}"):
+    with pytest.raises(alias_moves.RegistryStateError, match=rf"v{v2}.*{alias_moves.TAG_INTENT}"):
         core.promote(client, name, v3)
     assert _aliases(client, name) == before
     assert before[mlf.ALIAS_CHAMPION] == v1
 
-    client.delete_registered_model_tag(name, core.TAG_INTENT)
+    client.delete_registered_model_tag(name, alias_moves.TAG_INTENT)
     change = core.promote(client, name, v3)
     assert (change.champion, change.previous) == (v3, v1)

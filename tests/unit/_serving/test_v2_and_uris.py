@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components._mlflow import parse_models_uri
 from components._serving.metrics import parse_prometheus_text, sample_total
-from components._serving.models import parse_models_uri
 from components._serving.settings import ephemeral_ports, model_settings
 from components._serving.v2 import build_v2_request, compare_predictions, decode_v2_outputs
 

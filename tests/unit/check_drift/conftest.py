@@ -32,7 +32,7 @@ def predict_fn(model) -> Callable[[pd.DataFrame], np.ndarray]:
 
 @pytest.fixture(scope="session")
 def reference_dir(tmp_path_factory, holdout_frame, predict_fn):
-    from components.check_drift.reference import build_reference
+    from components._drift_reference import build_reference
 
     return build_reference(
         holdout_frame,
@@ -50,6 +50,6 @@ def reference_dir(tmp_path_factory, holdout_frame, predict_fn):
 
 @pytest.fixture(scope="session")
 def reference(reference_dir):
-    from components.check_drift.reference import load_reference_dir
+    from components._drift_reference import load_reference_dir
 
     return load_reference_dir(reference_dir)

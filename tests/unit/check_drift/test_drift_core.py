@@ -11,6 +11,8 @@ import pytest
 from drift_data import CATEGORICAL, NUMERIC, churn_frame
 
 from churn_data.schema import DRIFT_ROLES
+from components._contract import finite_metrics
+from components._drift_reference import build_reference, load_reference_dir
 from components.check_drift.core import (
     CHECKS,
     STATUS_DRIFT,
@@ -22,7 +24,6 @@ from components.check_drift.core import (
     numeric_histogram,
     psi,
 )
-from components.check_drift.reference import build_reference, load_reference_dir
 
 ALL_CHECKS = DriftParams(**DRIFT_ROLES, checks=CHECKS)
 
@@ -312,17 +313,17 @@ def test_numeric_bins_are_right_closed_with_a_null_bin():
 def test_report_is_json_safe_deterministic_and_has_finite_metrics(reference, predict_fn):
     """The report serialises as strict JSON and the same input gives the same report.
 
-    Proves: to_dict survives json.dumps(allow_nan=False); two runs with the same
-    seed (including the domain classifier) give identical dicts; metrics are
-    finite and include per-feature p-value, statistic and PSI plus share_drifted.
+    Proves: the report survives json.dumps(allow_nan=False); two runs with the same
+    seed (including the domain classifier) give identical dicts; the published
+    (finite) metrics include per-feature p-value, statistic and PSI plus share_drifted.
     Cannot prove stability across library versions.
     """
     window = churn_frame(1000, seed=25, age_shift=4.0)
-    first = check_drift(window, reference, ALL_CHECKS, predict_fn).to_dict()
+    first = check_drift(window, reference, ALL_CHECKS, predict_fn).report()
     second = check_drift(window, reference, ALL_CHECKS, predict_fn)
 
-    assert json.loads(json.dumps(first, allow_nan=False)) == second.to_dict()
-    metrics = second.metrics()
+    assert json.loads(json.dumps(first, allow_nan=False)) == second.report()
+    metrics = finite_metrics(second.metrics())
     assert all(math.isfinite(v) for v in metrics.values())
     for name in ("age", "plan"):
         assert {f"p_value_{name}", f"statistic_{name}", f"psi_{name}"} <= set(metrics)
@@ -381,7 +382,7 @@ def test_window_extra_columns_and_categorical_nulls_are_handled(reference, predi
     plan = next(f for f in report.features if f.name == "plan")
     assert plan.unseen_categories == {}
     assert plan.null_share_current == pytest.approx(0.01)
-    assert isinstance(report.to_dict()["features"], list)
+    assert isinstance(report.report()["features"], list)
     assert pd.Series([f.name for f in report.features]).is_unique
 
 

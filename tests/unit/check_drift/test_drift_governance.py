@@ -16,7 +16,7 @@ CHECKS = ("feature", "prediction")
 @pytest.fixture(scope="module")
 def large_reference(tmp_path_factory, predict_fn):
     """A 20,000-row reference: large enough for KS to see a 0.07 SD shift."""
-    from components.check_drift.reference import build_reference, load_reference_dir
+    from components._drift_reference import build_reference, load_reference_dir
 
     holdout = churn_frame(20_000, seed=12)
     out = build_reference(

@@ -10,19 +10,21 @@ import pytest
 from drift_data import CATEGORICAL, FEATURES, NUMERIC, churn_frame
 
 from churn_data.schema import DRIFT_ROLES
-from components._mlflow import positive_probability
-from components.check_drift.core import (
-    DriftParams,
-    champion_uri,
-    check_drift,
-    load_champion,
-    run_drift_check,
-)
-from components.check_drift.reference import (
+from components._contract import write_reports
+from components._drift_reference import (
     REFERENCE_ARTIFACT_PATH,
     build_reference,
     load_reference,
     log_reference,
+)
+from components._mlflow import positive_probability
+from components.check_drift.core import (
+    DriftCheckConfig,
+    DriftParams,
+    champion_uri,
+    check_drift,
+    load_champion,
+    run,
 )
 
 
@@ -182,7 +184,7 @@ def test_reference_round_trips_through_mlflow(mlflow_store, reference, form):
     theirs = check_drift(
         window, loaded, DriftParams(**DRIFT_ROLES, checks=("feature", "multivariate"))
     )
-    assert theirs.to_dict()["features"] == ours.to_dict()["features"]
+    assert theirs.report()["features"] == ours.report()["features"]
     assert theirs.multivariate == ours.multivariate
 
 
@@ -218,21 +220,21 @@ def test_load_champion_scores_with_the_registered_model(mlflow_store, predict_fn
 
 
 def test_run_drift_check_writes_html_and_json(mlflow_store, tmp_path):
-    """The component's core entry point reads a parquet window and writes both reports.
+    """The component's core entry point, with the shared report writer, gives both reports.
 
     Proves: from a tracking URI and a model name, a shifted window is detected and
     the JSON report on disk is strict JSON with the status and drifted features;
     the HTML file is written. Cannot prove the KFP wiring (tests/components does).
     """
-    window_path = tmp_path / "window.parquet"
-    churn_frame(1000, seed=42, age_shift=8.0).to_parquet(window_path)
-    report = run_drift_check(
-        window_path,
-        mlflow_store["uri"],
+    config = DriftCheckConfig(
+        churn_frame(1000, seed=42, age_shift=8.0),
         DriftParams(**DRIFT_ROLES),
+        tracking_uri=mlflow_store["uri"],
         model_name="churn",
-        html_path=tmp_path / "r" / "report.html",
-        json_path=tmp_path / "r" / "report.json",
+    )
+    report = run(config)
+    write_reports(
+        report, report_path=tmp_path / "r" / "report.json", html_path=tmp_path / "r" / "report.html"
     )
 
     on_disk = json.loads((tmp_path / "r" / "report.json").read_text())

@@ -12,14 +12,16 @@ import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
 from churn_data import GeneratorConfig, generate, schema
+from components._contract import report_json
 from components.compare_shadow.core import (
     DECISION_KEEP,
     DECISION_PROMOTE,
     DECISION_WAITING,
     TAG_SHADOW_REJECTED,
+    CompareShadowConfig,
     ShadowConfig,
     compare_paired,
-    run_compare_shadow,
+    run,
 )
 
 REPO = Path(__file__).resolve().parents[3] / "feature_repo"
@@ -128,29 +130,29 @@ def test_shadow_comparison_moves_aliases_or_tags_the_rejected_challenger(
 ):
     """From a prediction log with both answers to the registry: promote, or reject with why.
 
-    Proves, through run_compare_shadow over a log written by the real writer, labels
+    Proves, through compare_shadow's run over a log written by the real writer, labels
     joined by request id and a sqlite MLflow registry: the truth challenger (v2) becomes
     champion with v1 as previous and no challenger alias left, with audit records; the
     worse one leaves the aliases as they were and carries suite.shadow.rejected (the
     reason and numbers) plus a shadow_rejected audit record. The JSON report says
-    which path scored. Cannot prove: the Seldon mirror delivering those answers.
+    which path scored (through the shared contract's JSON writer). Cannot prove: the
+    Seldon mirror delivering those answers.
     """
     from components import _governance as gov
-    from components._aliases import alias_version
+    from components._mlflow import alias_version
 
     client = _registry(tmp_path)
     s = _scores(world)
     labels = _shadow_log(tmp_path, world, s["champion"], s[challenger])
-    result = run_compare_shadow(
-        str(tmp_path / "predictions"), "2026-12-01", "2026-12-02", str(labels), REPO,
-        client.tracking_uri, "churn", ShadowConfig(min_labels=500, bootstrap_samples=300),
-        join_by="request_id", json_path=tmp_path / "report.json",
-        markdown_path=tmp_path / "report.md",
+    config = CompareShadowConfig(
+        str(tmp_path / "predictions"), "2026-12-01", "2026-12-02", str(labels), REPO, "churn",
+        ShadowConfig(min_labels=500, bootstrap_samples=300), join_by="request_id",
     )  # fmt: skip
+    result = run(config, client=client)
     assert result.labelled_rows == len(world)
     assert "both answers logged" in result.score_source
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["decision"] == result.decision
+    report = json.loads(report_json(result))
+    assert report["decision"] == result.decision == result.return_value()
     tags = client.get_model_version("churn", "2").tags
     if challenger == "truth":
         assert result.decision == DECISION_PROMOTE
@@ -202,11 +204,12 @@ def test_kserve_path_scores_the_logged_inputs_with_the_challenger(tmp_path):
         **{schema.TIMESTAMP: pd.Timestamp(when) + pd.Timedelta(days=3)}
     )
     labels.to_parquet(tmp_path / "labels.parquet", index=False)
-    result = run_compare_shadow(
+    config = CompareShadowConfig(
         str(tmp_path / "predictions"), "2026-12-01", "2026-12-02",
-        str(tmp_path / "labels.parquet"), REPO, client.tracking_uri, "churn",
+        str(tmp_path / "labels.parquet"), REPO, "churn",
         ShadowConfig(min_labels=200, bootstrap_samples=200), max_delay="30D",
     )  # fmt: skip
+    result = run(config, client=client)
     assert "scored the champion's logged inputs" in result.score_source
     assert result.labelled_rows == len(rows)
     expected = log_loss(rows[schema.LABEL], challenger.predict(inputs[list(FEATURES)]))

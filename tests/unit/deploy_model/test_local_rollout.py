@@ -10,12 +10,17 @@ import requests
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
-from components._mlflow import ALIAS_CHAMPION, ALIAS_PREVIOUS, TAG_ROLLED_BACK, ensure_experiment
+from components._mlflow import (
+    ALIAS_CHAMPION,
+    ALIAS_PREVIOUS,
+    TAG_ROLLED_BACK,
+    alias_version,
+    ensure_experiment,
+)
 from components._serving.demo_model import FEATURES, demo_frame
 from components._serving.models import download_model
 from components._serving.v2 import build_v2_request, decode_v2_outputs, infer, repository_index
 from components.deploy_model.core import DeployError, DeployRequest, deploy, raise_if_rolled_back
-from components.deploy_model.registry import alias_version
 
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec(DataType.double, "tenure_months"), ColSpec(DataType.double, "age")]),

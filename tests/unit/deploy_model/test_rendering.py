@@ -27,7 +27,6 @@ from components.deploy_model.core import (
     deploy_kserve,
     deploy_seldon,
     kserve_objects,
-    manifests_yaml,
     require_remote,
     seldon_objects,
 )
@@ -210,7 +209,7 @@ def test_render_only_publishes_multi_document_yaml():
     result = deploy_kserve(REQUEST, MODEL, None, CanaryPolicy())
     assert result.action == "rendered"
     assert [o["kind"] for o in result.manifests] == ["InferenceService"] * 2
-    assert list(yaml.safe_load_all(manifests_yaml(result))) == result.manifests
+    assert list(yaml.safe_load_all(result.manifests_yaml())) == result.manifests
     seldon_result = deploy_seldon(REQUEST, MODEL, None, CanaryPolicy())
     assert [o["kind"] for o in seldon_result.manifests] == ["Model", "Experiment", "Model"]
 

@@ -26,18 +26,20 @@ def training_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def good(training_frame: pd.DataFrame, tracking_uri: str) -> train_core.TrainResult:
-    return train_core.train(
-        training_frame, mlf.mlflow_client(tracking_uri), train_core.TrainConfig(**TRAIN_ROLES)
+    return train_core.run(
+        train_core.TrainJob(training_frame, train_core.TrainConfig(**TRAIN_ROLES)),
+        client=mlf.mlflow_client(tracking_uri),
     )
 
 
 @pytest.fixture(scope="session")
 def shuffled(training_frame: pd.DataFrame, tracking_uri: str) -> train_core.TrainResult:
     label = np.random.default_rng(0).permutation(training_frame["churned"].to_numpy())
-    return train_core.train(
-        training_frame.assign(churned=label),
-        mlf.mlflow_client(tracking_uri),
-        train_core.TrainConfig(**TRAIN_ROLES),
+    return train_core.run(
+        train_core.TrainJob(
+            training_frame.assign(churned=label), train_core.TrainConfig(**TRAIN_ROLES)
+        ),
+        client=mlf.mlflow_client(tracking_uri),
     )
 
 

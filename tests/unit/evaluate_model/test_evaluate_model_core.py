@@ -163,7 +163,7 @@ def test_worse_challenger_is_not_blessed_and_the_champion_stays(
     assert result.champion.version == version
     alone = evaluate(good.holdout, good.model_uri, client, f"{model_name}-none", no_floors)
     assert result.champion.metrics == alone.challenger.metrics
-    assert registry.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == version
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == version
 
     core.log_to_run(client, shuffled.run_id, result)
     run = client.get_run(shuffled.run_id)
@@ -174,7 +174,7 @@ def test_worse_challenger_is_not_blessed_and_the_champion_stays(
     assert "NOT BLESSED" in report
     assert f"{result.challenger.metrics['roc_auc']:.4f}" in report
     assert f"{result.champion.metrics['roc_auc']:.4f}" in report
-    assert json.loads(json.dumps(result.to_dict()))["decision"]["blessed"] is False
+    assert json.loads(json.dumps(result.report()))["decision"]["blessed"] is False
 
 
 def test_gate_directions_and_tolerance() -> None:

@@ -90,8 +90,9 @@ def large(tracking_uri: str) -> train_core.TrainResult:
     """XGBoost on 6,000 customers: a holdout of ~1,900 rows, ~500-700 per plan."""
     data = generate(GeneratorConfig(n_customers=6000, seed=5))
     frame = data.snapshot.drop(columns=["churn_probability"])
-    return train_core.train(
-        frame, mlf.mlflow_client(tracking_uri), train_core.TrainConfig(**TRAIN_ROLES)
+    return train_core.run(
+        train_core.TrainJob(frame, train_core.TrainConfig(**TRAIN_ROLES)),
+        client=mlf.mlflow_client(tracking_uri),
     )
 
 
@@ -158,7 +159,7 @@ def test_better_overall_but_worse_on_one_slice_is_not_blessed(
     report = core.render_markdown(result)
     assert "NOT BLESSED" in report
     assert f"FAIL slice non-inferiority plan={unfair_pair['target']}" in report
-    json.dumps(result.to_dict(), allow_nan=False)
+    json.dumps(result.report(), allow_nan=False)
 
     fair = core.evaluate(
         large.holdout,

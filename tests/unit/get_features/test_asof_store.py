@@ -57,7 +57,7 @@ YAML = """project: edge
 provider: local
 registry: data/registry.db
 offline_store:
-  type: components._feast.AsofDuckDBOfflineStore
+  type: components._feast_asof.AsofDuckDBOfflineStore
 online_store:
   type: sqlite
   path: data/online.db

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from components._time import parse_utc
 from components.get_features.core import (
-    get_features_from_source,
+    GetFeaturesConfig,
     get_training_frame,
     load_entity_frame,
-    parse_bound,
+    run,
 )
 
 
@@ -44,8 +45,8 @@ def test_bad_windows_fail_with_the_reason(tiny_sources, suite):
     with pytest.raises(ValueError, match=r"empty window: start='2024-05-01'"):
         load_entity_frame(labels, suite, start="2024-05-01", end="2024-04-01")
     with pytest.raises(ValueError, match=r"end='yesterday' is not an ISO date"):
-        parse_bound("yesterday", "end")
-    assert parse_bound("  ", "start") is None
+        parse_utc("yesterday", "end")
+    assert parse_utc("  ", "start") is None
 
 
 def test_labels_without_the_label_column_are_named(tmp_path, case, suite):
@@ -60,14 +61,14 @@ def test_labels_without_the_label_column_are_named(tmp_path, case, suite):
 
 
 def test_component_work_equals_the_core_join(case, repo, store, tiny_sources, suite):
-    """`get_features_from_source` (what the component runs) equals the core join.
+    """`run` (what the component runs) equals the core join.
 
     Proves the path + window entry point reads the labels, uses suite.yaml's default
     service when given "" and returns the same frame as `get_training_frame` on the
     same rows. Cannot prove the KFP wrapper (tests/components).
     """
     source = tiny_sources / "labels.parquet"
-    result = get_features_from_source(repo, "", source, end="2024-03-02")
+    result = run(GetFeaturesConfig(repo, "", source, end="2024-03-02"))
     direct = get_training_frame(store, case.labels.iloc[:5], suite.feature_service, suite)
     assert result.feature_service == "churn_v1"
     pd.testing.assert_frame_equal(result.frame, direct.frame)

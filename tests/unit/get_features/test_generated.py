@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from components._feast import apply_repo, copy_repo
-from components.get_features.core import frame_fingerprint, get_features_from_source
+from components._fingerprint import frame_fingerprint
+from components.get_features.core import GetFeaturesConfig, run
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_training_frame_equals_the_generators_snapshot(generated):
     rule, or on data the generator never emits (ties on key and time).
     """
     data, repo, labels = generated
-    result = get_features_from_source(repo, "churn_v1", labels)
+    result = run(GetFeaturesConfig(repo, "churn_v1", labels))
     expected = data.snapshot.drop(columns="churn_probability").reset_index(drop=True)
     assert result.row_count == len(data.labels)
     assert data.summary["activity_ttl_null_rate"] > 0
@@ -52,7 +53,7 @@ def test_a_window_of_labels_equals_that_window_of_the_snapshot(generated):
     Cannot prove anything about windows crossing appended periods.
     """
     data, repo, labels = generated
-    result = get_features_from_source(repo, "", labels, start="2024-02-01", end="2024-03-15")
+    result = run(GetFeaturesConfig(repo, "", labels, start="2024-02-01", end="2024-03-15"))
     snapshot = data.snapshot.drop(columns="churn_probability")
     inside = snapshot["event_timestamp"].between(
         pd.Timestamp("2024-02-01", tz="UTC"), pd.Timestamp("2024-03-15", tz="UTC"), "left"

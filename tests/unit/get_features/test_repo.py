@@ -100,7 +100,7 @@ def test_cluster_yaml_is_chosen_by_env_and_filled_from_env(monkeypatch, tmp_path
     assert store.config.online_store.type == "redis"
     assert store.config.online_store.connection_string == "redis.feast.svc:6379,db=0"
     assert store.config.registry.path == str(tmp_path / "cluster-registry.db")
-    assert store.config.offline_store.type == "components._feast.AsofDuckDBOfflineStore"
+    assert store.config.offline_store.type == "components._feast_asof.AsofDuckDBOfflineStore"
 
 
 def test_source_dir_comes_from_the_argument_env_or_repo(monkeypatch, tmp_path):

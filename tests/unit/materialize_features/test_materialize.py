@@ -9,11 +9,12 @@ import pytest
 
 from components._feast import open_store
 from components.materialize_features.core import (
+    MaterializeConfig,
+    MaterializeResult,
     ViewMaterialization,
     materialize,
-    materialize_repo,
     parse_end_time,
-    summary,
+    run,
 )
 
 T = datetime(2024, 6, 1, tzinfo=UTC)
@@ -37,7 +38,7 @@ def test_first_run_loads_the_ttl_window_before_end_time(fresh_repo):
     older than 3650 days); online reads give each entity's latest value as of end_time
     and nothing written after it. Cannot prove Redis behaves like sqlite here.
     """
-    results = {r.feature_view: r for r in materialize_repo(fresh_repo, T.isoformat())}
+    results = {r.feature_view: r for r in run(MaterializeConfig(fresh_repo, T.isoformat())).views}
     activity, profile = results["customer_activity"], results["customer_profile"]
     assert (activity.start, activity.end, activity.rows) == (T - timedelta(days=30), T, 2)
     assert (profile.start, profile.end, profile.rows) == (T - timedelta(days=3650), T, 1)
@@ -126,12 +127,12 @@ def test_end_time_parameter_and_metrics():
     with pytest.raises(ValueError, match="end_time='soon'"):
         parse_end_time("soon")
 
-    metrics = summary(
-        [
+    metrics = MaterializeResult(
+        (
             ViewMaterialization("customer_profile", T - timedelta(days=1), T, 7, True),
             ViewMaterialization("customer_activity", T, T, 0, False),
-        ]
-    )
+        )
+    ).metrics()
     assert metrics == {
         "rows_customer_profile": 7.0,
         "first_run_customer_profile": 1.0,

@@ -29,8 +29,11 @@ def runs(training_frame: pd.DataFrame, tracking_uri: str) -> list[train_core.Tra
     client = mlf.mlflow_client(tracking_uri)
     lineage = train_core.Lineage(pipeline_run_id="kfp-train-run", feature_service="churn_v1")
     return [
-        train_core.train(
-            training_frame, client, train_core.TrainConfig(**TRAIN_ROLES, model_type=t), lineage
+        train_core.run(
+            train_core.TrainJob(
+                training_frame, train_core.TrainConfig(**TRAIN_ROLES, model_type=t), lineage
+            ),
+            client=client,
         )
         for t in ("logistic_regression", "xgboost")
     ]
@@ -49,7 +52,7 @@ def evaluations(runs, tracking_uri: str) -> list[dict]:
             label_column="churned",
             slice_features=["plan"],
             challenger_run_id=r.run_id,
-        ).to_dict()
+        ).report()
         for r in runs
     ]
 

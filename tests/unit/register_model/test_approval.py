@@ -36,18 +36,18 @@ def test_only_an_approved_version_is_promoted_and_every_move_is_audited(
     uri = ["--tracking-uri", tracking_uri, "--model", model_name]
     assert main(["promote", *uri, "--version", first]) == 3
     assert "waiting for approval" in capsys.readouterr().err
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) is None
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) is None
     with pytest.raises(SystemExit):
         main(["approve", *uri, "--version", first])  # --reason is required
     assert main(["approve", *uri, "--version", first, "--reason", "fair on every plan"]) == 0
     assert main(["promote", *uri, "--version", first]) == 0
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == first
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == first
 
     monkeypatch.setenv("SUITE_ACTOR", "bob@example.com")
     assert main(["reject", *uri, "--version", second, "--reason", "worse for premium"]) == 0
     assert main(["promote", *uri, "--version", second]) == 3
     assert "rejected by bob@example.com" in capsys.readouterr().err
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == first
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == first
 
     tags = client.get_model_version(model_name, first).tags
     decision = gov.approval(tags)

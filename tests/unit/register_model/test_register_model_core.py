@@ -6,6 +6,7 @@ import mlflow
 import numpy as np
 import pytest
 
+from components import _aliases
 from components import _mlflow as mlf
 from components.register_model import core
 
@@ -66,12 +67,12 @@ def test_promote_moves_champion_to_previous(client, model_name: str, runs, evalu
     first = core.promote(client, model_name, v1)
     assert (first.champion, first.previous, first.changed) == (v1, None, True)
     v2 = _register(client, model_name, runs[1], evaluations[1]).version
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) == v2
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) == v2
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
     second = core.promote(client, model_name, v2)
     assert (second.champion, second.previous, second.changed) == (v2, v1, True)
-    assert core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v1
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) is None
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHALLENGER) is None
     repeat = core.promote(client, model_name, v2)
     assert (repeat.champion, repeat.previous, repeat.changed) == (v2, v1, False)
     with pytest.raises(mlflow.exceptions.MlflowException):
@@ -90,17 +91,17 @@ def test_rollback_restores_previous_champion(client, model_name: str, runs, eval
     core.promote(client, model_name, v1)
     v2 = _register(client, model_name, runs[1], evaluations[1]).version
     core.promote(client, model_name, v2)
-    change = core.rollback(client, model_name)
+    change = _aliases.rollback(client, model_name)
     assert (change.champion, change.previous) == (v1, None)
-    assert core.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
-    assert core.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) is None
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_CHAMPION) == v1
+    assert mlf.alias_version(client, model_name, mlf.ALIAS_PREVIOUS) is None
     assert client.get_model_version(model_name, v2).tags[mlf.TAG_ROLLED_BACK] == "true"
     champion = mlflow.pyfunc.load_model(f"models:/{model_name}@{mlf.ALIAS_CHAMPION}")
     holdout = runs[0].holdout
     expected = mlflow.pyfunc.load_model(runs[0].model_uri).predict(holdout)
     assert np.array_equal(champion.predict(holdout), expected)
     with pytest.raises(ValueError, match="has no 'previous' version"):
-        core.rollback(client, model_name)
+        _aliases.rollback(client, model_name)
 
 
 def test_only_a_blessed_evaluation_of_the_same_run_is_registered(runs, evaluations) -> None:

@@ -16,6 +16,7 @@ import pytest
 from churn_data import schema
 from churn_data.schema import TRAIN_ROLES
 from components import _mlflow as mlf
+from components._fingerprint import frame_fingerprint
 from components.train_model import core
 from components.train_model.estimator import MISSING_CATEGORY, normalize_categories
 
@@ -29,12 +30,11 @@ def split(training_frame: pd.DataFrame) -> core.TimeSplit:
 def trained(training_frame: pd.DataFrame, tracking_uri: str) -> core.TrainResult:
     """One full training run (XGBoost defaults) shared by the MLflow-content tests."""
     lineage = core.Lineage("9.9.9-test", "kfp-run-123", "churn_v1", "/data/train.parquet")
-    return core.train(
-        training_frame,
-        mlf.mlflow_client(tracking_uri),
-        core.TrainConfig(**TRAIN_ROLES),
-        lineage,
-        experiment_name="train-shared",
+    return core.run(
+        core.TrainJob(
+            training_frame, core.TrainConfig(**TRAIN_ROLES), lineage, experiment_name="train-shared"
+        ),
+        client=mlf.mlflow_client(tracking_uri),
     )
 
 
@@ -87,9 +87,12 @@ def test_two_training_runs_log_identical_metrics_and_models(
     time split's tie order would differ) - that is intended.
     """
     config = core.TrainConfig(**TRAIN_ROLES, model_type="logistic_regression", search_trials=3)
-    runs = [core.train(training_frame, client, config, experiment_name=experiment) for _ in "ab"]
+    runs = [
+        core.run(core.TrainJob(training_frame, config, experiment_name=experiment), client=client)
+        for _ in "ab"
+    ]
     assert runs[0].run_id != runs[1].run_id
-    assert runs[0].metrics == runs[1].metrics
+    assert runs[0].run_metrics == runs[1].run_metrics
     assert runs[0].hyperparameters == runs[1].hyperparameters
     logged = [client.get_run(r.run_id).data.metrics for r in runs]
     assert logged[0] == logged[1]
@@ -216,7 +219,7 @@ def test_run_records_params_metrics_tags_inputs_and_model(
     assert tags[mlf.TAG_SUITE_VERSION] == "9.9.9-test"
     assert tags[mlf.TAG_PIPELINE_RUN_ID] == "kfp-run-123"
     assert tags[mlf.TAG_FEATURE_SERVICE] == "churn_v1"
-    assert tags[mlf.TAG_DATA_FINGERPRINT] == mlf.data_fingerprint(training_frame)
+    assert tags[mlf.TAG_DATA_FINGERPRINT] == frame_fingerprint(training_frame)
     assert tags[mlf.TAG_GIT_SHA]
     inputs = {
         next(t.value for t in d.tags if t.key == "mlflow.data.context"): d
@@ -225,7 +228,7 @@ def test_run_records_params_metrics_tags_inputs_and_model(
     train_rows = core.time_split(training_frame, core.TrainConfig(**TRAIN_ROLES)).train
     for context, rows in (("training", train_rows), ("holdout", trained.holdout)):
         logged = inputs[context]
-        assert logged.dataset.digest == mlf.dataset_digest(mlf.data_fingerprint(rows))
+        assert logged.dataset.digest == mlf.dataset_digest(frame_fingerprint(rows))
         assert json.loads(logged.dataset.source) == {"uri": "/data/train.parquet"}
         input_tags = {t.key: t.value for t in logged.tags}
         assert input_tags["source_fingerprint"] == trained.data_fingerprint
@@ -331,7 +334,7 @@ def test_run_carries_the_drift_reference_of_its_model(trained: core.TrainResult,
     scores are the model's own P(churn) on those rows.
     Cannot prove the reference detects drift (tests/unit/check_drift does).
     """
-    from components.check_drift.reference import load_reference
+    from components._drift_reference import load_reference
 
     reference = load_reference(trained.run_id, client)
     assert 0 < len(reference.features) <= min(len(trained.holdout), 5000)

@@ -9,16 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components._contract import write_reports
 from components.validate_data.core import (
     TABLE,
     DataValidationError,
+    ValidateConfig,
     build_suite,
     contract_to_dict,
     draft_contract,
     enforce,
     parse_now,
     parse_on_failure,
-    validate_file,
+    run,
     validate_frame,
 )
 from components.validate_data.html_report import render_html
@@ -170,8 +172,8 @@ def test_report_mode_does_not_raise_but_marks_failures(good_batch, churn_contrac
     assert enforce(report, "report") is False
     assert [(c.column, c.check) for c in report.failures] == [("plan", "allowed_values")]
     assert report.metrics()["expectations_failed"] == 1
-    assert report.lineage()["passed"] is False
-    assert report.to_dict()["checks"][0]["success"] is True
+    assert report.metadata()["passed"] is False
+    assert report.report()["checks"][0]["success"] is True
 
 
 def test_schema_mode_stops_broken_batches_but_lets_drift_through(good_batch, churn_contract, now):
@@ -225,7 +227,7 @@ def test_now_decides_what_is_the_future(good_batch, churn_contract):
     assert early.now == "2024-04-01T00:00:00+00:00"
     assert validate_frame(good_batch, churn_contract, now="2024-07-01T00:00:00Z").success
     assert parse_now("").tzinfo is not None
-    with pytest.raises(ValueError, match="now must be an ISO 8601 timestamp"):
+    with pytest.raises(ValueError, match="now='yesterday-ish' is not an ISO date/time"):
         parse_now("yesterday-ish")
 
 
@@ -273,22 +275,16 @@ def test_draft_contract_accepts_its_reference(good_batch, now):
 
 
 def test_files_and_suite(good_batch, churn_contract, now, tmp_path):
-    """validate_file writes HTML + JSON; build_suite yields a GX suite.
+    """Run + the shared report writer give HTML + JSON; build_suite yields a GX suite.
 
-    Proves validate_file reads parquet, accepts the contract as a dict (as a compiled
-    pipeline passes it), and writes an HTML page and a JSON result that carries the raw GX
-    result; and that build_suite yields a GX ExpectationSuite with one expectation per
-    check.
+    Proves run accepts the contract as a dict (as a compiled pipeline passes it), that
+    the written JSON result carries the raw GX result and the HTML page the verdict,
+    and that build_suite yields a GX ExpectationSuite with one expectation per check.
     Cannot prove KFP uploads these files (the component test does, locally).
     """
-    data = tmp_path / "batch.parquet"
-    good_batch.to_parquet(data)
-    report = validate_file(
-        data,
-        contract_to_dict(churn_contract),
-        now=now,
-        html_path=tmp_path / "out" / "r.html",
-        json_path=tmp_path / "out" / "r.json",
+    report = run(ValidateConfig(good_batch, contract_to_dict(churn_contract), now=now))
+    write_reports(
+        report, report_path=tmp_path / "out" / "r.json", html_path=tmp_path / "out" / "r.html"
     )
     assert report.success
     result = json.loads((tmp_path / "out" / "r.json").read_text())

@@ -16,10 +16,11 @@ from components._mlflow import ensure_experiment
 from components._serving.demo_model import demo_frame
 from components._serving.server import ServingError
 from components.validate_serving.core import (
+    ServingConfig,
     feature_frame,
     malformed_requests,
     raise_if_failed,
-    validate_serving,
+    run,
 )
 
 # mlserver_mlflow cannot load a signature without outputs (AttributeError at load).
@@ -73,8 +74,7 @@ def test_demo_model_passes_with_latencies(registry, tmp_path: Path):
     Cannot prove the latencies of a cluster pod (different CPU, network, Knative proxy).
     """
     holdout = demo_frame(300, seed=11)
-    report = validate_serving(
-        registry,
+    config = ServingConfig(
         "models:/churn/1",
         holdout,
         single_requests=20,
@@ -82,6 +82,7 @@ def test_demo_model_passes_with_latencies(registry, tmp_path: Path):
         batch_size=100,
         workdir=tmp_path,
     )
+    report = run(config, client=registry)
     raise_if_failed(report)
     metrics = report.metrics()
     assert report.passed
@@ -108,7 +109,7 @@ def test_model_mlserver_cannot_load_fails_with_log_tail(registry):
     uri = _log(registry, "not-shipped", PickledByReference())
     holdout = demo_frame(20, seed=2)
     with pytest.raises(ServingError) as info:
-        validate_serving(registry, uri, holdout, startup_timeout_s=240)
+        run(ServingConfig(uri, holdout, startup_timeout_s=240), client=registry)
     message = str(info.value)
     assert "exited" in message
     assert "server log (tail)" in message
@@ -128,7 +129,7 @@ def test_model_answering_differently_in_serving_fails(registry, tmp_path: Path, 
     code.write_text(OFFSET_MODEL_CODE)
     uri = _log(registry, "env-dependent", str(code))
     monkeypatch.setenv("MLSERVER_SUITE_TEST_OFFSET", "0.5")
-    report = validate_serving(registry, uri, demo_frame(50, seed=3), single_requests=3)
+    report = run(ServingConfig(uri, demo_frame(50, seed=3), single_requests=3), client=registry)
     assert not report.passed
     assert report.max_abs_diff == pytest.approx(0.5)
     with pytest.raises(ServingError, match=r"differ from in-process mlflow.pyfunc by up to 0.5"):
