@@ -78,6 +78,7 @@ from components._drift_reference import (
     nulls_as_lowest,
 )
 from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, models_uri, positive_probability
+from components.check_drift.history import AlarmHistory
 
 CHECKS = ("feature", "psi", "prediction", "multivariate", "performance")
 DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
@@ -305,26 +306,6 @@ class Governance:
     history: str
     governed_alarm: bool
     rule: str
-
-
-@dataclass(frozen=True)
-class AlarmHistory:
-    """Earlier windows of one champion version, as governance needs them.
-
-    Attributes:
-        prior_alarms: Window alarms of earlier windows, most recent first.
-        retrained_at: When this champion replaced another one (None: it did not,
-            e.g. the first champion, so no cooldown applies).
-        windows_since_retrain: Earlier windows checked against this champion.
-        champion_version: Registry version the history belongs to.
-        location: Where the history is stored (for the report).
-    """
-
-    prior_alarms: tuple[bool, ...] = ()
-    retrained_at: str | None = None
-    windows_since_retrain: int = 0
-    champion_version: str | None = None
-    location: str = ""
 
 
 def govern(
@@ -1123,7 +1104,7 @@ def run(config: DriftCheckConfig, *, client: Any = None) -> DriftReport:
     history = None
     if registered is not None:
         lookback = max(params.persistence_m - 1, params.cooldown_windows)
-        history = load_history(client, *registered, lookback)
+        history = load_history(client, *registered, lookback, skip_status=STATUS_INSUFFICIENT)
     report = check_drift(
         config.current,
         champion.reference,

@@ -19,12 +19,12 @@ this version since then are the windows since the retrain.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from components import _governance as gov
 from components._contract import finite_metrics
 from components._mlflow import ALIAS_CHAMPION, ensure_experiment
-from components.check_drift.core import STATUS_INSUFFICIENT, AlarmHistory, DriftReport
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -37,6 +37,26 @@ TAG_RAW_ALARM = "suite.drift.raw_alarm"
 TAG_GOVERNED_ALARM = "suite.drift.governed_alarm"
 TAG_STATUS = "suite.drift.status"
 TAG_PIPELINE_RUN = "suite.pipeline_run_id"
+
+
+@dataclass(frozen=True)
+class AlarmHistory:
+    """Earlier windows of one champion version, as governance needs them.
+
+    Attributes:
+        prior_alarms: Window alarms of earlier windows, most recent first.
+        retrained_at: When this champion replaced another one (None: it did not,
+            e.g. the first champion, so no cooldown applies).
+        windows_since_retrain: Earlier windows checked against this champion.
+        champion_version: Registry version the history belongs to.
+        location: Where the history is stored (for the report).
+    """
+
+    prior_alarms: tuple[bool, ...] = ()
+    retrained_at: str | None = None
+    windows_since_retrain: int = 0
+    champion_version: str | None = None
+    location: str = ""
 
 
 def history_experiment(model_name: str) -> str:
@@ -65,7 +85,7 @@ def retrain_time(tags: dict[str, str]) -> str | None:
 
 
 def load_history(
-    client: MlflowClient, model_name: str, version: str, lookback: int
+    client: MlflowClient, model_name: str, version: str, lookback: int, skip_status: str = ""
 ) -> AlarmHistory:
     """Reads the earlier windows of one champion version.
 
@@ -75,6 +95,7 @@ def load_history(
         version: The champion version being checked.
         lookback: How many earlier windows are needed (the larger of
             ``persistence_m - 1`` and ``cooldown_windows``).
+        skip_status: Windows recorded with this status do not count (no decision).
     """
     experiment = client.get_experiment_by_name(history_experiment(model_name))
     mv = client.get_model_version(model_name, version)
@@ -86,7 +107,7 @@ def load_history(
         [experiment.experiment_id],
         filter_string=(
             f"tags.`{TAG_MODEL_NAME}` = '{model_name}' and tags.`{TAG_MODEL_VERSION}` = "
-            f"'{version}' and tags.`{TAG_STATUS}` != '{STATUS_INSUFFICIENT}'"
+            f"'{version}' and tags.`{TAG_STATUS}` != '{skip_status}'"
         ),
         order_by=["attributes.start_time DESC"],
         max_results=lookback,
@@ -99,7 +120,7 @@ def record_window(
     client: MlflowClient,
     model_name: str,
     version: str,
-    report: DriftReport,
+    report: Any,
     pipeline_run: str = "",
 ) -> str:
     """Adds one checked window to the history; returns the MLflow run id.
@@ -108,7 +129,7 @@ def record_window(
         client: MLflow client.
         model_name: Registered model name.
         version: Champion version that was checked.
-        report: The window's report (with its governance record).
+        report: The window's `DriftReport` (with its governance record).
         pipeline_run: Pipeline run that checked it ("" = none).
     """
     experiment_id = ensure_experiment(client, history_experiment(model_name))
