@@ -83,12 +83,13 @@ SERVE_PORT ?= 8080
 # The registered model to serve: churn after `make run`; after `make train` the repo's model_name
 # (then DATA_DIR=data/<model_name>, where `make train` keeps its state by default).
 MODEL ?= churn
-serve: setup ## Serve the registry's champion on 127.0.0.1:$(SERVE_PORT) (gRPC +1, metrics +2); log to $(DATA_DIR)/predictions
+serve: setup ## Serve the registry's champion on 127.0.0.1:$(SERVE_PORT) (gRPC +1, metrics +2); log to $(DATA_DIR)/predictions; SHADOW=1 adds @challenger in shadow
 	$(PY) -m components._serving serve --repo $(abspath $(DATA_DIR))/serving --port $(SERVE_PORT) \
 	  --grpc-port $$(($(SERVE_PORT)+1)) --metrics-port $$(($(SERVE_PORT)+2)) \
 	  --served-name $(MODEL) --model-uri models:/$(MODEL)@champion \
 	  --tracking-uri $(or $(TRACKING_URI),sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db) \
-	  --prediction-log $(abspath $(DATA_DIR))/predictions
+	  --prediction-log $(abspath $(DATA_DIR))/predictions \
+	  $(if $(SHADOW),--shadow-uri models:/$(MODEL)@challenger)
 
 KSERVE_VENV := .venv-kserve-client
 kserve-client-venv: $(KSERVE_VENV)/.synced ## The kserve Python client in a venv of its own (it cannot join the lock); used by the serving tests

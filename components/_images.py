@@ -26,6 +26,7 @@ COMPONENT_GROUPS: dict[str, str] = {
     "check_drift": "train",
     "estimate_performance": "train",
     "join_labels": "train",
+    "compare_shadow": "train",
     "decide_retrain": "train",
     "validate_serving": "serve",
     "deploy_model": "serve",

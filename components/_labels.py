@@ -72,6 +72,28 @@ def _utc_times(series: pd.Series, column: str, what: str) -> pd.Series:
     return times.astype("datetime64[ns, UTC]")
 
 
+def load_label_source(label_source: str, suite: Any) -> pd.DataFrame:
+    """Reads a labels parquet (path or ``s3://``): the rows that have a label, the label as 0/1.
+
+    Args:
+        label_source: The labels file.
+        suite: The repo's roles (`components._suite.SuiteConfig`): label and positive class.
+
+    Raises:
+        ValueError: If the file has no label column (named).
+    """
+    import pandas as pd
+
+    from components._suite import binary_label
+
+    labels = pd.read_parquet(label_source)
+    if suite.label not in labels.columns:
+        raise ValueError(f"label source {label_source} has no label column {suite.label!r}")
+    labels = labels[labels[suite.label].notna()].copy()
+    labels[suite.label] = binary_label(labels[suite.label], suite)
+    return labels
+
+
 def parse_max_delay(max_delay: Any) -> pd.Timedelta | None:
     """Returns the maximum label delay as a Timedelta (None, "" or "none" = no limit).
 

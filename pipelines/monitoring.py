@@ -106,6 +106,45 @@ def add_monitoring_tasks(
         )
         with_cluster_settings(config, live, "data")
         add_window_checks(config, retrain, training, p, live.outputs["window"], live)
+    add_shadow_comparison(config, p)
+
+
+def add_shadow_comparison(config: PipelineConfig, p: dict[str, Any]) -> None:
+    """Adds compare_shadow under ``shadow_compare`` (off by default).
+
+    It reads both answers from the prediction log over the window (or, without shadow
+    answers, has the challenger score the champion's logged inputs: the KServe path),
+    joins the labels that arrived, and promotes the challenger when the paired test
+    says it is better; the gate's ``tolerance`` bounds how much ROC AUC it may lose.
+
+    Args:
+        config: Roles and whether to attach Kubernetes settings.
+        p: Pipeline parameter name -> channel.
+    """
+    from kfp import dsl
+
+    from components.compare_shadow.component import compare_shadow
+
+    with dsl.If(p["shadow_compare"] == True, name="shadow-compare"):  # noqa: E712
+        shadow = compare_shadow(
+            prediction_log=p["prediction_log"],
+            window_start=p["window_start"],
+            window_end=p["window_end"],
+            label_source=p["entity_source"],
+            feature_repo=p["feature_repo"],
+            tracking_uri=p["tracking_uri"],
+            model_name=p["registered_model_name"],
+            min_labels=p["shadow_min_labels"],
+            bootstrap_samples=p["shadow_bootstrap_samples"],
+            auc_tolerance=p["tolerance"],
+            join_by=p["label_join"],
+            max_delay=p["label_max_delay"],
+            prediction_time_column=p["prediction_time_column"],
+            require_approval=p["require_approval"],
+            seed=p["seed"],
+            pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        )
+        with_cluster_settings(config, shadow, "service", cache=False)
 
 
 def add_window_checks(
@@ -145,6 +184,11 @@ def add_window_checks(
         correction=p["drift_correction"],
         min_sample_size=p["drift_min_sample_size"],
         psi_threshold=p["drift_psi_threshold"],
+        min_psi=p["drift_min_psi"],
+        min_distance=p["drift_min_distance"],
+        persistence_k=p["drift_persistence_k"],
+        persistence_m=p["drift_persistence_m"],
+        cooldown_windows=p["drift_cooldown_windows"],
         checks=p["drift_checks"],
         performance_tolerance=p["performance_tolerance"],
         seed=p["seed"],

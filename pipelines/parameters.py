@@ -102,10 +102,12 @@ def monitoring_parameters(config: PipelineConfig, version: str) -> list[inspect.
     """
     from components._retrain_policy import decide_retrain
     from components.check_drift.core import DriftParams
+    from components.compare_shadow.core import ShadowConfig
     from components.estimate_performance.core import EstimationParams
     from components.join_labels.core import LabelJoinParams
 
     drift, estimation, join = DriftParams(), EstimationParams(), LabelJoinParams()
+    shadow = ShadowConfig()
     own = [
         _param("window_start", str, ""),
         _param("window_end", str, ""),
@@ -124,7 +126,17 @@ def monitoring_parameters(config: PipelineConfig, version: str) -> list[inspect.
         _param("drift_correction", str, drift.correction),
         _param("drift_min_sample_size", int, drift.min_sample_size),
         _param("drift_psi_threshold", float, drift.psi_threshold),
+        _param("drift_min_psi", float, drift.min_psi),
+        _param("drift_min_distance", float, drift.min_distance),
+        _param("drift_persistence_k", int, drift.persistence_k),
+        _param("drift_persistence_m", int, drift.persistence_m),
+        _param("drift_cooldown_windows", int, drift.cooldown_windows),
         _param("drift_checks", list, list(drift.checks)),
+        # Compare the shadow challenger with the champion on the window's labelled requests
+        # (and promote it when it wins); off by default.
+        _param("shadow_compare", bool, False),
+        _param("shadow_min_labels", int, shadow.min_labels),
+        _param("shadow_bootstrap_samples", int, shadow.bootstrap_samples),
         _param("performance_tolerance", float, drift.performance_tolerance),
     ]
     shared = [

@@ -10,6 +10,9 @@ One row per input row of a request, with the columns
   (the client's or one MLServer generated), also returned to the client in the
   ``x-request-id`` response header;
 - ``model_name``, ``model_version``: what answered;
+- ``model_role``: ``champion`` (the answer the client got) or ``shadow`` (a
+  challenger scored on the same request beside it, logged under the same
+  request id; see :mod:`components._serving.runtime`);
 - ``timestamp``: when the answer was made (UTC);
 - ``row``: the row's position in its request;
 - every input the request carried, by name (the model's features, plus any
@@ -45,7 +48,11 @@ PREDICTION_LOG_DIR = "predictions"
 """Folder of the prediction log under the data dir (``<DATA_DIR>/predictions``)."""
 
 REQUEST_ID_HEADER = "x-request-id"
-META_COLUMNS = ("request_id", "model_name", "model_version", "timestamp", "row")
+META_COLUMNS = ("request_id", "model_name", "model_version", "model_role", "timestamp", "row")
+ROLE_CHAMPION = "champion"
+"""``model_role`` of the answer a client got."""
+ROLE_SHADOW = "shadow"
+"""``model_role`` of a shadow challenger's answer to the same request (never returned)."""
 _PARTITION_PREFIX = "date="
 
 
@@ -60,6 +67,7 @@ class PredictionRecord:
         timestamp: When the answer was made (tz-aware UTC).
         inputs: The request's input columns, one row per input row.
         outputs: Output name -> array with one leading entry per row.
+        model_role: `ROLE_CHAMPION` (answered) or `ROLE_SHADOW` (scored beside it).
     """
 
     request_id: str
@@ -68,6 +76,7 @@ class PredictionRecord:
     timestamp: dt.datetime
     inputs: pd.DataFrame
     outputs: Mapping[str, np.ndarray]
+    model_role: str = ROLE_CHAMPION
 
 
 def records_frame(records: Sequence[PredictionRecord]) -> pd.DataFrame:
@@ -97,6 +106,7 @@ def records_frame(records: Sequence[PredictionRecord]) -> pd.DataFrame:
             "request_id": np.repeat([r.request_id for r in records], counts).astype(object),
             "model_name": np.repeat([r.model_name for r in records], counts).astype(object),
             "model_version": np.repeat([r.model_version for r in records], counts).astype(object),
+            "model_role": np.repeat([r.model_role for r in records], counts).astype(object),
             "timestamp": pd.DatetimeIndex(
                 np.repeat([pd.Timestamp(r.timestamp).tz_convert("UTC") for r in records], counts)
             ).astype("datetime64[us, UTC]"),
@@ -310,19 +320,23 @@ def read_prediction_log(
     end: dt.datetime | str,
     *,
     model_name: str | None = None,
+    model_role: str | None = ROLE_CHAMPION,
 ) -> pd.DataFrame:
     """Returns the log rows answered in ``[start, end)`` as one frame.
 
-    Columns: ``request_id``, ``model_name``, ``model_version``, ``timestamp``,
-    ``row``, then the input (feature) columns and the output columns, sorted
-    by time, request and row: ready for a drift check on the features, or a
-    join with labels by ``request_id`` or by entity key and ``timestamp``.
+    Columns: ``request_id``, ``model_name``, ``model_version``, ``model_role``,
+    ``timestamp``, ``row``, then the input (feature) columns and the output
+    columns, sorted by time, request and row: ready for a drift check on the
+    features, or a join with labels by ``request_id`` or by entity key and
+    ``timestamp``. Rows written before the log had ``model_role`` are champion rows.
 
     Args:
         root: Log root (local folder or ``s3://...``).
         start: Window start, inclusive (naive means UTC).
         end: Window end, exclusive (naive means UTC).
         model_name: Only this model's rows; None for all.
+        model_role: Only rows of this role; the default keeps what clients were
+            answered (shadow answers are left out), None keeps both.
 
     Raises:
         ValueError: If ``end`` is not after ``start``.
@@ -350,8 +364,13 @@ def read_prediction_log(
         empty["timestamp"] = empty["timestamp"].astype("datetime64[us, UTC]")
         return empty
     frame = pd.concat(parts, ignore_index=True)
+    if "model_role" not in frame.columns:
+        frame.insert(META_COLUMNS.index("model_role"), "model_role", ROLE_CHAMPION)
+    frame["model_role"] = frame["model_role"].fillna(ROLE_CHAMPION)
     keep = (frame["timestamp"] >= start_utc) & (frame["timestamp"] < end_utc)
     if model_name is not None:
         keep &= frame["model_name"] == model_name
-    frame = frame[keep].sort_values(["timestamp", "request_id", "row"], kind="stable")
+    if model_role is not None:
+        keep &= frame["model_role"] == model_role
+    frame = frame[keep].sort_values(["timestamp", "request_id", "model_role", "row"], kind="stable")
     return frame.reset_index(drop=True)

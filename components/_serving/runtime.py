@@ -18,6 +18,12 @@ cannot tell its own mistake from a broken server. This subclass:
   is configured (:data:`~components._serving.settings.PREDICTION_LOG_ENV`),
   records every answered request there without making the answer wait;
 - reads tritonclient's binary tensor requests (:mod:`components._serving.binary`);
+- serves a challenger in *shadow* when model-settings name one
+  (:data:`~components._serving.settings.SHADOW_URI_PARAMETER`): the client gets
+  the champion's answer; the challenger scores the same rows off the request
+  path (a worker thread) and its answer is logged under the same request id with
+  ``model_role`` = ``shadow``. A failing shadow is counted and logged, never
+  answered;
 - refuses to load a model without an input signature.
 
 Every target uses this class: the local MLServer, ``validate_serving`` and the
@@ -31,7 +37,9 @@ a subclass needs its base class at definition time.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -57,6 +65,7 @@ from components._observability.serving import observed_predict
 from components._serving import binary
 from components._serving.prediction_log import (
     REQUEST_ID_HEADER,
+    ROLE_SHADOW,
     PredictionLogWriter,
     PredictionRecord,
 )
@@ -64,7 +73,11 @@ from components._serving.settings import (
     PREDICTION_LOG_ENV,
     PREDICTION_LOG_FLUSH_ENV,
     PREDICTION_LOG_PARAMETER,
+    SHADOW_URI_PARAMETER,
+    SHADOW_VERSION_PARAMETER,
 )
+
+logger = logging.getLogger(__name__)
 
 binary.install()
 
@@ -306,10 +319,65 @@ class SuiteMLflowRuntime(MLflowRuntime):
         root = extra.get(PREDICTION_LOG_PARAMETER) or os.environ.get(PREDICTION_LOG_ENV)
         flush_s = float(os.environ.get(PREDICTION_LOG_FLUSH_ENV) or 2.0)
         self._log = PredictionLogWriter(root, flush_interval_s=flush_s) if root else None
+        self._shadow = None
+        self._shadow_version = str(extra.get(SHADOW_VERSION_PARAMETER) or "")
+        self._shadow_tasks: set[asyncio.Future] = set()
+        self.shadow_failures = 0
+        shadow_uri = extra.get(SHADOW_URI_PARAMETER)
+        if shadow_uri:
+            if self._log is None:
+                raise MLServerError(
+                    f"model {self.name!r} names a shadow model ({shadow_uri}) but no prediction "
+                    f"log: set model-settings parameter {PREDICTION_LOG_PARAMETER!r} or "
+                    f"${PREDICTION_LOG_ENV}; a shadow's answers only exist in the log",
+                    status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+                )
+            import mlflow.pyfunc
+
+            self._shadow = mlflow.pyfunc.load_model(str(shadow_uri))
         return True
+
+    def _score_shadow(self, frame: pd.DataFrame, rid: str, when: dt.datetime) -> None:
+        """Scores the shadow model on a request's rows and logs its answer (worker thread)."""
+        try:
+            raw = self._shadow.predict(frame)
+            rows = len(frame)
+            arrays = {
+                c.name: c.conform(values, rows)
+                for c, values in zip(
+                    self._contracts, _split_outputs(raw, self._contracts).values(), strict=True
+                )
+            }
+        # The shadow must never affect what the champion answers: any failure of the
+        # challenger's code is counted and logged, and serving goes on.
+        except Exception as exc:
+            self.shadow_failures += 1
+            logger.warning("shadow model of %s failed on request %s: %s", self.name, rid, exc)
+            return
+        self._log.record(
+            PredictionRecord(
+                request_id=rid,
+                model_name=self.name,
+                model_version=self._shadow_version,
+                timestamp=when,
+                inputs=frame,
+                outputs=arrays,
+                model_role=ROLE_SHADOW,
+            )
+        )
+
+    def _start_shadow(self, frame: pd.DataFrame, rid: str, when: dt.datetime) -> None:
+        future = asyncio.get_running_loop().run_in_executor(
+            None, self._score_shadow, frame, rid, when
+        )
+        self._shadow_tasks.add(future)
+        future.add_done_callback(self._shadow_tasks.discard)
 
     async def unload(self) -> bool:
         """Writes what the prediction log still holds, then unloads."""
+        pending = list(getattr(self, "_shadow_tasks", ()))
+        if pending:
+            await asyncio.wait(pending, timeout=30)
         log = getattr(self, "_log", None)
         if log is not None:
             log.close()
@@ -383,16 +451,19 @@ class SuiteMLflowRuntime(MLflowRuntime):
         }
         rid = request_id(payload)
         if self._log is not None:
+            answered = dt.datetime.now(dt.UTC)
             self._log.record(
                 PredictionRecord(
                     request_id=rid,
                     model_name=self.name,
                     model_version=self.version or "",
-                    timestamp=dt.datetime.now(dt.UTC),
+                    timestamp=answered,
                     inputs=frame,
                     outputs=arrays,
                 )
             )
+            if self._shadow is not None:
+                self._start_shadow(frame, rid, answered)
         outputs = [
             ResponseOutput(
                 name=c.name,

@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 
 
 def seed_repository(
-    repo_dir: Path, client: MlflowClient, model_uri: str, served_name: str = ""
+    repo_dir: Path,
+    client: MlflowClient,
+    model_uri: str,
+    served_name: str = "",
+    shadow_uri: str = "",
 ) -> str:
     """Puts a registered model into the repository as the served default.
 
@@ -41,6 +45,9 @@ def seed_repository(
         client: MLflow client.
         model_uri: ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
         served_name: V2 model name clients call; "" = the registered model's name.
+        shadow_uri: A registered challenger (e.g. ``models:/<name>@challenger``) to serve
+            in shadow beside it: scored on every request, logged, never answered;
+            "" = none.
 
     Returns:
         The registry version now declared for ``served_name``.
@@ -58,7 +65,19 @@ def seed_repository(
     model_dir = artifact_dir(repo_dir, served_name, ref.version)
     if not model_dir.is_dir():
         download_model(client, model_uri, model_dir)
-    write_model_settings(repo_dir / served_name, served_name, model_dir, ref.version)
+    shadow_dir, shadow_version = None, None
+    if shadow_uri:
+        shadow = resolve_model(client, shadow_uri)
+        if shadow.version is None:
+            raise ValueError(f"{shadow_uri!r} does not name a registered model version")
+        shadow_version = shadow.version
+        shadow_dir = artifact_dir(repo_dir, served_name, shadow_version)
+        if not shadow_dir.is_dir():
+            download_model(client, shadow_uri, shadow_dir)
+    write_model_settings(
+        repo_dir / served_name, served_name, model_dir, ref.version,
+        shadow_uri=shadow_dir, shadow_version=shadow_version,
+    )  # fmt: skip
     return ref.version
 
 
@@ -126,6 +145,11 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     serve.add_argument("--model-uri", default="", help="seed with e.g. models:/<name>@champion")
     serve.add_argument("--tracking-uri", default="", help="MLflow URI (for --model-uri)")
     serve.add_argument(
+        "--shadow-uri",
+        default="",
+        help="serve e.g. models:/<name>@challenger in shadow (needs --prediction-log)",
+    )
+    serve.add_argument(
         "--prediction-log",
         default="",
         help="record every answered request as parquet under this folder (or s3://...)",
@@ -149,10 +173,15 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         args.served_name = args.served_name or registered_name(args.model_uri)
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line, not 7
 
+        if args.shadow_uri and not args.prediction_log:
+            parser.error("--shadow-uri needs --prediction-log: a shadow's answers are only logged")
         version = seed_repository(
-            args.repo, mlflow_client(args.tracking_uri or None), args.model_uri, args.served_name
-        )
+            args.repo, mlflow_client(args.tracking_uri or None), args.model_uri, args.served_name,
+            shadow_uri=args.shadow_uri,
+        )  # fmt: skip
         print(f"seeded {args.served_name} with {args.model_uri} (version {version})", file=out)
+        if args.shadow_uri:
+            print(f"  shadow       : {args.shadow_uri} (logged with model_role=shadow)", file=out)
     ports = (
         None
         if args.port == 0

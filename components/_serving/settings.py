@@ -22,6 +22,11 @@ PREDICTION_LOG_FLUSH_ENV = "SUITE_PREDICTION_LOG_FLUSH_S"
 """Longest time (seconds) an answered request waits in memory before it is written (default 2)."""
 PREDICTION_LOG_PARAMETER = "prediction_log"
 """model-settings ``parameters`` key that sets the log root for one model (wins over the env)."""
+SHADOW_URI_PARAMETER = "shadow_uri"
+"""model-settings ``parameters`` key naming a challenger's MLflow model folder to serve in
+shadow beside the model (scored on every request, logged with ``model_role`` shadow)."""
+SHADOW_VERSION_PARAMETER = "shadow_version"
+"""model-settings ``parameters`` key: the shadow challenger's registry version (for the log)."""
 
 LOCAL_PARALLEL_WORKERS = 0
 """``parallel_workers`` of the local MLServer (``make serve``), chosen by ``bench/serving.py``.
@@ -121,7 +126,14 @@ def write_server_settings(
     return path
 
 
-def model_settings(name: str, uri: Path | str, version: str | None = None) -> dict:
+def model_settings(
+    name: str,
+    uri: Path | str,
+    version: str | None = None,
+    *,
+    shadow_uri: Path | str | None = None,
+    shadow_version: str | None = None,
+) -> dict:
     """Returns the ``model-settings.json`` content for one suite model.
 
     MLServer resolves a relative ``uri`` against the folder holding
@@ -136,10 +148,16 @@ def model_settings(name: str, uri: Path | str, version: str | None = None) -> di
             URL MLServer can read (``s3://...``), which is kept as given.
         version: Model version reported by MLServer (the MLflow registry
             version); None for an unversioned model.
+        shadow_uri: A challenger's MLflow model folder to serve in shadow (its
+            answers are only logged); None for no shadow.
+        shadow_version: The shadow's registry version, as logged.
     """
     parameters: dict[str, str] = {"uri": absolute_model_uri(uri)}
     if version is not None:
         parameters["version"] = str(version)
+    if shadow_uri is not None:
+        parameters[SHADOW_URI_PARAMETER] = absolute_model_uri(shadow_uri)
+        parameters[SHADOW_VERSION_PARAMETER] = str(shadow_version or "")
     return {"name": name, "implementation": RUNTIME_IMPLEMENTATION, "parameters": parameters}
 
 
@@ -152,7 +170,13 @@ def absolute_model_uri(uri: Path | str) -> str:
 
 
 def write_model_settings(
-    model_dir: Path, name: str, uri: Path | str, version: str | None = None
+    model_dir: Path,
+    name: str,
+    uri: Path | str,
+    version: str | None = None,
+    *,
+    shadow_uri: Path | str | None = None,
+    shadow_version: str | None = None,
 ) -> Path:
     """Writes ``model-settings.json`` into ``model_dir`` (created if missing).
 
@@ -161,13 +185,18 @@ def write_model_settings(
         name: Model name in the V2 API.
         uri: Local directory of the MLflow model.
         version: Model version reported by MLServer, or None.
+        shadow_uri: A challenger's MLflow model folder served in shadow, or None.
+        shadow_version: The shadow's registry version.
 
     Returns:
         The path of the written file.
     """
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / MODEL_SETTINGS_FILE
-    content = json.dumps(model_settings(name, uri, version), indent=2) + "\n"
+    settings = model_settings(
+        name, uri, version, shadow_uri=shadow_uri, shadow_version=shadow_version
+    )
+    content = json.dumps(settings, indent=2) + "\n"
     path.write_text(content, encoding="utf-8")
     return path
 

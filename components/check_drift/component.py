@@ -18,9 +18,14 @@ def check_drift(
     timestamp_column: str = "",
     model_uri: str = "",
     alpha: float = 0.05,
-    correction: str = "bonferroni",
+    correction: str = "fdr",
     min_sample_size: int = 200,
     psi_threshold: float = 0.2,
+    min_psi: float = 0.1,
+    min_distance: float = 0.15,
+    persistence_k: int = 1,
+    persistence_m: int = 1,
+    cooldown_windows: int = 1,
     checks: Optional[list] = None,  # noqa: UP045 (kfp cannot parse `list | None`)
     performance_tolerance: float = 0.05,
     seed: int = 0,
@@ -43,9 +48,15 @@ def check_drift(
         timestamp_column: Orders an entity's rows (its latest is kept).
         model_uri: Explicit model URI (wins over `model_name`), e.g. ``models:/<name>/3``.
         alpha: Significance level of the whole decision, shared by the test-based checks.
-        correction: ``bonferroni`` or ``fdr`` across features.
+        correction: ``fdr`` (Benjamini-Hochberg) or ``bonferroni`` across features.
         min_sample_size: Fewer rows (one per entity) give status ``insufficient_data``.
-        psi_threshold: PSI at or above which a feature counts as drifted.
+        psi_threshold: PSI at or above which a feature counts as drifted without a test.
+        min_psi: Effect-size floor: a significant test alarms only with PSI >= this ...
+        min_distance: ... or (numeric features, scores) Wasserstein distance >= this
+            many reference SDs.
+        persistence_k: Window alarms needed in the last `persistence_m` windows.
+        persistence_m: Windows of the same champion version looked back over.
+        cooldown_windows: Windows after a retrain that cannot alarm (0 = none).
         checks: Subset of feature, psi, prediction, multivariate, performance;
             None = feature, psi, prediction, performance.
         performance_tolerance: Allowed ROC AUC drop below the holdout value.
@@ -56,10 +67,12 @@ def check_drift(
         pipeline_run: KFP run name for the ``pipeline_run`` label.
         report: Self-contained HTML drift report.
         report_json: The full report as JSON.
-        metrics: Per-feature p-value, statistic and PSI; share drifted.
+        metrics: Per-feature p/q-value, statistic, PSI, distance; raw and window alarm,
+            persistence count, cooldown state.
 
     Returns:
-        Whether drift was detected: the one return value a ``dsl.If`` can read, as
+        The governed drift alarm (significance, effect size, persistence, cooldown;
+        the drift alarm a retrain policy consumes): the one return value a ``dsl.If`` can read, as
         ``task.outputs["Output"]`` (with artifact outputs ``task.output`` is ambiguous).
 
     Raises:
@@ -79,6 +92,8 @@ def check_drift(
     params = DriftParams(
         alpha=alpha, correction=correction, min_sample_size=min_sample_size,
         psi_threshold=psi_threshold, checks=tuple(checks or DEFAULT_CHECKS),
+        min_psi=min_psi, min_distance=min_distance, persistence_k=persistence_k,
+        persistence_m=persistence_m, cooldown_windows=cooldown_windows,
         performance_tolerance=performance_tolerance, seed=seed, label_column=label_column,
         entity_column=entity_column, timestamp_column=timestamp_column,
     )  # fmt: skip

@@ -27,7 +27,30 @@ rule, not a test: under no drift PSI is about
 ``chi2(bins - 1) * (1/n_cur + 1/n_ref)``, ~0.05 at n=200 with 10 bins, so the
 default ``psi_threshold`` (0.2) is out of reach of sampling noise from the
 default ``min_sample_size`` (200) up.
-`bench/drift.py` measures the resulting false-alarm rate and power.
+Alarm governance (an alarm must deserve attention):
+
+- a feature alarm needs BOTH significance after the multiple-testing
+  correction across features (``fdr``: Benjamini-Hochberg q-values, the
+  default; ``bonferroni``) AND a minimum effect size (``alarm_psi`` /
+  ``distance``): for a categorical feature PSI over its categories (null and
+  unseen included) >= ``min_psi``; for a numeric feature the Wasserstein
+  distance of its values in reference SDs >= ``min_distance``, or the PSI of
+  its null share (null vs not null) >= ``min_psi``. At 1e5 rows a KS test is
+  significant for shifts far too small to cost the champion any ROC AUC; the
+  floor keeps those out. PSI over *value bins* is not an alarm measure for
+  numerics: an atom (spend 0 for customers without orders) moved by 0.01 SD
+  gives a binned PSI above 1 (bench/drift.py) while costing no ROC AUC; it
+  stays in the report. The score-drift check is gated by the scores'
+  distance, and the ``psi`` check uses ``alarm_psi``. The raw test results
+  stay in the report (``raw_alarm``, each feature's ``significant`` and q-value).
+- the window alarm becomes the governed alarm only if it persists in
+  ``persistence_k`` of the last ``persistence_m`` windows checked against the
+  same champion version, and not during the first ``cooldown_windows`` windows
+  after a retrain (the champion replaced another one; see `govern`). The
+  history lives in MLflow (`components.check_drift.history`).
+
+`bench/drift.py` measures the resulting false-alarm rate and power, before and
+after governance, and the ROC AUC cost of each drift magnitude.
 """
 
 from __future__ import annotations
@@ -55,6 +78,7 @@ from components._drift_reference import (
     nulls_as_lowest,
 )
 from components._mlflow import ALIAS_CHAMPION, HOLDOUT_PREFIX, models_uri, positive_probability
+from components.check_drift.history import AlarmHistory
 
 CHECKS = ("feature", "psi", "prediction", "multivariate", "performance")
 DEFAULT_CHECKS = ("feature", "psi", "prediction", "performance")
@@ -67,6 +91,9 @@ STATUS_NO_DRIFT = "no_drift"
 STATUS_DRIFT = "drift"
 STATUS_INSUFFICIENT = "insufficient_data"
 NULL_SHARE_NOTE = 0.05
+# Effect-size floors of an alarm (chosen with bench/drift.py, see bench/README.md).
+MIN_PSI = 0.1
+MIN_DISTANCE = 0.15
 
 
 @dataclass(frozen=True)
@@ -76,10 +103,20 @@ class DriftParams:
     Attributes:
         alpha: Significance level of the whole drift decision (shared by the
             hypothesis-test checks, see the module docstring).
-        correction: ``bonferroni`` or ``fdr`` across features.
+        correction: ``fdr`` (Benjamini-Hochberg) or ``bonferroni`` across features.
         min_sample_size: Windows with fewer rows (one per entity) get status
             ``insufficient_data``.
-        psi_threshold: PSI at or above which a feature counts as drifted.
+        psi_threshold: Alarm PSI (see `FeatureDrift`) at or above which a
+            feature counts as drifted without a test (the ``psi`` check).
+        min_psi: Smallest alarm PSI (categories; a numeric's null share) that
+            makes a significant test an alarm (effect-size floor).
+        min_distance: Smallest Wasserstein distance in reference SDs that makes
+            a significant numeric test (or the score test) an alarm.
+        persistence_k: Window alarms needed among the last `persistence_m`
+            windows (this one included) for a governed alarm.
+        persistence_m: Windows the persistence rule looks back over.
+        cooldown_windows: Windows after a retrain (champion change) that
+            cannot raise a governed alarm (0 = no cooldown).
         checks: Checks to run, a subset of `CHECKS`.
         performance_tolerance: Allowed ROC AUC drop below the holdout value.
         label_column: Label column used by the performance check ("" = no labels:
@@ -90,9 +127,14 @@ class DriftParams:
     """
 
     alpha: float = 0.05
-    correction: str = "bonferroni"
+    correction: str = "fdr"
     min_sample_size: int = 200
     psi_threshold: float = 0.2
+    min_psi: float = MIN_PSI
+    min_distance: float = MIN_DISTANCE
+    persistence_k: int = 1
+    persistence_m: int = 1
+    cooldown_windows: int = 1
     checks: tuple[str, ...] = DEFAULT_CHECKS
     performance_tolerance: float = 0.05
     label_column: str = ""
@@ -110,6 +152,17 @@ class DriftParams:
             raise ValueError(f"min_sample_size must be >= 1, got {self.min_sample_size}")
         if self.psi_threshold <= 0:
             raise ValueError(f"psi_threshold must be positive, got {self.psi_threshold}")
+        if self.min_psi < 0 or self.min_distance < 0:
+            raise ValueError(
+                f"min_psi and min_distance must be >= 0, got {self.min_psi}, {self.min_distance}"
+            )
+        if not 1 <= self.persistence_k <= self.persistence_m:
+            raise ValueError(
+                "persistence needs 1 <= persistence_k <= persistence_m, got "
+                f"persistence_k={self.persistence_k}, persistence_m={self.persistence_m}"
+            )
+        if self.cooldown_windows < 0:
+            raise ValueError(f"cooldown_windows must be >= 0, got {self.cooldown_windows}")
         if self.performance_tolerance < 0:
             raise ValueError(
                 f"performance_tolerance must be >= 0, got {self.performance_tolerance}"
@@ -131,7 +184,16 @@ class DriftParams:
 
 @dataclass
 class FeatureDrift:
-    """Per-feature result; histogram shares are over `bins` (value bins, then null/unseen)."""
+    """Per-feature result; histogram shares are over `bins` (value bins, then null/unseen).
+
+    ``psi`` is over the histogram bins (categories, or value bins and the null bin);
+    ``alarm_psi`` is the PSI the alarm rules use (categorical: ``psi``; numeric: PSI
+    of the null share). ``q_value`` is the p-value adjusted for the correction across features
+    (BH or Bonferroni), ``significant`` says it is below alpha, ``distance`` is
+    the Wasserstein distance in reference SDs (numeric features only), and
+    ``drifted`` is the alarm: significant with a large enough effect (or PSI
+    over ``psi_threshold``).
+    """
 
     name: str
     kind: str
@@ -139,6 +201,10 @@ class FeatureDrift:
     statistic: float = math.nan
     p_value: float = math.nan
     psi: float = math.nan
+    alarm_psi: float = math.nan
+    q_value: float = math.nan
+    significant: bool = False
+    distance: float = math.nan
     drifted: bool = False
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -167,6 +233,8 @@ class PredictionDrift:
     drifted: bool
     reference_mean: float
     current_mean: float
+    significant: bool = False
+    distance: float = math.nan
     bins: list[str] = field(default_factory=list)
     reference_share: list[float] = field(default_factory=list)
     current_share: list[float] = field(default_factory=list)
@@ -200,6 +268,110 @@ class PerformanceCheck:
 
 
 @dataclass
+class Governance:
+    """How the window alarm became (or did not become) the governed alarm.
+
+    Attributes:
+        raw_alarm: Any check fired on significance alone (no effect-size floor):
+            what the check answered before governance.
+        window_alarm: This window's alarm: significant and large enough.
+        persistence_k: Alarms needed in the last `persistence_m` windows.
+        persistence_m: Windows looked back over (this one included).
+        recent_alarms: Window alarms among the last `persistence_m` windows.
+        windows_seen: Windows counted (fewer than `persistence_m` early on).
+        persistent: ``recent_alarms >= persistence_k``.
+        cooldown_windows: Windows after a retrain that cannot alarm.
+        windows_since_retrain: Earlier windows checked against this champion
+            since it replaced another one (None: not a retrained champion).
+        in_cooldown: This window is within the cooldown.
+        retrained_at: When the champion replaced another (audit record), if it did.
+        champion_version: Registry version the history is kept for.
+        history: Where the history lives ("" = none: only this window counts).
+        governed_alarm: The alarm check_drift answers.
+        rule: Which rule decided, in words.
+    """
+
+    raw_alarm: bool
+    window_alarm: bool
+    persistence_k: int
+    persistence_m: int
+    recent_alarms: int
+    windows_seen: int
+    persistent: bool
+    cooldown_windows: int
+    windows_since_retrain: int | None
+    in_cooldown: bool
+    retrained_at: str | None
+    champion_version: str | None
+    history: str
+    governed_alarm: bool
+    rule: str
+
+
+def govern(
+    raw_alarm: bool, window_alarm: bool, params: DriftParams, history: AlarmHistory | None = None
+) -> Governance:
+    """Applies persistence (k of the last m windows) and the post-retrain cooldown.
+
+    Args:
+        raw_alarm: The window fired on significance alone.
+        window_alarm: The window fired with significance and effect size.
+        params: ``persistence_k``, ``persistence_m``, ``cooldown_windows``.
+        history: Earlier windows of the same champion version (an empty history is a
+            first window: with k > 1 it cannot alarm yet); None = no history is kept
+            (a model outside the registry, a direct call): this window alone decides.
+
+    Returns:
+        The governance record; ``governed_alarm`` is the decision.
+    """
+    kept = history is not None
+    history = history or AlarmHistory()
+    looked_back = [window_alarm, *history.prior_alarms[: params.persistence_m - 1]]
+    recent = sum(looked_back)
+    persistent = recent >= (params.persistence_k if kept else 1)
+    since = history.windows_since_retrain if history.retrained_at else None
+    in_cooldown = since is not None and since < params.cooldown_windows
+    governed = window_alarm and persistent and not in_cooldown
+    if not window_alarm:
+        rule = "no window alarm" + (" (raw tests fired, effects too small)" if raw_alarm else "")
+    elif in_cooldown:
+        rule = (
+            f"held: cooldown, window {since + 1} of {params.cooldown_windows} after the retrain "
+            f"at {history.retrained_at}"
+        )
+    elif not persistent:
+        rule = (
+            f"held: {recent} alarm(s) in the last {len(looked_back)} window(s), "
+            f"persistence needs {params.persistence_k} of {params.persistence_m}"
+        )
+    elif not kept:
+        rule = "alarm: no alarm history is kept for this model, this window alone decides"
+    else:
+        rule = (
+            f"alarm: {recent} of the last {len(looked_back)} window(s) alarmed "
+            f"(needs {params.persistence_k} of {params.persistence_m})"
+            + ("" if since is None else f", past the {params.cooldown_windows}-window cooldown")
+        )
+    return Governance(
+        raw_alarm=raw_alarm,
+        window_alarm=window_alarm,
+        persistence_k=params.persistence_k,
+        persistence_m=params.persistence_m,
+        recent_alarms=recent,
+        windows_seen=len(looked_back),
+        persistent=persistent,
+        cooldown_windows=params.cooldown_windows,
+        windows_since_retrain=since,
+        in_cooldown=in_cooldown,
+        retrained_at=history.retrained_at,
+        champion_version=history.champion_version,
+        history=history.location,
+        governed_alarm=governed,
+        rule=rule,
+    )
+
+
+@dataclass
 class DriftReport:
     """Everything check_drift found; `report` is the JSON report.
 
@@ -221,6 +393,7 @@ class DriftReport:
     messages: list[str] = field(default_factory=list)
     model_uri: str | None = None
     run_id: str | None = None
+    governance: Governance | None = None
 
     @property
     def drifted_features(self) -> list[str]:
@@ -254,6 +427,8 @@ class DriftReport:
             "n_window_rows": self.n_window_rows,
             "n_current": self.n_current,
             "drifted_features": self.drifted_features,
+            "raw_alarm": self.governance.raw_alarm if self.governance else None,
+            "governance": self.governance.rule if self.governance else None,
         }
 
     def metrics(self) -> dict[str, float]:
@@ -265,10 +440,20 @@ class DriftReport:
             "share_drifted": self.share_drifted,
             "n_drifted_features": float(len(self.drifted_features)),
         }
+        if self.governance:
+            g = self.governance
+            values.update(
+                raw_alarm=float(g.raw_alarm),
+                window_alarm=float(g.window_alarm),
+                recent_alarms=float(g.recent_alarms),
+                in_cooldown=float(g.in_cooldown),
+            )
         for f in self.features:
             values[f"p_value_{f.name}"] = f.p_value
+            values[f"q_value_{f.name}"] = f.q_value
             values[f"statistic_{f.name}"] = f.statistic
             values[f"psi_{f.name}"] = f.psi
+            values[f"distance_{f.name}"] = f.distance
         if self.prediction:
             values["prediction_ks_p_value"] = self.prediction.p_value
             values["prediction_ks_statistic"] = self.prediction.statistic
@@ -373,9 +558,11 @@ def _profile_features(
             labels = numeric_bin_labels(edges)
             ref_null, cur_null = np.isnan(ref_col), np.isnan(cur_col)
             feat = FeatureDrift(name, "numeric", "ks")
+            feat.distance = scaled_wasserstein(ref_col, cur_col)
         feat.null_share_reference = float(ref_null.mean())
         feat.null_share_current = float(cur_null.mean())
         feat.psi = psi(ref_counts, cur_counts)
+        feat.alarm_psi = feat.psi if j < n_cat else null_share_psi(ref_null, cur_null)
         feat.bins, feat.reference_share, feat.current_share = histogram_shares(
             labels, ref_counts, cur_counts
         )
@@ -399,49 +586,135 @@ def _column_notes(ref_values: np.ndarray, cur_values: np.ndarray, *names: str) -
     return notes
 
 
+def adjusted_p_values(p_values: Sequence[float], correction: str) -> np.ndarray:
+    """Returns p-values adjusted across features: BH q-values (``fdr``) or Bonferroni.
+
+    A feature is significant at level alpha when its adjusted value is below alpha;
+    for ``fdr`` that is exactly Benjamini-Hochberg's step-up rule (what alibi-detect's
+    ``correction="fdr"`` decides for the batch), computed per feature by scipy.
+
+    Raises:
+        ValueError: For an unknown correction.
+    """
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p_values, dtype=float)
+    if correction == "fdr":
+        return false_discovery_control(p, method="bh") if p.size else p
+    if correction == "bonferroni":
+        return np.minimum(p * p.size, 1.0)
+    raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
+
+
+def scaled_wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
+    """Wasserstein-1 distance between two samples in reference standard deviations.
+
+    Nulls (NaN) are left out (their share is PSI's null bin). NaN when either side
+    has no values or the reference is constant.
+    """
+    from scipy.stats import wasserstein_distance
+
+    ref, cur = reference[~np.isnan(reference)], current[~np.isnan(current)]
+    if ref.size == 0 or cur.size == 0:
+        return math.nan
+    sd = float(np.std(ref))
+    if not sd > 0:
+        return math.nan
+    return float(wasserstein_distance(ref, cur) / sd)
+
+
+def null_share_psi(reference_null: np.ndarray, current_null: np.ndarray) -> float:
+    """PSI of a column's null share: the two-bin histogram (not null, null)."""
+    ref = [float((~reference_null).sum()), float(reference_null.sum())]
+    cur = [float((~current_null).sum()), float(current_null.sum())]
+    return psi(ref, cur)
+
+
+def effect_reason(psi_value: float, distance: float, params: DriftParams) -> str | None:
+    """Says which effect size reaches its floor (PSI, or distance in SDs), or None.
+
+    Args:
+        psi_value: The alarm PSI (NaN when the check has none, e.g. the scores).
+        distance: Wasserstein distance in reference SDs (NaN for categoricals).
+        params: ``min_psi`` and ``min_distance``.
+    """
+    if math.isfinite(psi_value) and psi_value >= params.min_psi:
+        return f"PSI {psi_value:.3f} >= {params.min_psi:g}"
+    if math.isfinite(distance) and distance >= params.min_distance:
+        return f"distance {distance:.3f} SD >= {params.min_distance:g}"
+    return None
+
+
+def _effect_shortfall(psi_value: float, distance: float, params: DriftParams) -> str:
+    parts = []
+    if math.isfinite(psi_value):
+        parts.append(f"PSI {psi_value:.3f} < {params.min_psi:g}")
+    if math.isfinite(distance):
+        parts.append(f"distance {distance:.3f} SD < {params.min_distance:g}")
+    return ", ".join(parts)
+
+
 def _feature_tests(
     reference: DriftReference,
     enc_cur: np.ndarray,
     features: list[FeatureDrift],
     alpha: float,
-    correction: str,
-) -> float | None:
-    """Runs TabularDrift; marks significant features. Returns the p-value cutoff used."""
+    params: DriftParams,
+) -> float:
+    """Runs TabularDrift's KS / Chi2 tests, adjusts across features, gates by effect size.
+
+    Returns:
+        The p-value cutoff of the correction: alpha / n for Bonferroni; for BH the
+        largest p-value found significant, else alpha / n (what the smallest p-value
+        would have needed).
+    """
     detector = reference.tabular_detector
     # The saved detector carries the reference data and categories; the level and
     # correction are parameters of this run.
     detector.p_val = alpha
-    detector.correction = correction
+    detector.correction = params.correction
     result = detector.predict(
         nulls_as_lowest(enc_cur), drift_type="batch", return_p_val=True, return_distance=True
     )["data"]
-    threshold = result["threshold"]
-    cutoff = float(threshold) if np.ndim(threshold) == 0 else None
-    for feat, p, stat in zip(features, result["p_val"], result["distance"], strict=True):
-        feat.p_value, feat.statistic = float(p), float(stat)
-        if result["is_drift"] and cutoff is not None and feat.p_value < cutoff:
-            feat.drifted = True
-            feat.reasons.append(
-                f"{feat.test.upper()} p={feat.p_value:.3g} < {cutoff:.3g} ({correction})"
+    p_values = np.asarray(result["p_val"], dtype=float)
+    q_values = adjusted_p_values(p_values, params.correction)
+    significant = q_values < alpha
+    cutoff = float(p_values[significant].max()) if significant.any() else alpha / len(p_values)
+    for feat, p, stat, q in zip(features, p_values, result["distance"], q_values, strict=True):
+        feat.p_value, feat.statistic, feat.q_value = float(p), float(stat), float(q)
+        feat.significant = bool(q < alpha)
+        if not feat.significant:
+            continue
+        test = f"{feat.test.upper()} p={feat.p_value:.3g}, q={feat.q_value:.3g} < {alpha:.3g} "
+        test += f"({params.correction})"
+        effect = effect_reason(feat.alarm_psi, feat.distance, params)
+        if effect is None:
+            feat.notes.append(
+                f"{test} but the effect is too small for an alarm: "
+                f"{_effect_shortfall(feat.alarm_psi, feat.distance, params)}"
             )
-            if abs(feat.null_share_current - feat.null_share_reference) >= NULL_SHARE_NOTE:
-                feat.reasons.append(
-                    f"null share {feat.null_share_reference:.1%} -> {feat.null_share_current:.1%}"
-                )
-            if feat.unseen_categories:
-                feat.reasons.append(f"unseen categories {sorted(feat.unseen_categories)}")
+            continue
+        feat.drifted = True
+        feat.reasons += [test, effect]
+        if abs(feat.null_share_current - feat.null_share_reference) >= NULL_SHARE_NOTE:
+            feat.reasons.append(
+                f"null share {feat.null_share_reference:.1%} -> {feat.null_share_current:.1%}"
+            )
+        if feat.unseen_categories:
+            feat.reasons.append(f"unseen categories {sorted(feat.unseen_categories)}")
     return cutoff
 
 
 def _psi_rule(features: list[FeatureDrift], threshold: float) -> None:
     for feat in features:
-        if feat.psi >= threshold:
+        if feat.alarm_psi >= threshold:
             feat.drifted = True
-            feat.reasons.append(f"PSI {feat.psi:.3f} >= {threshold:g}")
+            what = "PSI" if feat.kind == "categorical" else "null-share PSI"
+            feat.reasons.append(f"{what} {feat.alarm_psi:.3f} >= {threshold:g}")
 
 
 def _prediction_drift(
-    reference: DriftReference, scores: np.ndarray, alpha: float
+    reference: DriftReference, scores: np.ndarray, alpha: float, params: DriftParams
 ) -> PredictionDrift:
     from scipy.stats import ks_2samp
 
@@ -451,14 +724,19 @@ def _prediction_drift(
     bins, ref_share, cur_share = histogram_shares(
         numeric_bin_labels(reference.score_edges), ref_counts, cur_counts
     )
+    score_psi = psi(ref_counts, cur_counts)
+    distance = scaled_wasserstein(reference.scores, scores)
+    significant = bool(result.pvalue < alpha)
     return PredictionDrift(
         statistic=float(result.statistic),
         p_value=float(result.pvalue),
         threshold=alpha,
-        psi=psi(ref_counts, cur_counts),
-        drifted=bool(result.pvalue < alpha),
+        psi=score_psi,
+        drifted=significant and effect_reason(math.nan, distance, params) is not None,
         reference_mean=float(np.mean(reference.scores)),
         current_mean=float(np.mean(scores)),
+        significant=significant,
+        distance=distance,
         bins=bins,
         reference_share=ref_share,
         current_share=cur_share,
@@ -569,8 +847,9 @@ def check_drift(
     *,
     holdout_roc_auc: float | None = None,
     model_uri: str | None = None,
+    history: AlarmHistory | None = None,
 ) -> DriftReport:
-    """Compares a window of rows with a model's drift reference.
+    """Compares a window of rows with a model's drift reference, then governs the alarm.
 
     Args:
         current: The window: feature columns (extra columns such as ids,
@@ -581,10 +860,13 @@ def check_drift(
             probability); needed by the ``prediction`` and ``performance`` checks.
         holdout_roc_auc: Overrides the manifest's holdout ROC AUC.
         model_uri: Recorded in the report.
+        history: Earlier windows of this champion version (persistence, cooldown);
+            None = this window alone decides.
 
     Returns:
         The report. ``status`` is ``insufficient_data`` (and nothing is flagged)
         when the window has fewer than ``min_sample_size`` rows (one per entity).
+        ``drift_detected`` is the governed alarm (see `govern`).
 
     Raises:
         ValueError: If the window lacks reference columns (all are named), a
@@ -634,13 +916,13 @@ def check_drift(
     alpha = params.alpha_per_test
     if "feature" in params.checks:
         report.feature_threshold = _feature_tests(
-            reference, enc_cur, report.features, alpha, params.correction
+            reference, enc_cur, report.features, alpha, params
         )
     if "psi" in params.checks:
         _psi_rule(report.features, params.psi_threshold)
     scores = _window_scores(predict_fn, current) if needs_scores else None
     if "prediction" in params.checks:
-        report.prediction = _prediction_drift(reference, scores, alpha)
+        report.prediction = _prediction_drift(reference, scores, alpha, params)
     if "multivariate" in params.checks:
         report.multivariate = _multivariate_drift(reference, enc_cur, alpha)
     if "performance" in params.checks:
@@ -657,8 +939,14 @@ def check_drift(
             f"{report.drifted_features}"
         )
     if report.prediction and report.prediction.drifted:
-        report.reasons.append(
-            f"prediction drift: KS p={report.prediction.p_value:.3g} < {alpha:.3g}"
+        p = report.prediction
+        effect = effect_reason(math.nan, p.distance, params)
+        report.reasons.append(f"prediction drift: KS p={p.p_value:.3g} < {alpha:.3g}, {effect}")
+    elif report.prediction and report.prediction.significant:
+        p = report.prediction
+        report.messages.append(
+            f"prediction: KS p={p.p_value:.3g} < {alpha:.3g} but the effect is too small for "
+            f"an alarm: {_effect_shortfall(math.nan, p.distance, params)}"
         )
     if report.multivariate and report.multivariate.drifted:
         top = list(report.multivariate.feature_importances)[:3]
@@ -668,7 +956,14 @@ def check_drift(
         )
     if report.performance and report.performance.degraded:
         report.reasons.append(f"performance degraded: {report.performance.note}")
-    report.drift_detected = bool(report.reasons)
+    raw_alarm = bool(report.reasons) or any(f.significant for f in report.features)
+    raw_alarm = raw_alarm or bool(report.prediction and report.prediction.significant)
+    report.governance = govern(raw_alarm, bool(report.reasons), params, history)
+    report.messages.append(f"governance: {report.governance.rule}")
+    if report.reasons and not report.governance.governed_alarm:
+        report.messages.extend(f"window alarm held by governance: {r}" for r in report.reasons)
+        report.reasons = []
+    report.drift_detected = report.governance.governed_alarm
     report.status = STATUS_DRIFT if report.drift_detected else STATUS_NO_DRIFT
     return report
 
@@ -736,6 +1031,28 @@ def load_champion(client: Any, model_uri: str, work_dir: str | Path | None = Non
     return Champion(model_uri, run_id, predict, reference, auc)
 
 
+def registry_version(client: Any, model_uri: str) -> tuple[str, str] | None:
+    """Returns (registered name, version) of a ``models:/<name>/<v>`` or ``@alias`` URI, else None.
+
+    Args:
+        client: MLflow client.
+        model_uri: The checked model's URI.
+    """
+    from components._mlflow import registered_name
+
+    if not model_uri.startswith("models:/"):
+        return None
+    try:
+        name = registered_name(model_uri)
+    except ValueError:
+        return None
+    rest = model_uri.removeprefix(f"models:/{name}")
+    if rest.startswith("@"):
+        return name, str(client.get_model_version_by_alias(name, rest[1:]).version)
+    version = rest.strip("/")
+    return (name, version) if version.isdigit() else None
+
+
 @dataclass(frozen=True)
 class DriftCheckConfig:
     """What `run` checks against which model.
@@ -777,10 +1094,17 @@ def run(config: DriftCheckConfig, *, client: Any = None) -> DriftReport:
     """
     from components._mlflow import mlflow_client
     from components._observability.steps import publish_drift
+    from components.check_drift.history import load_history, record_window
 
+    params = config.params
     uri = champion_uri(config.model_name, config.model_uri)
     client = client or mlflow_client(config.tracking_uri)
     champion = load_champion(client, uri)
+    registered = registry_version(client, uri)
+    history = None
+    if registered is not None:
+        lookback = max(params.persistence_m - 1, params.cooldown_windows)
+        history = load_history(client, *registered, lookback, skip_status=STATUS_INSUFFICIENT)
     report = check_drift(
         config.current,
         champion.reference,
@@ -788,7 +1112,17 @@ def run(config: DriftCheckConfig, *, client: Any = None) -> DriftReport:
         champion.predict,
         holdout_roc_auc=champion.holdout_roc_auc,
         model_uri=uri,
+        history=history,
     )
+    if registered is not None and report.governance is not None:
+        history_run = record_window(client, *registered, report, config.pipeline_run)
+        report.messages.append(
+            f"window recorded in the drift history: {report.governance.history}, run {history_run}"
+        )
+    elif registered is None:
+        report.messages.append(
+            f"{uri} is not a registry version: no alarm history, this window alone decides"
+        )
     publish_drift(
         report, gateway_url=config.pushgateway_url, pipeline_run=config.pipeline_run,
         feature_service=config.feature_service, tracking_uri=config.tracking_uri,

@@ -92,7 +92,8 @@ def _feature_row(f: Any) -> str:
         f'<tr class="{"flag" if f.drifted else ""}"><td>{escape(f.name)}</td>'
         f"<td>{f.kind}</td><td>{f.test}</td>"
         f'<td class="num">{_fmt(f.statistic)}</td><td class="num">{_fmt(f.p_value)}</td>'
-        f'<td class="num">{_fmt(f.psi, ".3f")}</td>'
+        f'<td class="num">{_fmt(f.q_value)}</td><td>{"yes" if f.significant else "no"}</td>'
+        f'<td class="num">{_fmt(f.psi, ".3f")}</td><td class="num">{_fmt(f.distance, ".3f")}</td>'
         f'<td class="num">{f.null_share_reference:.1%} &rarr; {f.null_share_current:.1%}</td>'
         f"<td>{'yes' if f.drifted else 'no'}</td><td>{escape(detail)}</td></tr>"
     )
@@ -114,7 +115,7 @@ def _checks_table(report: Any) -> str:
             )
         )
     if "psi" in report.params["checks"]:
-        over = [f.name for f in report.features if f.psi >= report.params["psi_threshold"]]
+        over = [f.name for f in report.features if f.alarm_psi >= report.params["psi_threshold"]]
         rows.append(("PSI", bool(over), f"threshold {report.params['psi_threshold']}: {over}"))
     if report.prediction:
         p = report.prediction
@@ -145,6 +146,33 @@ def _checks_table(report: Any) -> str:
     return f"<table><tr><th>check</th><th>result</th><th>detail</th></tr>{body}</table>"
 
 
+def _governance_table(report: Any) -> str:
+    g = report.governance
+    if g is None:
+        return ""
+    cooldown = (
+        "not a retrained champion"
+        if g.windows_since_retrain is None
+        else f"{g.windows_since_retrain} earlier window(s) since the retrain at {g.retrained_at}"
+    )
+    rows = [
+        ("raw alarm (significance only)", "yes" if g.raw_alarm else "no"),
+        ("window alarm (significance and effect size)", "yes" if g.window_alarm else "no"),
+        (
+            f"persistence ({g.persistence_k} of {g.persistence_m})",
+            f"{g.recent_alarms} alarm(s) in the last {g.windows_seen} window(s)",
+        ),
+        (
+            f"cooldown ({g.cooldown_windows} window(s))",
+            f"{'in cooldown' if g.in_cooldown else 'not in cooldown'}: {cooldown}",
+        ),
+        ("champion version / history", f"{g.champion_version} / {g.history or 'none'}"),
+        ("governed alarm", f"{'yes' if g.governed_alarm else 'no'}: {g.rule}"),
+    ]
+    body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f"<h2>Alarm governance</h2><table>{body}</table>"
+
+
 def render_html(report: Any) -> str:
     """Returns the report as a standalone HTML document.
 
@@ -165,11 +193,13 @@ def render_html(report: Any) -> str:
         out.append("<h2>Why</h2><ul>")
         out += [f"<li>{escape(r)}</li>" for r in report.reasons]
         out.append("</ul>")
+    out.append(_governance_table(report))
     if report.features:
         out += ["<h2>Checks</h2>", _checks_table(report), "<h2>Features (most severe first)</h2>"]
         out.append(
             "<table><tr><th>feature</th><th>kind</th><th>test</th><th>statistic</th>"
-            "<th>p-value</th><th>PSI</th><th>null share ref &rarr; cur</th><th>drifted</th>"
+            "<th>p-value</th><th>q-value</th><th>significant</th><th>PSI</th>"
+            "<th>distance (SD)</th><th>null share ref &rarr; cur</th><th>alarm</th>"
             "<th>reasons / notes</th></tr>"
         )
         out += [_feature_row(f) for f in report.features_by_severity()]

@@ -1,7 +1,11 @@
 """Seldon Core 2: render Model and Experiment objects and read their status.
 
 Canary = a candidate ``Model`` (the new artifact) plus an ``Experiment`` that
-splits traffic between the current default Model and the candidate. Promote =
+splits traffic between the current default Model and the candidate. Shadow = the
+challenger's ``Model`` plus an ``Experiment`` whose only candidate is the champion
+(weight 100) and whose ``mirror`` sends a copy of a share of the requests to the
+challenger: clients get the champion's answer, the challenger's is only logged
+(`render_shadow_experiment`). Promote =
 point the default Model at the new artifact, then delete the Experiment and
 the candidate; roll back = delete the Experiment and the candidate.
 ``requirements: [mlflow]`` schedules the model on an MLServer server.
@@ -116,6 +120,54 @@ def render_experiment(
                 {"name": default_model, "weight": 100 - candidate_percent},
                 {"name": candidate_model, "weight": candidate_percent},
             ],
+        },
+    }
+
+
+def shadow_experiment_name(served_name: str) -> str:
+    """Name of the shadow Experiment, e.g. ``<served name>-shadow``."""
+    return check_object_name(f"{served_name}-shadow")
+
+
+def render_shadow_experiment(
+    *,
+    name: str,
+    namespace: str,
+    champion_model: str,
+    shadow_model: str,
+    mirror_percent: int = 100,
+    labels: dict[str, str],
+) -> dict[str, Any]:
+    """Returns an Experiment serving the champion and mirroring requests to a shadow Model.
+
+    Args:
+        name: Experiment name (see `shadow_experiment_name`).
+        namespace: Namespace of the Seldon runtime.
+        champion_model: The Model that answers (default, the only weighted candidate).
+        shadow_model: The challenger's Model; it gets a copy of `mirror_percent` % of
+            the requests and its answers go nowhere but its own logs.
+        mirror_percent: Share of requests mirrored, 1-100.
+        labels: Object labels.
+
+    Raises:
+        ValueError: If the percent is not within 1-100 or both models are the same.
+    """
+    if not 0 < mirror_percent <= 100:
+        raise ValueError(f"mirror_percent must be 1-100, got {mirror_percent}")
+    if champion_model == shadow_model:
+        raise ValueError(f"the shadow model must differ from the champion ({champion_model!r})")
+    return {
+        "apiVersion": API_VERSION,
+        "kind": EXPERIMENT_KIND,
+        "metadata": {
+            "name": check_object_name(name),
+            "namespace": namespace,
+            "labels": dict(labels),
+        },
+        "spec": {
+            "default": champion_model,
+            "candidates": [{"name": champion_model, "weight": 100}],
+            "mirror": {"name": check_object_name(shadow_model), "percent": mirror_percent},
         },
     }
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._labels import LABELLED_COLUMN, join_labels, parse_max_delay
+from components._labels import LABELLED_COLUMN, join_labels, load_label_source, parse_max_delay
 
 STATUS_MEASURED = "measured"
 STATUS_INSUFFICIENT = "insufficient_labels"
@@ -234,18 +234,13 @@ def run_join_labels(
     """
     from components._mlflow import mlflow_client
     from components._performance import champion_holdout, json_safe, model_scorer, window_scores
-    from components._suite import binary_label, load_suite_config
+    from components._suite import load_suite_config
 
     suite = load_suite_config(feature_repo)
     window = pd.read_parquet(window_path)
     labels = None
     if suite.label not in window.columns and label_source:
-        labels = pd.read_parquet(label_source)
-        missing = [c for c in (suite.label,) if c not in labels.columns]
-        if missing:
-            raise ValueError(f"label source {label_source} has no label column {missing[0]!r}")
-        labels = labels[labels[suite.label].notna()].copy()
-        labels[suite.label] = binary_label(labels[suite.label], suite)
+        labels = load_label_source(label_source, suite)
     joined, label_source_text = labelled_window(
         window,
         labels,

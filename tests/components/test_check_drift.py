@@ -53,6 +53,8 @@ def drift_probe(
         model_name="churn",
         **DRIFT_ROLES,
         checks=["feature", "psi", "prediction", "multivariate", "performance"],
+        persistence_k=1,  # this window alone decides here; persistence is unit-tested
+        persistence_m=1,
     )
     with dsl.If(stable.outputs["Output"] == True):  # noqa: E712 (a KFP condition)
         mark_taken(flag_path=stable_flag)

@@ -121,6 +121,45 @@ def test_seldon_objects_validate_against_seldon_crds():
     assert objects["default"]["spec"]["server"] == seldon.SUITE_SERVER
 
 
+def test_seldon_shadow_experiment_mirrors_to_the_challenger_and_validates():
+    """The shadow Experiment: champion answers (weight 100), the challenger gets a mirror.
+
+    Proves: the Experiment with ``mirror: {name, percent}`` and the challenger's Model
+    validate against the Seldon Core 2 v2.10 CRDs with nothing pruned; bad percents and a
+    shadow equal to the champion are refused by name. Cannot prove: that Seldon's
+    pipeline gateway mirrors traffic (no cluster here).
+    """
+    shadow = seldon.render_model(
+        name=seldon.candidate_name("churn", "8"),
+        namespace="seldon-mesh",
+        storage_uri="s3://mlflow/1/models/m-def/artifacts",
+        labels={"app": "churn"},
+    )
+    experiment = seldon.render_shadow_experiment(
+        name=seldon.shadow_experiment_name("churn"),
+        namespace="seldon-mesh",
+        champion_model="churn",
+        shadow_model=shadow["metadata"]["name"],
+        labels={"app": "churn"},
+    )
+    assert_valid_against_crd(shadow, "mlops.seldon.io_models.yaml")
+    assert_valid_against_crd(experiment, "mlops.seldon.io_experiments.yaml")
+    k8s_validate(experiment["metadata"], "objectmeta-meta-v1.json")
+    assert experiment["spec"]["mirror"] == {"name": "churn-v8", "percent": 100}
+    assert experiment["spec"]["candidates"] == [{"name": "churn", "weight": 100}]
+    assert experiment["metadata"]["name"] == "churn-shadow"
+    for bad in (0, 101):
+        with pytest.raises(ValueError, match="mirror_percent"):
+            seldon.render_shadow_experiment(
+                name="x", namespace="n", champion_model="a", shadow_model="b",
+                mirror_percent=bad, labels={},
+            )  # fmt: skip
+    with pytest.raises(ValueError, match="must differ"):
+        seldon.render_shadow_experiment(
+            name="x", namespace="n", champion_model="a", shadow_model="a", labels={}
+        )
+
+
 def test_render_only_publishes_multi_document_yaml():
     """Without a cluster, deploy renders the objects in apply order as YAML.
 
