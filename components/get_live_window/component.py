@@ -39,17 +39,12 @@ def get_live_window(
             lists the models the log holds there), or the client's time column is not a
             timestamp.
     """
-    from components.get_live_window.core import live_window
+    from components._contract import publish
+    from components.get_live_window.core import GetLiveWindowConfig, run
 
-    frame, info = live_window(
-        prediction_log, start, end, model_name=model_name, model_version=model_version,
+    config = GetLiveWindowConfig(
+        prediction_log, start, end, model_name, model_version=model_version,
         entity_column=entity_column, time_column=time_column, window_source=window_source,
     )  # fmt: skip
-    frame.to_parquet(window.path, index=False)
-    window.metadata.update({**info.to_dict(), "row_count": info.rows})
-    print(
-        f"[suite] get_live_window: {info.rows} rows, {info.requests} requests, versions "
-        f"{info.model_versions}, entity key {'sent' if info.has_entity_key else 'absent'}, "
-        f"time from the {info.time_from}",
-        flush=True,
-    )
+    result = run(config)
+    publish(result, metadata=[window], frames={window: result.frame})

@@ -1,6 +1,6 @@
 """The live window: what the served model was actually asked, from the prediction log.
 
-`live_window` reads the prediction log (`components._serving.prediction_log`) for
+`run` reads the prediction log (`components._serving.prediction_log`) for
 ``[start, end)`` of the answer time, keeps one model (and, if asked, one version),
 drops a shadow model's rows (``model_role`` other than ``champion``), and returns a
 frame `check_drift` reads like a feature-store window: the model's
@@ -25,7 +25,6 @@ pandas is imported inside functions.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,10 +32,42 @@ if TYPE_CHECKING:
 
 ANSWER_TIME_COLUMN = "timestamp"
 WINDOW_SOURCES = ("feature_store", "prediction_log")
-# A shadow challenger's answers are logged beside the champion's under the same request id,
-# told apart by this column; the window is what clients were answered.
-ROLE_COLUMN = "model_role"
-SERVED_ROLE = "champion"
+
+
+@dataclass(frozen=True)
+class GetLiveWindowConfig:
+    """Which rows of the prediction log `run` reads.
+
+    Attributes:
+        prediction_log: Prediction log root (local folder or ``s3://...``).
+        start: Window start on the answer time, inclusive (ISO; naive = UTC).
+        end: Window end, exclusive.
+        model_name: Served model name to keep.
+        model_version: Only this version ("" = every version the window holds).
+        entity_column: The repo's entity key (reported as present or not).
+        time_column: The repo's timestamp name: parsed to UTC when the client sent
+            it, else filled with the answer time.
+        window_source: The pipeline's ``window_source``; the monitoring pipeline runs
+            this step for every value but ``feature_store``, so an unknown value stops
+            here instead of skipping both branches silently.
+    """
+
+    prediction_log: str
+    start: str
+    end: str
+    model_name: str
+    model_version: str = ""
+    entity_column: str = ""
+    time_column: str = ""
+    window_source: str = "prediction_log"
+
+    def __post_init__(self) -> None:
+        if self.window_source != "prediction_log":
+            raise ValueError(
+                f"window_source must be one of {list(WINDOW_SOURCES)}, got {self.window_source!r}"
+            )
+        if not self.start or not self.end:
+            raise ValueError("window_start and window_end are required for a prediction-log window")
 
 
 @dataclass(frozen=True)
@@ -72,83 +103,115 @@ class LiveWindowInfo:
         return asdict(self)
 
 
-def live_window(
-    log_root: str | Path,
-    start: str,
-    end: str,
-    *,
-    model_name: str,
-    model_version: str = "",
-    entity_column: str = "",
-    time_column: str = "",
-    window_source: str = "prediction_log",
-) -> tuple[pd.DataFrame, LiveWindowInfo]:
-    """Returns the logged rows of one model in ``[start, end)`` and what they hold.
+@dataclass(frozen=True)
+class GetLiveWindowResult:
+    """The window's rows and what they hold (implements `components._contract.ComponentResult`).
+
+    Attributes:
+        frame: Feature inputs, entity key, time column, request id, model version and
+            served outputs, one row per answered input row.
+        info: What the window holds.
+    """
+
+    frame: pd.DataFrame
+    info: LiveWindowInfo
+
+    def metrics(self) -> dict[str, float]:
+        """Returns ``rows`` and ``requests``."""
+        return {"rows": float(self.info.rows), "requests": float(self.info.requests)}
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the Dataset metadata: the info and ``row_count``."""
+        return {**self.info.to_dict(), "row_count": self.info.rows}
+
+    def report(self) -> dict[str, Any]:
+        """Returns the info."""
+        return self.info.to_dict()
+
+
+def served_rows(frame: pd.DataFrame, model_name: str, model_version: str = "") -> pd.DataFrame:
+    """Returns the rows of one model (and version), index reset.
 
     Args:
-        log_root: Prediction log root (local folder or ``s3://...``).
-        start: Window start on the answer time, inclusive (ISO; naive = UTC).
-        end: Window end, exclusive.
+        frame: Prediction-log rows clients were answered with (see `run`).
         model_name: Served model name to keep.
-        model_version: Only this version ("" = every version the window holds).
-        entity_column: The repo's entity key (reported as present or not).
-        time_column: The repo's timestamp name: parsed to UTC when the client sent
-            it, else filled with the answer time.
-        window_source: The pipeline's ``window_source``; the monitoring pipeline runs
-            this step for every value but ``feature_store``, so an unknown value stops
-            here instead of skipping both branches silently.
+        model_version: Only this version ("" = every version).
+    """
+    frame = frame[frame["model_name"] == model_name]
+    if model_version:
+        frame = frame[frame["model_version"].astype(str) == str(model_version)]
+    return frame.reset_index(drop=True)
+
+
+def with_time_column(frame: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, str]:
+    """Returns the frame with `time_column` as UTC timestamps, and where the time came from.
+
+    Args:
+        frame: Served rows (modified in place and returned).
+        time_column: The repo's timestamp name ("" or the answer time column = as logged).
 
     Raises:
-        ValueError: If `window_source` is not ``prediction_log``, `start` or `end` is
-            empty, or the window holds no row of the model (the message says what the
-            log does hold there).
+        ValueError: If the client sent `time_column` and it does not hold timestamps.
     """
     import pandas as pd
 
-    from components._serving.prediction_log import read_prediction_log
+    if not time_column or time_column == ANSWER_TIME_COLUMN:
+        return frame, "answer"
+    if time_column not in frame.columns:
+        frame[time_column] = frame[ANSWER_TIME_COLUMN]
+        return frame, "answer"
+    try:
+        frame[time_column] = pd.to_datetime(frame[time_column], utc=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"logged input {time_column!r} must hold timestamps (ISO strings): {exc}"
+        ) from exc
+    return frame, "client"
 
-    if window_source != "prediction_log":
-        raise ValueError(
-            f"window_source must be one of {list(WINDOW_SOURCES)}, got {window_source!r}"
-        )
-    if not start or not end:
-        raise ValueError("window_start and window_end are required for a prediction-log window")
-    frame = read_prediction_log(log_root, start, end)
+
+def run(config: GetLiveWindowConfig) -> GetLiveWindowResult:
+    """The component's work: the logged rows of one model in ``[start, end)``.
+
+    Args:
+        config: Log, window, model and the repo's entity key and time column.
+
+    Raises:
+        ValueError: If the window holds no row of the model (the message says what the
+            log does hold there), or the client's time column is not a timestamp.
+    """
+    from components._serving.prediction_log import ROLE_CHAMPION, read_prediction_log
+
+    # A shadow challenger's answers share the champion's request ids; the window is what
+    # clients were answered.
+    frame = read_prediction_log(
+        config.prediction_log, config.start, config.end, model_role=ROLE_CHAMPION
+    )
     found = sorted(frame["model_name"].astype(str).unique()) if len(frame) else []
-    frame = frame[frame["model_name"] == model_name]
-    if ROLE_COLUMN in frame.columns:
-        frame = frame[frame[ROLE_COLUMN].isna() | (frame[ROLE_COLUMN] == SERVED_ROLE)]
-    if model_version:
-        frame = frame[frame["model_version"].astype(str) == str(model_version)]
+    frame = served_rows(frame, config.model_name, config.model_version)
     if frame.empty:
+        version = f" version {config.model_version}" if config.model_version else ""
         raise ValueError(
-            f"the prediction log {log_root} has no rows of model {model_name!r}"
-            f"{f' version {model_version}' if model_version else ''} in [{start}, {end}); "
+            f"the prediction log {config.prediction_log} has no rows of model "
+            f"{config.model_name!r}{version} in [{config.start}, {config.end}); "
             f"models answered there: {found or 'none'}"
         )
-    frame = frame.reset_index(drop=True)
-    time_from = "answer"
-    if time_column and time_column != ANSWER_TIME_COLUMN:
-        if time_column in frame.columns:
-            try:
-                frame[time_column] = pd.to_datetime(frame[time_column], utc=True)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(
-                    f"logged input {time_column!r} must hold timestamps (ISO strings): {exc}"
-                ) from exc
-            time_from = "client"
-        else:
-            frame[time_column] = frame[ANSWER_TIME_COLUMN]
+    frame, time_from = with_time_column(frame, config.time_column)
     info = LiveWindowInfo(
         source="prediction_log",
-        log_root=str(log_root),
-        start=str(start),
-        end=str(end),
-        model_name=model_name,
+        log_root=str(config.prediction_log),
+        start=str(config.start),
+        end=str(config.end),
+        model_name=config.model_name,
         model_versions=sorted(frame["model_version"].astype(str).unique()),
         rows=len(frame),
         requests=int(frame["request_id"].nunique()),
-        has_entity_key=bool(entity_column) and entity_column in frame.columns,
+        has_entity_key=bool(config.entity_column) and config.entity_column in frame.columns,
         time_from=time_from,
     )
-    return frame, info
+    print(
+        f"[suite] get_live_window: {info.rows} rows, {info.requests} requests, versions "
+        f"{info.model_versions}, entity key {'sent' if info.has_entity_key else 'absent'}, "
+        f"time from the {info.time_from}",
+        flush=True,
+    )
+    return GetLiveWindowResult(frame, info)
