@@ -51,16 +51,21 @@ def join_labels(
             or the champion's run has no holdout metrics.
         SuiteConfigError: ``feature_repo`` has no valid suite.yaml.
     """
-    from components.join_labels.core import LabelJoinParams, run_join_labels
+    import pandas as pd
+
+    from components._contract import publish
+    from components.join_labels.core import JoinLabelsConfig, LabelJoinParams, run
 
     params = LabelJoinParams(
         by=join_by, max_delay=max_delay, prediction_time_column=prediction_time_column,
         min_labelled_rows=min_labelled_rows, bootstrap_samples=bootstrap_samples, seed=seed,
     )  # fmt: skip
-    report = run_join_labels(
-        window.path, label_source, feature_repo, tracking_uri, model_name, params,
-        score_column=score_column, joined_path=joined.path, json_path=report_json.path,
+    config = JoinLabelsConfig(
+        pd.read_parquet(window.path), label_source, feature_repo, model_name, params,
+        tracking_uri=tracking_uri, score_column=score_column,
     )  # fmt: skip
-    for name, value in report.metrics().items():
-        metrics.log_metric(name, value)
-    report_json.metadata.update({"status": report.status, "labelled_share": report.labelled_share})
+    result = run(config)
+    publish(
+        result, metrics=metrics, metadata=[report_json], report=report_json,
+        frames={joined: result.joined},
+    )  # fmt: skip

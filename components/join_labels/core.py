@@ -15,9 +15,7 @@ and no numbers, the share still reported.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -207,70 +205,101 @@ def realized_report(
     )
 
 
-def run_join_labels(
-    window_path: str | Path,
-    label_source: str,
-    feature_repo: str | Path,
-    tracking_uri: str,
-    model_name: str,
-    params: LabelJoinParams,
-    *,
-    score_column: str = "",
-    joined_path: str | Path | None = None,
-    json_path: str | Path | None = None,
-) -> RealizedReport:
-    """What the component does: read, join, score, measure, write.
+@dataclass(frozen=True)
+class JoinLabelsConfig:
+    """What `run` joins and measures.
 
-    Args:
-        window_path: Parquet window.
+    Attributes:
+        window: The window (a prediction-log window, or a feature-store window that
+            holds its labels).
         label_source: Labels parquet (path or ``s3://``); "" = the window holds labels.
         feature_repo: Feature repo whose `suite.yaml` names the roles.
-        tracking_uri: MLflow tracking and registry URI.
         model_name: Registered model whose ``@champion`` is measured.
-        params: The parameters.
+        params: How labels are joined and performance is measured.
+        tracking_uri: MLflow tracking and registry URI ("" = the suite default).
         score_column: The window's served-score column ("" = ``<label>_probability``).
-        joined_path: Where to write the joined rows (parquet, with ``champion_score``).
-        json_path: Where to write the JSON report.
+    """
+
+    window: pd.DataFrame
+    label_source: str
+    feature_repo: str
+    model_name: str
+    params: LabelJoinParams
+    tracking_uri: str = ""
+    score_column: str = ""
+
+
+@dataclass(frozen=True)
+class JoinLabelsResult:
+    """The joined rows and their realized performance.
+
+    Implements `components._contract.ComponentResult`.
+
+    Attributes:
+        realized: What was measured on the labelled rows.
+        joined: Every window row with the label, ``labelled`` and ``champion_score``.
+    """
+
+    realized: RealizedReport
+    joined: pd.DataFrame
+
+    def metrics(self) -> dict[str, float]:
+        """Returns the realized report's flat numbers (see `RealizedReport.metrics`)."""
+        return self.realized.metrics()
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the report artifact's metadata: status and labelled share."""
+        return {"status": self.realized.status, "labelled_share": self.realized.labelled_share}
+
+    def report(self) -> dict[str, Any]:
+        """Returns the realized report (status, share, intervals, holdout, parameters)."""
+        return self.realized.to_dict()
+
+
+def run(config: JoinLabelsConfig, *, client: Any = None) -> JoinLabelsResult:
+    """The component's work: join the labels, score with the champion, measure.
+
+    Args:
+        config: Window, labels, roles, model and parameters.
+        client: ``mlflow.MlflowClient``; None = one for ``config.tracking_uri``.
+
+    Raises:
+        ValueError: A join column missing (named), a label that is not 0/1, a label key
+            labelled twice, or the champion's run has no holdout metrics.
+        SuiteConfigError: ``feature_repo`` has no valid suite.yaml.
     """
     from components._mlflow import mlflow_client
-    from components._performance import champion_holdout, json_safe, model_scorer, window_scores
+    from components._performance import champion_holdout, model_scorer, window_scores
     from components._suite import load_suite_config
 
-    suite = load_suite_config(feature_repo)
-    window = pd.read_parquet(window_path)
+    suite = load_suite_config(config.feature_repo)
     labels = None
-    if suite.label not in window.columns and label_source:
-        labels = load_label_source(label_source, suite)
+    if suite.label not in config.window.columns and config.label_source:
+        labels = load_label_source(config.label_source, suite)
     joined, label_source_text = labelled_window(
-        window,
+        config.window,
         labels,
         label_column=suite.label,
         entity_column=suite.entity_key,
         label_time_column=suite.timestamp,
-        params=params,
+        params=config.params,
     )
-    client = mlflow_client(tracking_uri)
-    holdout = champion_holdout(client, model_name)
+    client = client or mlflow_client(config.tracking_uri)
+    holdout = champion_holdout(client, config.model_name)
     scores, score_source = window_scores(
         joined,
-        score_column or f"{suite.label}_probability",
+        config.score_column or f"{suite.label}_probability",
         holdout["version"],
-        lambda frame: model_scorer(client, f"models:/{model_name}@champion")(frame),
+        lambda frame: model_scorer(client, f"models:/{config.model_name}@champion")(frame),
     )
     report = realized_report(
         joined,
         scores,
         label_column=suite.label,
         holdout=holdout,
-        params=params,
+        params=config.params,
         label_source=label_source_text,
         score_source=score_source,
     )
     print(f"[suite] join_labels: {report.reason}", flush=True)
-    if joined_path is not None:
-        joined.assign(**{SCORE_COLUMN: scores}).to_parquet(joined_path, index=False)
-    if json_path is not None:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(json_safe(report.to_dict()), indent=2, allow_nan=False)
-        Path(json_path).write_text(text, encoding="utf-8")
-    return report
+    return JoinLabelsResult(report, joined.assign(**{SCORE_COLUMN: scores}))
