@@ -42,17 +42,22 @@ def estimate_performance(
             no ``@champion`` for ``model_name``, scores outside [0, 1], or the window lacks
             the champion's input columns (named).
     """
-    from components.estimate_performance.core import EstimationParams, run_estimation
+    import pandas as pd
+
+    from components._contract import publish
+    from components.estimate_performance.core import (
+        EstimatePerformanceConfig,
+        EstimationParams,
+        run,
+    )
 
     params = EstimationParams(
         threshold=threshold, max_holdout_ece=max_holdout_ece, samples=samples, seed=seed
     )
-    result = run_estimation(
-        window.path, tracking_uri, model_name, params,
-        score_column=score_column, json_path=report_json.path,
+    config = EstimatePerformanceConfig(
+        pd.read_parquet(window.path), model_name, params, tracking_uri=tracking_uri,
+        score_column=score_column,
     )  # fmt: skip
-    for name, value in result.metrics().items():
-        metrics.log_metric(name, value)
-    report_json.metadata.update({"status": result.status})
-    print(f"[suite] estimate_performance: {result.status}: {result.reason}", flush=True)
-    return result.status
+    result = run(config)
+    publish(result, metrics=metrics, metadata=[report_json], report=report_json)
+    return result.return_value()

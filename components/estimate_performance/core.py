@@ -25,9 +25,7 @@ uncalibrated scores would be a guess dressed as a number.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -154,8 +152,8 @@ def cbpe(
 
 
 @dataclass
-class Estimate:
-    """What `estimate_performance` found.
+class EstimatePerformanceResult:
+    """What `estimate` found (implements `components._contract.ComponentResult`).
 
     Attributes:
         status: ``estimated``, ``not_estimable`` (holdout ECE too high or unknown)
@@ -177,9 +175,17 @@ class Estimate:
     params: dict[str, Any]
     estimate: dict[str, Any] | None = field(default=None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Returns the result as JSON-safe data (the JSON report)."""
+    def report(self) -> dict[str, Any]:
+        """Returns the JSON report: status, reason, estimate, holdout, parameters."""
         return asdict(self)
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the report artifact's metadata: the status."""
+        return {"status": self.status}
+
+    def return_value(self) -> str:
+        """Returns the status (the component's one return value)."""
+        return self.status
 
     def metrics(self) -> dict[str, float]:
         """Flat numbers for a KFP ``Metrics`` artifact (only when estimated)."""
@@ -198,7 +204,7 @@ def estimate(
     holdout: dict[str, Any],
     params: EstimationParams,
     score_source: str = "",
-) -> Estimate:
+) -> EstimatePerformanceResult:
     """Estimates, or refuses with a status, given the window's scores and the holdout ECE.
 
     Args:
@@ -221,18 +227,18 @@ def estimate(
         "params": asdict(params),
     }
     if ece is None or not np.isfinite(ece):
-        return Estimate(
+        return EstimatePerformanceResult(
             STATUS_NOT_ESTIMABLE, "the champion's run has no holdout ECE (holdout_ece)", **common
         )
     if ece > params.max_holdout_ece:
-        return Estimate(
+        return EstimatePerformanceResult(
             STATUS_NOT_ESTIMABLE,
             f"holdout ECE {ece:.4f} > max_holdout_ece {params.max_holdout_ece:g}: the scores are "
             "not calibrated enough to estimate from",
             **common,
         )
     if len(probability) < params.min_rows:
-        return Estimate(
+        return EstimatePerformanceResult(
             STATUS_INSUFFICIENT,
             f"{len(probability)} rows < min_rows {params.min_rows}",
             **common,
@@ -245,7 +251,7 @@ def estimate(
         seed=params.seed,
     )
     auc = result["metrics"]["roc_auc"]
-    return Estimate(
+    return EstimatePerformanceResult(
         STATUS_ESTIMATED,
         f"estimated ROC AUC {auc['value']:.4f} [{auc['low']:.4f}, {auc['high']:.4f}] on "
         f"{len(probability)} rows (holdout {summary['roc_auc']:.4f}, holdout ECE {ece:.4f})",
@@ -254,42 +260,51 @@ def estimate(
     )
 
 
-def run_estimation(
-    window_path: str | Path,
-    tracking_uri: str,
-    model_name: str,
-    params: EstimationParams,
-    *,
-    score_column: str = "",
-    json_path: str | Path | None = None,
-) -> Estimate:
-    """What the component does: read the window, get the champion's scores, estimate.
+@dataclass(frozen=True)
+class EstimatePerformanceConfig:
+    """What `run` estimates for which model.
+
+    Attributes:
+        window: The window (features; a prediction-log window also has the served
+            scores and ``model_version``).
+        model_name: Registered model whose ``@champion`` is estimated.
+        params: The estimate's knobs.
+        tracking_uri: MLflow tracking and registry URI ("" = the suite default).
+        score_column: The window's served-score column, e.g. ``churned_probability``
+            ("" = none; the champion scores the rows).
+    """
+
+    window: pd.DataFrame
+    model_name: str
+    params: EstimationParams
+    tracking_uri: str = ""
+    score_column: str = ""
+
+
+def run(config: EstimatePerformanceConfig, *, client: Any = None) -> EstimatePerformanceResult:
+    """The component's work: get the champion's scores on the window, estimate.
 
     Args:
-        window_path: Parquet window (features; a prediction-log window also has the
-            served scores and ``model_version``).
-        tracking_uri: MLflow tracking and registry URI.
-        model_name: Registered model whose ``@champion`` is estimated.
-        params: The parameters.
-        score_column: The window's score column, e.g. ``churned_probability``.
-        json_path: Where to write the JSON report.
+        config: Window, model and parameters.
+        client: ``mlflow.MlflowClient``; None = one for ``config.tracking_uri``.
+
+    Raises:
+        ValueError: No ``@champion`` for the model (or its run has no holdout metrics),
+            scores outside [0, 1], or the window lacks the champion's input columns.
     """
     from components._mlflow import mlflow_client
-    from components._performance import champion_holdout, json_safe, model_scorer, window_scores
+    from components._performance import champion_holdout, model_scorer, window_scores
 
-    client = mlflow_client(tracking_uri)
-    holdout = champion_holdout(client, model_name)
-    window = pd.read_parquet(window_path)
+    client = client or mlflow_client(config.tracking_uri)
+    holdout = champion_holdout(client, config.model_name)
+    window = config.window
     print(f"[suite] estimate_performance: {len(window)} rows, champion v{holdout['version']}")
     scores, source = window_scores(
         window,
-        score_column,
+        config.score_column,
         holdout["version"],
-        lambda frame: model_scorer(client, f"models:/{model_name}@champion")(frame),
+        lambda frame: model_scorer(client, f"models:/{config.model_name}@champion")(frame),
     )
-    result = estimate(scores, holdout, params, source)
-    if json_path is not None:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False)
-        Path(json_path).write_text(text, encoding="utf-8")
+    result = estimate(scores, holdout, config.params, source)
+    print(f"[suite] estimate_performance: {result.status}: {result.reason}", flush=True)
     return result

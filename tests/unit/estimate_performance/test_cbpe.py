@@ -94,7 +94,8 @@ def test_refuses_when_the_holdout_calibration_error_is_too_high():
     """Holdout ECE above the parameter (or unknown) gives not_estimable and no numbers.
 
     Proves: the refusal is a status with a reason naming the ECE, never a number, and the
-    same scores are estimated when the ECE is under the limit. Cannot prove: that the
+    same scores are estimated when the ECE is under the limit; the component's return
+    value is that status. Cannot prove: that the
     default limit (0.05) is the right one for every model.
     """
     p = np.random.default_rng(0).uniform(0, 1, 300)
@@ -103,7 +104,10 @@ def test_refuses_when_the_holdout_calibration_error_is_too_high():
     assert bad.status == STATUS_NOT_ESTIMABLE
     assert bad.estimate is None
     assert "holdout ECE 0.0800 > max_holdout_ece 0.05" in bad.reason
+    assert bad.metrics() == {"rows": 300.0}
+    assert bad.return_value() == "not_estimable"
     assert estimate(p, {"version": "1", "metrics": {}}, params).status == STATUS_NOT_ESTIMABLE
     good = estimate(p, {"version": "1", "metrics": {"ece": 0.02, "roc_auc": 0.8}}, params)
     assert good.status == STATUS_ESTIMATED
     assert "estimated_roc_auc" in good.metrics()
+    assert good.return_value() == "estimated"
