@@ -37,12 +37,17 @@ def decide_retrain(
         ValueError: Unknown ``retrain_policy`` or ``metric`` (not roc_auc, log_loss or
             brier), or a negative ``tolerance``.
     """
-    from components.decide_retrain.core import run_decision
+    import json
+    from pathlib import Path
 
-    result = run_decision(
-        drift_detected, estimate.path, realized.path, policy=retrain_policy, metric=metric,
-        tolerance=tolerance, json_path=decision.path, html_path=report.path,
+    from components._contract import publish
+    from components.decide_retrain.core import DecideRetrainConfig, run
+
+    config = DecideRetrainConfig(
+        drift_detected, json.loads(Path(estimate.path).read_text(encoding="utf-8")),
+        json.loads(Path(realized.path).read_text(encoding="utf-8")), policy=retrain_policy,
+        metric=metric, tolerance=tolerance,
     )  # fmt: skip
-    decision.metadata.update({"retrain": result.retrain, "rule": result.rule})
-    print(f"[suite] decide_retrain: {result.rule}: {result.reason}", flush=True)
-    return result.retrain
+    result = run(config)
+    publish(result, metadata=[decision], report=decision, html=report)
+    return result.return_value()

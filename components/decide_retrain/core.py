@@ -1,13 +1,11 @@
-"""The retrain decision as files: JSON and a self-contained HTML page (`_retrain_policy`)."""
+"""The retrain decision (`components._retrain_policy`), its JSON report and HTML page."""
 
 from __future__ import annotations
 
 import html
-import json
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from components._performance import json_safe
 from components._retrain_policy import RetrainDecision, decide_retrain
 
 _STYLE = (
@@ -58,29 +56,74 @@ def render_html(decision: RetrainDecision) -> str:
     )
 
 
-def run_decision(
-    drift_detected: bool,
-    estimate_path: str | Path,
-    realized_path: str | Path,
-    *,
-    policy: str,
-    metric: str,
-    tolerance: float,
-    json_path: str | Path | None = None,
-    html_path: str | Path | None = None,
-) -> RetrainDecision:
-    """Reads the two performance reports, decides, writes JSON and HTML."""
+@dataclass(frozen=True)
+class DecideRetrainConfig:
+    """What `run` decides on.
+
+    Attributes:
+        drift_detected: `check_drift`'s drift alarm.
+        estimate: `estimate_performance`'s JSON report.
+        realized: `join_labels`'s JSON report.
+        policy: The retrain policy (one of `components._retrain_policy.POLICIES`).
+        metric: The policy metric (the gate's primary metric).
+        tolerance: The gate tolerance on that metric.
+    """
+
+    drift_detected: bool
+    estimate: dict[str, Any]
+    realized: dict[str, Any]
+    policy: str
+    metric: str
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class DecideRetrainResult:
+    """The decision (implements `components._contract.ComponentResult`).
+
+    Attributes:
+        decision: The decision, the rule that made it, and every input.
+    """
+
+    decision: RetrainDecision
+
+    def metrics(self) -> dict[str, float]:
+        """Returns ``retrain`` (0/1)."""
+        return {"retrain": float(self.decision.retrain)}
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns the decision artifact's metadata: whether to retrain and the rule."""
+        return {"retrain": self.decision.retrain, "rule": self.decision.rule}
+
+    def report(self) -> dict[str, Any]:
+        """Returns the decision as JSON data (rule, reason, every input)."""
+        return self.decision.to_dict()
+
+    def html(self) -> str:
+        """Returns the self-contained HTML page of the decision."""
+        return render_html(self.decision)
+
+    def return_value(self) -> bool:
+        """Returns whether to retrain (the value the retrain ``dsl.If`` reads)."""
+        return self.decision.retrain
+
+
+def run(config: DecideRetrainConfig) -> DecideRetrainResult:
+    """The component's work: apply the retrain policy to the alarm and the two reports.
+
+    Args:
+        config: The alarm, the two performance reports and the policy.
+
+    Raises:
+        ValueError: On an unknown policy or metric, or a negative tolerance.
+    """
     decision = decide_retrain(
-        drift_detected=drift_detected,
-        estimate=json.loads(Path(estimate_path).read_text(encoding="utf-8")),
-        realized=json.loads(Path(realized_path).read_text(encoding="utf-8")),
-        policy=policy,
-        metric=metric,
-        tolerance=tolerance,
+        drift_detected=config.drift_detected,
+        estimate=config.estimate,
+        realized=config.realized,
+        policy=config.policy,
+        metric=config.metric,
+        tolerance=config.tolerance,
     )
-    if json_path is not None:
-        text = json.dumps(json_safe(decision.to_dict()), indent=2, allow_nan=False)
-        Path(json_path).write_text(text, encoding="utf-8")
-    if html_path is not None:
-        Path(html_path).write_text(render_html(decision), encoding="utf-8")
-    return decision
+    print(f"[suite] decide_retrain: {decision.rule}: {decision.reason}", flush=True)
+    return DecideRetrainResult(decision)

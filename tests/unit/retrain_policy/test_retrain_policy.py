@@ -1,11 +1,11 @@
 """The retrain policy (components._retrain_policy) and the decision report (decide_retrain)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from components._retrain_policy import decide_retrain
-from components.decide_retrain.core import run_decision
 
 HOLDOUT = {"version": "1", "roc_auc": 0.80, "log_loss": 0.40}
 
@@ -94,28 +94,37 @@ def test_drift_policies_and_unknown_performance():
 def test_log_loss_direction_and_the_written_reports(tmp_path):
     """For a loss the interval's lower end is compared with holdout + tolerance; files written.
 
-    Proves: a realized log loss interval [0.46, 0.50] against holdout 0.40 retrains, the
-    JSON report carries the rule and every input, and the HTML page is self-contained
-    (no external asset). Cannot prove how the page renders.
+    Proves: a realized log loss interval [0.46, 0.50] against holdout 0.40 retrains, and
+    the component (its KFP body on real artifacts) returns that, writes a JSON report
+    carrying the rule and every input, puts the rule on the artifact's metadata, and
+    writes a self-contained HTML page (no external asset). Cannot prove how the page
+    renders.
     """
+    from kfp.dsl import HTML, Artifact
+
+    from components.decide_retrain.component import decide_retrain as component
+
     realized = {
         "status": "measured",
         "labelled_rows": 500,
         "holdout": HOLDOUT,
         "performance": {"metrics": {"log_loss": _interval(0.48, 0.46, 0.50)}},
     }
-    (tmp_path / "e.json").write_text(json.dumps({"status": "not_estimable"}))
-    (tmp_path / "r.json").write_text(json.dumps(realized))
-    decision = run_decision(
-        False, tmp_path / "e.json", tmp_path / "r.json", policy="performance",
-        metric="log_loss", tolerance=0.01, json_path=tmp_path / "d.json",
-        html_path=tmp_path / "d.html",
+    estimate, measured = Artifact(uri=str(tmp_path / "e.json")), Artifact(uri=str(tmp_path / "r"))
+    Path(estimate.path).write_text(json.dumps({"status": "not_estimable"}))
+    Path(measured.path).write_text(json.dumps(realized))
+    page, decision = HTML(uri=str(tmp_path / "out" / "d.html")), Artifact(uri=str(tmp_path / "d"))
+    retrain = component.python_func(
+        False, estimate, measured, retrain_policy="performance", metric="log_loss",
+        tolerance=0.01, report=page, decision=decision,
     )  # fmt: skip
-    assert decision.retrain is True
-    written = json.loads((tmp_path / "d.json").read_text())
+    assert retrain is True
+    written = json.loads(Path(decision.path).read_text())
+    assert written["retrain"] is True
     assert written["rule"] == "performance (realized)"
     assert written["holdout_value"] == 0.40
     assert written["realized"]["interval"]["low"] == 0.46
-    page = (tmp_path / "d.html").read_text()
-    assert "RETRAIN" in page
-    assert "http" not in page
+    assert decision.metadata == {"retrain": True, "rule": "performance (realized)"}
+    html = Path(page.path).read_text()
+    assert "RETRAIN" in html
+    assert "http" not in html
