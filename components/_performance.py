@@ -327,17 +327,6 @@ def model_scorer(client: MlflowClient, model_uri: str) -> Any:
     return score
 
 
-def json_safe(value: Any) -> Any:
-    """Returns `value` with every NaN/inf float replaced by None (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    return value
-
-
 def window_scores(
     window: Any, score_column: str, champion_version: str, score: Any
 ) -> tuple[np.ndarray, str]:
