@@ -144,7 +144,7 @@ def add_shadow_comparison(config: PipelineConfig, p: dict[str, Any]) -> None:
             seed=p["seed"],
             pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         )
-        with_cluster_settings(config, shadow, "service", cache=False)
+        with_cluster_settings(config, shadow, "service")
 
 
 def add_window_checks(
