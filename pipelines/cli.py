@@ -9,6 +9,7 @@ governance on a registry: `approve`, `reject`, `promote`, `model-card`, `reprodu
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -158,6 +159,9 @@ def _reproduce_command(args: argparse.Namespace) -> int:
     from components import _mlflow as mlf
     from pipelines import reproduce
 
+    # The scratch store's table creation and the holdout's extra columns make MLflow log
+    # INFO/WARNING lines that say nothing to the person reading the result.
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     client = mlf.mlflow_client(args.tracking_uri)
     try:
         result = reproduce.reproduce(

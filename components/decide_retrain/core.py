@@ -6,13 +6,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from components._html import badge, page
 from components._retrain_policy import RetrainDecision, decide_retrain
-
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}"
-    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
-    ".yes{color:#a00;font-weight:bold}.no{color:#070;font-weight:bold}"
-)
 
 
 def render_html(decision: RetrainDecision) -> str:
@@ -47,12 +42,11 @@ def render_html(decision: RetrainDecision) -> str:
         ("degraded", str(decision.degraded)),
     ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    css = "yes" if decision.retrain else "no"
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Retrain decision</title>"
-        f"<style>{_STYLE}</style></head><body><h1>Retrain decision: "
-        f"<span class='{css}'>{verdict}</span></h1><p>{html.escape(decision.reason)}</p>"
-        f"<table>{body}</table></body></html>"
+    tone = "bad" if decision.retrain else "ok"
+    return page(
+        "Retrain decision",
+        f"<h1>Retrain decision: {badge(verdict, tone)}</h1>"
+        f"<p>{html.escape(decision.reason)}</p><table>{body}</table>",
     )
 
 
