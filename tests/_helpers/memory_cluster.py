@@ -23,6 +23,7 @@ follows the projects' documented fields and the canary semantics the suite relie
 
 from __future__ import annotations
 
+import abc
 import copy
 import enum
 import json
@@ -162,7 +163,7 @@ class MemoryCluster:
         return found
 
 
-class Controller:
+class Controller(abc.ABC):
     """Writes an object's ``status``, one step per read.
 
     The first read after a spec change sees the old status (the controller has not
@@ -181,9 +182,9 @@ class Controller:
             return
         self.step(obj)
 
+    @abc.abstractmethod
     def step(self, obj: dict[str, Any]) -> None:
-        """Moves ``obj``'s status one step on."""
-        raise NotImplementedError
+        """Moves ``obj``'s status one step on (each target's controller defines it)."""
 
 
 def _conditions(**statuses: str | tuple[str, str, str]) -> list[dict[str, Any]]:
