@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 CALIBRATION_BINS = 10
+# `bootstrap_interval` scores resamples in batches of at most this many (row, resample) values.
+BOOTSTRAP_BATCH_VALUES = 4_000_000
 PROBABILITY_CLIP = 1e-15
 # Metric name -> True when higher is better.
 METRIC_DIRECTIONS = {
@@ -91,6 +93,185 @@ def metric_functions(threshold: float) -> dict[str, Any]:
         "log_loss": lambda y, p: log_loss(y, p, labels=[0, 1]),
         "brier": brier_score_loss,
     }
+
+
+def rank_auc(label: Any, score: Any, axis: int = -1) -> Any:
+    """ROC AUC by the rank formula along `axis` (ties averaged); NaN where one class is absent.
+
+    Equal to scikit-learn's `roc_auc_score` on each 1-D slice, without its input checks, so
+    a bootstrap can score all its resamples in one call (``label`` and ``score`` of shape
+    ``(resamples, rows)``).
+
+    Args:
+        label: 0/1 labels.
+        score: Scores of the same shape (higher = more likely positive).
+        axis: The rows' axis.
+
+    Returns:
+        A float for 1-D input, else an array without `axis`.
+    """
+    from scipy.stats import rankdata
+
+    y = np.moveaxis(np.asarray(label, dtype="float64"), axis, -1)
+    ranks = rankdata(np.moveaxis(np.asarray(score, dtype="float64"), axis, -1), axis=-1)
+    positives = y.sum(axis=-1)
+    negatives = y.shape[-1] - positives
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = ((ranks * y).sum(axis=-1) - positives * (positives + 1) / 2) / (positives * negatives)
+    return _float_if_scalar(np.where((positives > 0) & (negatives > 0), auc, np.nan))
+
+
+def average_precision(label: Any, score: Any, axis: int = -1) -> Any:
+    """PR AUC as scikit-learn's `average_precision_score` computes it, along `axis`.
+
+    AP = sum over distinct score thresholds (descending) of (recall gain) x precision;
+    tied scores form one threshold. NaN where there is no positive.
+
+    Args:
+        label: 0/1 labels.
+        score: Scores of the same shape.
+        axis: The rows' axis.
+
+    Returns:
+        A float for 1-D input, else an array without `axis`.
+    """
+    y = np.moveaxis(np.asarray(label, dtype="float64"), axis, -1)
+    p = np.moveaxis(np.asarray(score, dtype="float64"), axis, -1)
+    order = np.argsort(-p, axis=-1, kind="stable")
+    p_sorted = np.take_along_axis(p, order, axis=-1)
+    true_positives = np.cumsum(np.take_along_axis(y, order, axis=-1), axis=-1)
+    # The last row of each group of tied scores is where that threshold's counts are read.
+    ends = np.ones(p.shape, dtype=bool)
+    ends[..., :-1] = p_sorted[..., :-1] != p_sorted[..., 1:]
+    at_ends = np.where(ends, true_positives, 0.0)
+    before = np.zeros_like(at_ends)
+    before[..., 1:] = np.maximum.accumulate(at_ends, axis=-1)[..., :-1]
+    positives = true_positives[..., -1]
+    rank = np.arange(1, p.shape[-1] + 1, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gain = np.where(ends, (true_positives - before) * true_positives / rank, 0.0)
+        ap = gain.sum(axis=-1) / positives
+    return _float_if_scalar(np.where(positives > 0, ap, np.nan))
+
+
+def vectorized_metric_functions(threshold: float) -> dict[str, Any]:
+    """`metric_functions` as functions of (label, P(positive), axis) over many resamples.
+
+    Each equals its scikit-learn counterpart of `metric_functions` on every 1-D slice
+    (tests/unit/test_performance_vectorized.py), so `scipy.stats.bootstrap` can run them
+    with ``vectorized=True``: one call per metric instead of one per resample. A
+    resample holding one class gives NaN for ROC AUC (PR AUC: no positive), not an error.
+
+    Args:
+        threshold: Rows with P(positive class) >= threshold are predicted positive.
+    """
+    eps = np.finfo("float64").eps
+
+    def counts(y: Any, p: Any, axis: int) -> tuple[Any, Any, Any]:
+        y = np.asarray(y, dtype="float64")
+        predicted = np.asarray(p, dtype="float64") >= threshold
+        true_pos = (predicted * y).sum(axis=axis)
+        return true_pos, (predicted * (1 - y)).sum(axis=axis), ((~predicted) * y).sum(axis=axis)
+
+    def ratio(numerator: Any, denominator: Any) -> Any:
+        # scikit-learn's zero_division=0: an empty denominator scores 0.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _float_if_scalar(
+                np.where(denominator > 0, numerator / np.maximum(denominator, 1), 0.0)
+            )
+
+    def precision(y: Any, p: Any, axis: int = -1) -> Any:
+        tp, fp, _ = counts(y, p, axis)
+        return ratio(tp, tp + fp)
+
+    def recall(y: Any, p: Any, axis: int = -1) -> Any:
+        tp, _, fn = counts(y, p, axis)
+        return ratio(tp, tp + fn)
+
+    def f1(y: Any, p: Any, axis: int = -1) -> Any:
+        tp, fp, fn = counts(y, p, axis)
+        return ratio(2 * tp, 2 * tp + fp + fn)
+
+    def log_loss(y: Any, p: Any, axis: int = -1) -> Any:
+        y = np.asarray(y, dtype="float64")
+        p = np.asarray(p, dtype="float64")
+        loss = y * np.log(np.clip(p, eps, 1 - eps)) + (1 - y) * np.log(np.clip(1 - p, eps, 1 - eps))
+        return _float_if_scalar(-loss.mean(axis=axis))
+
+    def brier(y: Any, p: Any, axis: int = -1) -> Any:
+        squared = (np.asarray(p, dtype="float64") - np.asarray(y, dtype="float64")) ** 2
+        return _float_if_scalar(squared.mean(axis=axis))
+
+    return {
+        "roc_auc": rank_auc,
+        "pr_auc": average_precision,
+        "f1": f1,
+        "precision": precision,
+        "recall": recall,
+        "log_loss": log_loss,
+        "brier": brier,
+    }
+
+
+def bootstrap_interval(
+    statistic: Any,
+    samples: tuple[np.ndarray, ...],
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[float | None, float | None]:
+    """Percentile interval of a vectorized statistic over paired row resamples.
+
+    `scipy.stats.bootstrap` with ``paired=True, vectorized=True``: the same rows are
+    drawn for every array of `samples`; resamples are scored in batches of at most
+    `BOOTSTRAP_BATCH_VALUES` values, so a large holdout never needs the whole
+    (resamples x rows) matrix at once.
+
+    Args:
+        statistic: ``f(*samples, axis) -> value`` (see `vectorized_metric_functions`).
+        samples: Aligned 1-D arrays (e.g. labels and scores).
+        resamples: Bootstrap resamples.
+        confidence: Two-sided level.
+        seed: Seed (the same data give the same interval).
+
+    Returns:
+        (low, high); a bound is None when resamples left the statistic undefined, or
+        for fewer than two rows.
+    """
+    import warnings
+
+    from scipy.stats import bootstrap
+
+    rows = len(samples[0])
+    if rows < 2:
+        return None, None
+    with warnings.catch_warnings():
+        # A resample with one class leaves the statistic undefined: the bound turns None.
+        warnings.simplefilter("ignore")
+        interval = bootstrap(
+            samples,
+            statistic,
+            paired=True,
+            vectorized=True,
+            n_resamples=resamples,
+            batch=max(1, BOOTSTRAP_BATCH_VALUES // rows),
+            confidence_level=confidence,
+            method="percentile",
+            random_state=seed,
+        ).confidence_interval
+    return _finite_or_none(interval.low), _finite_or_none(interval.high)
+
+
+def _float_if_scalar(value: Any) -> Any:
+    """A float for a 0-d result (a 1-D call), the array otherwise."""
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else value
+
+
+def _finite_or_none(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def calibration_summary(

@@ -232,16 +232,3 @@ def test_slice_intervals_sizes_and_group_differences(good, client, model_name: s
     assert not refused.blessed
     assert [r["rule"] for r in refused.decision.rules if not r["passed"]] == ["demographic_parity"]
     assert refused.fairness[0]["slices"] == report["slices"]
-
-
-def test_rank_auc_equals_sklearn() -> None:
-    """The bootstrap's fast ROC AUC is scikit-learn's, ties included; one class gives NaN.
-
-    Proves: equality with `roc_auc_score` on tied and untied scores.
-    Cannot prove anything about speed (measured by hand: ~10x fewer seconds per bootstrap).
-    """
-    rng = np.random.default_rng(1)
-    label = rng.integers(0, 2, 400)
-    score = np.round(rng.uniform(0, 1, 400) + 0.3 * label, 1)
-    assert core.rank_auc(label, score) == pytest.approx(skm.roc_auc_score(label, score))
-    assert np.isnan(core.rank_auc(np.ones(5), np.arange(5)))
