@@ -2,8 +2,9 @@
 
 Both sides do the same four steps on the same data: get_features (Feast, DuckDB
 ASOF store) -> validate_data (GX) -> train_model (XGBoost, MLflow sqlite) ->
-evaluate_model (gate). The pipeline side sets an unreachable ROC AUC floor so it
-stops at the gate, like the script. Everything runs in one invocation, so the
+evaluate_model (gate, on the repo's slice features as the pipeline's is). The
+pipeline side sets an unreachable ROC AUC floor so it stops at the gate, like the
+script. Everything runs in one invocation, so the
 ratio is measured under the same machine load.
 
     python -m bench.pipeline_overhead [--customers 3000] [--import-times]
@@ -40,15 +41,16 @@ from components.validate_data.core import contract_from_dict, enforce, validate_
 from components.train_model import core as train_core
 from components.evaluate_model.core import GateConfig, evaluate
 repo, labels, uri, start, end = sys.argv[1:6]
+config = PipelineConfig.from_repo(repo)
 frame = run(GetFeaturesConfig(repo, "churn_v1", labels, start, end)).frame
-enforce(validate_frame(frame, contract_from_dict(PipelineConfig.from_repo().contract)), "fail")
+enforce(validate_frame(frame, contract_from_dict(config.contract)), "fail")
 client = mlf.mlflow_client(uri)
 result = train_core.run(
     train_core.TrainJob(frame, train_core.TrainConfig(**TRAIN_ROLES, seed=7)), client=client
 )
 evaluate(
     result.holdout, result.model_uri, client, "churn", GateConfig(min_roc_auc=1.01),
-    label_column="churned", slice_features=["plan"],
+    label_column="churned", slice_features=list(config.suite.slice_features),
 )
 print(f"SCRIPT_SECONDS {time.monotonic() - t0:.2f}")
 """
