@@ -3,9 +3,10 @@
 get_features -> validate_data -> train_model -> evaluate_model -> dsl.If(blessed) ->
 register_model (alias ``challenger``) -> validate_serving -> deploy_model (canary; moves
 ``champion`` only after the rollout is promoted; with ``challenger_rollout="shadow"`` the
-challenger serves in shadow beside the champion and no alias moves). With ``require_approval`` the run first
-promotes the previous run's approved waiting challenger (``promote-approved-challenger``,
-a deploy_model step that does nothing otherwise), before evaluate_model gates the new model.
+challenger serves in shadow beside the champion and no alias moves). With
+``require_approval`` the run first promotes the previous run's approved waiting challenger
+(``promote-approved-challenger``, a deploy_model step that does nothing otherwise), before
+evaluate_model gates the new model.
 
 `build_training_pipeline(config)` returns a KFP pipeline whose every knob is a
 pipeline parameter (declared once in `pipelines.parameters`, defaults from the

@@ -428,25 +428,24 @@ def seldon_objects(request: DeployRequest, model: ResolvedModel) -> dict[str, di
     }
     candidate = seldon.candidate_name(request.served_name, model.version)
     shadow = seldon.shadow_model_name(request.served_name)
+    placed = {"namespace": request.namespace, "labels": labels}
     return {
         "default": seldon.render_model(name=request.served_name, **common),
         "candidate": seldon.render_model(name=candidate, **common),
         "experiment": seldon.render_experiment(
             name=seldon.experiment_name(request.served_name),
-            namespace=request.namespace,
             default_model=request.served_name,
             candidate_model=candidate,
             candidate_percent=request.canary_percent,
-            labels=labels,
+            **placed,
         ),
         "shadow": seldon.render_model(name=shadow, **common),
         "shadow_experiment": seldon.render_shadow_experiment(
             name=seldon.shadow_experiment_name(request.served_name),
-            namespace=request.namespace,
             champion_model=request.served_name,
             shadow_model=shadow,
             mirror_percent=request.mirror_percent,
-            labels=labels,
+            **placed,
         ),
     }
 

@@ -114,6 +114,15 @@ def assert_every_applied_object_is_valid(cluster: MemoryCluster) -> None:
         assert_valid_object(obj)
 
 
+def assert_only_the_default_model_on(cluster: MemoryCluster, model: ResolvedModel) -> dict:
+    """Asserts the default Model churn is the only object left and fetches ``model``."""
+    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
+    live = settle(cluster, seldon.MODEL_KIND, "churn")
+    assert live["spec"]["storageUri"] == model.storage_uri
+    assert seldon.object_state(live, "ModelReady").phase.value == "serving"
+    return live
+
+
 def kserve_cluster_with_v6(behaviours: dict[str, Behaviour] | None = None) -> MemoryCluster:
     cluster = MemoryCluster(behaviours)
     first = deploy_kserve(request("kserve", "6"), V6, cluster, POLICY)
@@ -287,10 +296,7 @@ def test_seldon_promotes_a_healthy_candidate():
         ("delete", "Experiment", "churn-canary", True),
         ("delete", "Model", "churn-v7", True),
     ]
-    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
-    live = settle(cluster, seldon.MODEL_KIND, "churn")
-    assert live["spec"]["storageUri"] == V7.storage_uri
-    assert seldon.object_state(live, "ModelReady").phase.value == "serving"
+    assert_only_the_default_model_on(cluster, V7)
     assert_every_applied_object_is_valid(cluster)
 
 
@@ -312,10 +318,7 @@ def test_seldon_rolls_back_a_candidate_that_fails_to_load():
         ("delete", "Experiment", "churn-canary", False),
         ("delete", "Model", "churn-v7", True),
     ]
-    live = settle(cluster, seldon.MODEL_KIND, "churn")
-    assert live["spec"]["storageUri"] == V6.storage_uri
-    assert seldon.object_state(live, "ModelReady").phase.value == "serving"
-    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
+    assert_only_the_default_model_on(cluster, V6)
     assert_every_applied_object_is_valid(cluster)
 
 
@@ -505,9 +508,7 @@ def test_seldon_shadow_that_does_not_get_ready_is_removed(behaviour):
         ("delete", "Experiment", "churn-shadow", False),
         ("delete", "Model", "churn-shadow", True),
     ]
-    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
-    live = settle(cluster, seldon.MODEL_KIND, "churn")
-    assert live["spec"]["storageUri"] == V6.storage_uri
+    assert_only_the_default_model_on(cluster, V6)
     assert_every_applied_object_is_valid(cluster)
 
 
@@ -538,7 +539,7 @@ def test_canary_after_a_shadow_deletes_the_experiment_before_the_shadow_model():
         ("delete", "Experiment", "churn-canary", True),
         ("delete", "Model", "churn-v7", True),
     ]
-    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
+    assert_only_the_default_model_on(cluster, V7)
     cluster.calls.clear()
     assert deploy_seldon(request("seldon", "7"), V7, cluster, POLICY).action == "unchanged"
     assert cluster.calls == []
