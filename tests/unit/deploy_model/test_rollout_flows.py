@@ -29,6 +29,7 @@ from components._mlflow import (
     TAG_ROLLED_BACK,
     alias_version,
 )
+from components._observability.steps import deployment_samples
 from components.deploy_model import kserve, seldon
 from components.deploy_model.canary import CanaryPolicy
 from components.deploy_model.core import (
@@ -641,7 +642,8 @@ def test_kserve_shadow_applies_nothing_and_points_to_the_offline_comparison(regi
     churn/1 serves, ``rollout="shadow"`` of churn/2 makes zero applies or deletes, returns
     "shadowing" beside version 1, tags churn/2 ``suite.shadow.serving=kserve-offline``
     (and the served name), prints a ``[suite] `` line saying the monitoring pipeline
-    scores the logged inputs with the challenger (compare_shadow), and moves no alias.
+    scores the logged inputs with the challenger (compare_shadow), moves no alias, and
+    its action gauge is ``shadowing`` (one-hot).
 
     Cannot prove the monitoring pipeline's comparison (tests/unit/compare_shadow does).
     """
@@ -666,6 +668,13 @@ def test_kserve_shadow_applies_nothing_and_points_to_the_offline_comparison(regi
     assert "monitoring pipeline scores its logged inputs with version 2" in lines[0]
     assert "compare_shadow" in lines[0]
     assert result.return_value() == "shadowing"
+    gauges = {
+        s.labels["action"]: s.value
+        for s in deployment_samples(result, 10)
+        if s.name == "suite_deploy_action"
+    }
+    assert gauges["shadowing"] == 1.0
+    assert sum(gauges.values()) == 1.0
 
 
 def test_seldon_shadow_through_deploy_tags_and_moves_no_alias(registry):
