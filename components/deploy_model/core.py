@@ -13,7 +13,9 @@ is tagged ``suite.shadow.serving`` (:data:`TAG_SHADOW_SERVING`). Locally the
 champion's model-settings name it (the suite runtime scores it); on Seldon Core 2 a
 shadow Model and an Experiment ``mirror``; KServe has no mirror, so nothing is
 applied and the monitoring pipeline scores the logged inputs with the challenger
-(``compare_shadow``). A later canary rollout removes the shadow.
+(``compare_shadow``). A later canary rollout removes the shadow (and a new shadow
+replaces it); the removed version's shadow tags are deleted, so the registry names
+only what really serves in shadow.
 """
 
 from __future__ import annotations
@@ -135,6 +137,9 @@ class DeployResult:
             shadow, the champion it sits beside.
         reason: Why, in words.
         manifests: Rendered objects, in the order they would be applied.
+        shadow_removed: The version whose shadow this rollout removed (a canary clears
+            the shadow, a new shadow replaces it), whose `TAG_SHADOW_SERVING` tags
+            `deploy` then deletes; None when none was removed.
 
     Implements `components._contract.ComponentResult`.
     """
@@ -145,6 +150,7 @@ class DeployResult:
     previous_version: str | None
     reason: str
     manifests: list[dict[str, Any]] = field(default_factory=list)
+    shadow_removed: str | None = None
 
     def metrics(self) -> dict[str, float]:
         """Returns ``promoted`` (0/1) and the version deployed (when it is a number)."""
@@ -479,7 +485,7 @@ def deploy_seldon(
     model_ready = _full_rollout(policy)
     if request.shadow:
         return seldon_shadow(request, objects, cluster, model_ready, result)
-    clear_seldon_shadow(cluster, objects)
+    result.shadow_removed = clear_seldon_shadow(cluster, objects)
     if live is None:
         result.manifests = [objects["default"]]
         cluster.apply(objects["default"])
@@ -543,6 +549,7 @@ def seldon_shadow(
     """
     require_champion_beside(request, result.previous_version, result.version)
     shadow, experiment = objects["shadow"], objects["shadow_experiment"]
+    replaced = live_model_version(_live(cluster, shadow) or None)  # an earlier shadow
     result.manifests = [shadow, experiment]
     cluster.apply(shadow)
     decision = watch(lambda: seldon.object_state(_live(cluster, shadow), "ModelReady"), policy)
@@ -558,21 +565,30 @@ def seldon_shadow(
             f"{request.served_name}'s requests to Model {shadow['metadata']['name']} (version "
             f"{result.version}); version {result.previous_version} still answers"
         )
+        result.shadow_removed = replaced if replaced != result.version else None
         return result
     _delete(cluster, experiment)  # the Experiment first: it must never mirror to a deleted Model
     _delete(cluster, shadow)
+    result.shadow_removed = replaced
     return _finish(result, Decision(decision.verdict, f"shadow: {decision.reason}"), first=False)
 
 
-def clear_seldon_shadow(cluster: Cluster, objects: dict[str, dict[str, Any]]) -> None:
+def clear_seldon_shadow(cluster: Cluster, objects: dict[str, dict[str, Any]]) -> str | None:
     """Deletes a live shadow Experiment, then the shadow Model (never the reverse order).
 
     An Experiment must not mirror to a deleted Model; objects that are not live are left
     alone (no call at all).
+
+    Returns:
+        The version label of the shadow Model deleted, or None if there was none.
     """
+    removed = None
     for obj in (objects["shadow_experiment"], objects["shadow"]):
-        if _live(cluster, obj):
+        live = _live(cluster, obj)
+        if live:
             _delete(cluster, obj)
+            removed = live_model_version(live) if obj is objects["shadow"] else removed
+    return removed
 
 
 def _live(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
@@ -687,8 +703,9 @@ def deploy(
             smoke_frame=smoke_frame, shadow=request.shadow,
         )  # fmt: skip
         result = DeployResult(
-            outcome.action, model.name, model.version, outcome.previous_version, outcome.reason
-        )
+            outcome.action, model.name, model.version, outcome.previous_version, outcome.reason,
+            shadow_removed=outcome.shadow_removed,
+        )  # fmt: skip
     elif request.target == "kserve":
         result = deploy_kserve(request, model, cluster, policy, prometheus_url=prometheus_url)
     else:
@@ -707,6 +724,11 @@ def deploy(
         client.set_model_version_tag(
             model.name, model.version, TAG_SHADOW_SERVED_NAME, request.served_name
         )
+    if result.shadow_removed:
+        tags = client.get_model_version(model.name, result.shadow_removed).tags
+        for tag in (TAG_SHADOW_SERVING, TAG_SHADOW_SERVED_NAME):
+            if tag in tags:
+                client.delete_model_version_tag(model.name, result.shadow_removed, tag)
     return result
 
 

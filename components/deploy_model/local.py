@@ -67,6 +67,7 @@ class LocalOutcome:
     version: str
     previous_version: str | None
     reason: str
+    shadow_removed: str | None = None  # the shadow version the switch cleared or replaced
 
 
 def served_parameters(target: LocalTarget) -> dict | None:
@@ -186,11 +187,12 @@ def deploy_local(
 
     version = str(version)
     current = served_version(target)
+    current_shadow = served_version(target, SHADOW_VERSION_PARAMETER)
     with requests.Session() as session:
         if (
             not shadow
             and current == version
-            and served_version(target, SHADOW_VERSION_PARAMETER) is None
+            and current_shadow is None
             and _answers_from(session, target, version)
         ):
             return LocalOutcome("unchanged", version, current, f"version {version} already serves")
@@ -234,8 +236,12 @@ def deploy_local(
             current,
             f"{target.served_name} answers from version {current} and scores version "
             f"{version} in shadow on every request (logged with model_role shadow)",
+            shadow_removed=current_shadow if current_shadow != version else None,
         )
-    return LocalOutcome("promoted", version, current, f"{target.served_name} now serves {version}")
+    return LocalOutcome(
+        "promoted", version, current, f"{target.served_name} now serves {version}",
+        shadow_removed=current_shadow,
+    )  # fmt: skip
 
 
 def _answers_from(session: requests.Session, target: LocalTarget, version: str) -> bool:

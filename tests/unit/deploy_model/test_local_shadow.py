@@ -71,8 +71,8 @@ def test_local_shadow_logs_both_answers_and_a_canary_clears_it(registry, tmp_pat
     before the shadow; the log holds, under that request's id, one ``champion`` row per
     input row (version 1, the answer) and one ``shadow`` row (version 2, = churn/2 in
     process); the request before the shadow has champion rows only. A canary of churn/2
-    then promotes it, the settings lose the shadow fields, and the next request is
-    answered and logged from version 2 with no shadow row.
+    then promotes it, the settings lose the shadow fields, its shadow tags are deleted,
+    and the next request is answered and logged from version 2 with no shadow row.
 
     Cannot prove the shadow's cost to the champion's latency under load, nor anything
     about Seldon's or KServe's shadow (tests/unit/deploy_model/test_rollout_flows.py).
@@ -119,7 +119,10 @@ def test_local_shadow_logs_both_answers_and_a_canary_clears_it(registry, tmp_pat
         assert answer_shadow == answer_before  # the champion's answer did not change
 
         promoted = roll("models:/churn/2", "canary")
-        assert promoted.action == "promoted", promoted.reason
+        assert (promoted.action, promoted.shadow_removed) == ("promoted", "2"), promoted.reason
+        tags = registry.get_model_version("churn", "2").tags
+        assert TAG_SHADOW_SERVING not in tags
+        assert TAG_SHADOW_SERVED_NAME not in tags
         parameters = json.loads(settings_path.read_text())["parameters"]
         assert parameters["version"] == "2"
         assert SHADOW_URI_PARAMETER not in parameters

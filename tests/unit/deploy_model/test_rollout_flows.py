@@ -531,6 +531,7 @@ def test_canary_after_a_shadow_deletes_the_experiment_before_the_shadow_model():
     cluster.calls.clear()
     result = deploy_seldon(request("seldon", "7"), V7, cluster, POLICY)
     assert (result.action, result.previous_version) == ("promoted", "6"), result.reason
+    assert result.shadow_removed == "7"
     assert applied(cluster) == [
         ("delete", "Experiment", "churn-shadow", True),
         ("delete", "Model", "churn-shadow", True),
@@ -542,8 +543,31 @@ def test_canary_after_a_shadow_deletes_the_experiment_before_the_shadow_model():
     ]
     assert_only_the_default_model_on(cluster, V7)
     cluster.calls.clear()
-    assert deploy_seldon(request("seldon", "7"), V7, cluster, POLICY).action == "unchanged"
+    again = deploy_seldon(request("seldon", "7"), V7, cluster, POLICY)
+    assert (again.action, again.shadow_removed) == ("unchanged", None)
     assert cluster.calls == []
+
+
+def test_a_new_seldon_shadow_replaces_the_old_one_in_place():
+    """A shadow of v8 while v7 is in shadow updates the same two objects and names v7 removed.
+
+    Proves: Model churn-shadow moves to v8's artifact and the Experiment keeps mirroring
+    to it (no delete in between: the mirror never points at a missing Model); the result
+    says v7's shadow was removed, so `deploy` deletes v7's shadow tags. Cannot prove how
+    long Seldon takes to swap the artifact under the same Model name.
+    """
+    v8 = ResolvedModel("churn", "8", "s3://mlflow/1/models/m-eight/artifacts")
+    cluster = MirrorCheckingCluster()
+    deploy_seldon(request("seldon", "6"), V6, cluster, POLICY)
+    deploy_seldon(shadow_request("seldon", "7"), V7, cluster, POLICY)
+    cluster.calls.clear()
+    result = deploy_seldon(shadow_request("seldon", "8"), v8, cluster, POLICY)
+    assert (result.action, result.shadow_removed) == ("shadowing", "7"), result.reason
+    assert applied(cluster) == [
+        ("apply", "Model", "churn-shadow", v8.storage_uri),
+        ("apply", "Experiment", "churn-shadow", ("churn", 100), ("mirror", "churn-shadow", 100)),
+    ]
+    assert_every_applied_object_is_valid(cluster)
 
 
 def test_mirror_checking_stand_in_catches_the_wrong_order():
@@ -684,7 +708,9 @@ def test_seldon_shadow_through_deploy_tags_and_moves_no_alias(registry):
     ``suite.shadow.serving=seldon`` and the served name, and leaves champion / previous /
     challenger as they were; a shadow that fails to load is deleted, tagged
     ``suite.rolled_back`` and the step's return value raises DeployError naming the
-    champion that still serves, again with no alias moved.
+    champion that still serves, again with no alias moved. A canary of churn/2 on the
+    first cluster then promotes it and deletes its shadow tags (it no longer serves in
+    shadow).
 
     Cannot prove Seldon's real mirroring (no cluster here).
     """
@@ -711,3 +737,12 @@ def test_seldon_shadow_through_deploy_tags_and_moves_no_alias(registry):
     with pytest.raises(DeployError, match="Still serving: version 1"):
         failed.return_value()
     assert aliases(registry) == before
+    assert TAG_SHADOW_SERVING in registry.get_model_version("churn", "2").tags  # still mirrored
+
+    promotion = dataclasses.replace(shadow, rollout="canary")
+    promoted = deploy(registry, promotion, cluster=cluster, policy=POLICY)
+    assert (promoted.action, promoted.shadow_removed) == ("promoted", "2"), promoted.reason
+    assert alias_version(registry, "churn", ALIAS_CHAMPION) == "2"
+    tags = registry.get_model_version("churn", "2").tags
+    assert TAG_SHADOW_SERVING not in tags
+    assert TAG_SHADOW_SERVED_NAME not in tags
