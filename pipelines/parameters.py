@@ -85,6 +85,9 @@ def training_parameters(config: PipelineConfig, version: str) -> list[inspect.Pa
         _param("serving_namespace", str, cluster.serving_namespace),
         _param("canary_percent", int, DeployRequest.__dataclass_fields__["canary_percent"].default),
         _param("canary_observe_seconds", float, canary.observe_s),
+        # canary (promote the blessed challenger) or shadow (serve it beside the champion,
+        # move no alias; the monitoring pipeline's compare_shadow decides).
+        _param("challenger_rollout", str, DeployRequest.rollout),
         _param("local_serving_url", str, "http://127.0.0.1:8080"),
         _param("local_serving_repo", str, "data/serving"),
         # Prometheus Pushgateway for the steps' gauges; "" = $SUITE_PUSHGATEWAY_URL or off.

@@ -2,9 +2,11 @@
 
 get_features -> validate_data -> train_model -> evaluate_model -> dsl.If(blessed) ->
 register_model (alias ``challenger``) -> validate_serving -> deploy_model (canary; moves
-``champion`` only after the rollout is promoted). With ``require_approval`` the run first
-promotes the previous run's approved waiting challenger (``promote-approved-challenger``,
-a deploy_model step that does nothing otherwise), before evaluate_model gates the new model.
+``champion`` only after the rollout is promoted; with ``challenger_rollout="shadow"`` the
+challenger serves in shadow beside the champion and no alias moves). With
+``require_approval`` the run first promotes the previous run's approved waiting challenger
+(``promote-approved-challenger``, a deploy_model step that does nothing otherwise), before
+evaluate_model gates the new model.
 
 `build_training_pipeline(config)` returns a KFP pipeline whose every knob is a
 pipeline parameter (declared once in `pipelines.parameters`, defaults from the
@@ -219,8 +221,12 @@ def add_training_tasks(config: PipelineConfig, p: dict[str, Any]) -> None:
         # A wrong answer or a failed load is a verdict, not a blip: no retries.
         with_cluster_settings(config, serving_check, "service", retries=0)
 
+        # The blessed challenger goes out as a canary or in shadow (challenger_rollout);
+        # the next-run promotion below is always a canary.
         deployment = deploy_model(
-            model_uri=registration.outputs["Output"], **deploy_arguments(p)
+            model_uri=registration.outputs["Output"],
+            rollout=p["challenger_rollout"],
+            **deploy_arguments(p),
         ).after(serving_check)
         # A rollback is a verdict; retrying would roll the canary out again.
         with_cluster_settings(config, deployment, "deploy", retries=0)

@@ -329,7 +329,7 @@ def publish_evaluation(
     return push_gauges("evaluate_model", evaluation_samples(evaluation), labels, gateway_url)
 
 
-DEPLOY_ACTIONS = ("promoted", "unchanged", "rolled_back", "rendered")
+DEPLOY_ACTIONS = ("promoted", "unchanged", "rolled_back", "shadowing", "rendered")
 
 
 def deployment_samples(result: ComponentResult, canary_percent: int) -> list[Sample]:
@@ -337,7 +337,8 @@ def deployment_samples(result: ComponentResult, canary_percent: int) -> list[Sam
     samples = [
         Sample(
             "suite_deploy_action",
-            "1 for the action of the latest rollout (promoted, unchanged, rolled_back, rendered).",
+            "1 for the action of the latest rollout (promoted, unchanged, rolled_back, "
+            "shadowing, rendered).",
             float(result.action == action),
             {"action": action, "previous_version": str(result.previous_version or "")},
         )

@@ -1,4 +1,4 @@
-"""KFP component: roll a registered model version out with a canary (thin wrapper over core)."""
+"""KFP component: roll a registered model version out with a canary or in shadow (thin wrapper)."""
 
 from kfp import dsl
 from kfp.dsl import Artifact, Output
@@ -26,6 +26,8 @@ def deploy_model(
     pipeline_run: str = "",
     require_approval: bool = False,
     waiting_challenger_of: str = "",
+    rollout: str = "canary",
+    mirror_percent: int = 100,
     *,
     manifest: Output[Artifact],
 ) -> str:
@@ -59,20 +61,30 @@ def deploy_model(
             waiting ``challenger`` is deployed if it is approved and its gate verdict
             still holds; the training pipeline's first step with `require_approval`
             ("" = deploy `model_uri`).
+        rollout: "canary" (try the version on a share of traffic, then promote it: moves
+            ``champion``; removes a shadow left by an earlier shadow rollout) or "shadow"
+            (serve it beside the serving champion, scored on the champion's requests and
+            only logged; moves no alias, tags the version ``suite.shadow.serving``):
+            local through the suite runtime, Seldon through an Experiment mirror, KServe
+            nothing applied (the monitoring pipeline scores the logged inputs with it).
+        mirror_percent: Seldon shadow: share of requests (1-100) mirrored to the challenger.
 
     Returns:
-        What happened: "promoted", "unchanged", "rendered" or "awaiting approval"; for
+        What happened: "promoted", "unchanged", "shadowing", "rendered" or
+        "awaiting approval"; for
         `waiting_challenger_of` without a rollout, why not ("approval not required",
         "no challenger waiting", "rejected", "stale", ...); a rollback raises.
 
     Raises:
-        ValueError: ``target`` is not local, kserve or seldon; ``canary_percent`` outside
-            1-99; ``model_uri`` does not name a registered version; an artifact location
+        ValueError: ``target`` is not local, kserve or seldon; ``rollout`` is not canary
+            or shadow; ``canary_percent`` outside 1-99; ``mirror_percent`` outside 1-100;
+            ``model_uri`` does not name a registered version; an artifact location
             a cluster cannot fetch (a local path, or an MLflow proxy URI without
             ``SUITE_MLFLOW_ARTIFACTS_DESTINATION``); an invalid object name or label value.
         DeployError: The new version was rolled back (failed canary, failed full
-            rollout or not ready in time); the message says why and what still serves,
-            and ``champion`` was not moved.
+            rollout, failed shadow or not ready in time); the message says why and what
+            still serves, and ``champion`` was not moved. Also a shadow rollout while no
+            champion serves (a shadow needs a champion to sit beside).
         ApprovalRequired: The approval was withdrawn (rejected) during the rollout;
             ``champion`` was not moved.
         StaleGate: The champion moved during the rollout of a waiting challenger;
@@ -91,7 +103,8 @@ def deploy_model(
         ready_timeout_seconds=ready_timeout_seconds, prometheus_url=prometheus_url,
         local_url=local_url, local_repo=local_repo, require_approval=require_approval,
         pushgateway_url=pushgateway_url, pipeline_run=pipeline_run,
-        waiting_challenger_of=waiting_challenger_of,
+        waiting_challenger_of=waiting_challenger_of, rollout=rollout,
+        mirror_percent=mirror_percent,
     )  # fmt: skip
     result = run(config)
     publish(result, metadata=[manifest], files={manifest: result.manifests_yaml()})

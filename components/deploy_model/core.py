@@ -6,6 +6,16 @@ Experiment), then promoted or rolled back. The registry's ``champion`` alias
 moves only after a confirmed promotion; on rollback it stays, the version is
 tagged ``suite.rolled_back`` and the step fails (:func:`raise_if_rolled_back`).
 The rendered objects are returned so the component can publish them.
+
+``rollout="shadow"`` puts the version beside the serving champion instead: it is
+scored on the champion's requests and only logged, no alias moves, and the version
+is tagged ``suite.shadow.serving`` (:data:`TAG_SHADOW_SERVING`). Locally the
+champion's model-settings name it (the suite runtime scores it); on Seldon Core 2 a
+shadow Model and an Experiment ``mirror``; KServe has no mirror, so nothing is
+applied and the monitoring pipeline scores the logged inputs with the challenger
+(``compare_shadow``). A later canary rollout removes the shadow (and a new shadow
+replaces it); the removed version's shadow tags are deleted, so the registry names
+only what really serves in shadow.
 """
 
 from __future__ import annotations
@@ -30,6 +40,16 @@ if TYPE_CHECKING:
     from components.deploy_model.kube import Cluster
 
 TARGETS = ("local", "kserve", "seldon")
+ROLLOUTS = ("canary", "shadow")
+"""``canary``: try the version on a share of traffic, then promote it (moves ``champion``);
+``shadow``: score it beside the champion, log its answers, move nothing."""
+TAG_SHADOW_SERVING = "suite.shadow.serving"
+"""Version tag of a challenger put in shadow: where (``local``, ``seldon``, or
+:data:`KSERVE_OFFLINE`)."""
+TAG_SHADOW_SERVED_NAME = "suite.shadow.served_name"
+"""Version tag of a challenger put in shadow: the served name it sits beside."""
+KSERVE_OFFLINE = "kserve-offline"
+"""`TAG_SHADOW_SERVING` on KServe: no mirror, the logged inputs are scored offline."""
 # Cluster settings come from the suite-endpoints ConfigMap (manifests/suite/endpoints.yaml).
 ENV_DEFAULTS = {
     "SUITE_SERVING_NAMESPACE": "suite-serving",
@@ -64,6 +84,10 @@ class DeployRequest:
         artifacts_destination: Where an MLflow artifact proxy stores
             ``mlflow-artifacts:/`` paths (e.g. ``s3://mlflow/artifacts``).
         suite_version: Suite version for labels.
+        rollout: One of :data:`ROLLOUTS`: ``canary`` promotes the version, ``shadow``
+            serves it beside the champion without moving an alias.
+        mirror_percent: Seldon shadow: share of the champion's requests mirrored to
+            the shadow Model (1-100).
     """
 
     model_uri: str
@@ -77,6 +101,8 @@ class DeployRequest:
     seldon_server: str = seldon.SUITE_SERVER
     artifacts_destination: str = ""
     suite_version: str = "0.0.0"
+    rollout: str = "canary"
+    mirror_percent: int = 100
 
     def __post_init__(self) -> None:
         if not self.served_name:
@@ -87,6 +113,15 @@ class DeployRequest:
             raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
         if not 0 < self.canary_percent < 100:
             raise ValueError(f"canary_percent must be 1-99, got {self.canary_percent}")
+        if self.rollout not in ROLLOUTS:
+            raise ValueError(f"rollout must be one of {ROLLOUTS}, got {self.rollout!r}")
+        if not 0 < self.mirror_percent <= 100:
+            raise ValueError(f"mirror_percent must be 1-100, got {self.mirror_percent}")
+
+    @property
+    def shadow(self) -> bool:
+        """Whether this request puts the version in shadow (see :data:`ROLLOUTS`)."""
+        return self.rollout == "shadow"
 
 
 @dataclass
@@ -94,12 +129,17 @@ class DeployResult:
     """What a deployment did.
 
     Attributes:
-        action: "promoted", "unchanged", "rolled_back" or "rendered" (no cluster).
+        action: "promoted", "unchanged", "rolled_back", "shadowing" (serving in
+            shadow beside the champion) or "rendered" (no cluster).
         model_name: Registered model name.
         version: The version deployed.
-        previous_version: What served before (None on a first deployment).
+        previous_version: What served before (None on a first deployment); for a
+            shadow, the champion it sits beside.
         reason: Why, in words.
         manifests: Rendered objects, in the order they would be applied.
+        shadow_removed: The version whose shadow this rollout removed (a canary clears
+            the shadow, a new shadow replaces it), whose `TAG_SHADOW_SERVING` tags
+            `deploy` then deletes; None when none was removed.
 
     Implements `components._contract.ComponentResult`.
     """
@@ -110,6 +150,7 @@ class DeployResult:
     previous_version: str | None
     reason: str
     manifests: list[dict[str, Any]] = field(default_factory=list)
+    shadow_removed: str | None = None
 
     def metrics(self) -> dict[str, float]:
         """Returns ``promoted`` (0/1) and the version deployed (when it is a number)."""
@@ -247,6 +288,26 @@ def _full_rollout(policy: CanaryPolicy) -> CanaryPolicy:
     return CanaryPolicy(policy.ready_timeout_s, 0.0, policy.max_error_ratio, policy.poll_s)
 
 
+def require_champion_beside(request: DeployRequest, serving: str | None, version: str) -> str:
+    """Returns the champion version a shadow of ``version`` sits beside.
+
+    Raises:
+        DeployError: Nothing serves under the served name, or it serves ``version``
+            itself (a shadow is scored beside a different champion).
+    """
+    if serving is None:
+        raise DeployError(
+            f"{request.served_name} serves no champion on {request.target}: a shadow needs a "
+            "champion to sit beside; deploy one with rollout='canary' first"
+        )
+    if str(serving) == str(version):
+        raise DeployError(
+            f"{request.served_name} already serves version {version} as champion: a shadow "
+            "needs a champion to sit beside, not itself"
+        )
+    return str(serving)
+
+
 def kserve_objects(request: DeployRequest, model: ResolvedModel) -> dict[str, dict[str, Any]]:
     """Renders the InferenceService variants: ``full``, ``canary`` and ``rollback``."""
     common = {
@@ -274,7 +335,12 @@ def deploy_kserve(
     error_query_template: str = kserve.DEFAULT_ERROR_QUERY,
     prometheus_url: str = "",
 ) -> DeployResult:
-    """Rolls ``model`` out as a KServe canary; renders only when ``cluster`` is None."""
+    """Rolls ``model`` out as a KServe canary; renders only when ``cluster`` is None.
+
+    A shadow request applies nothing (`kserve_shadow`).
+    """
+    if request.shadow:
+        return kserve_shadow(request, model, cluster)
     objects = kserve_objects(request, model)
     result = DeployResult("rendered", model.name, model.version, None, "rendered only")
     if cluster is None:
@@ -323,8 +389,42 @@ def deploy_kserve(
     return _finish(result, decision, first=False)
 
 
+def kserve_shadow(
+    request: DeployRequest, model: ResolvedModel, cluster: Cluster | None
+) -> DeployResult:
+    """A KServe shadow: KServe has no mirror, so nothing is applied.
+
+    The champion's InferenceService logs every request (its logger); the monitoring
+    pipeline scores those logged inputs with the challenger (``compare_shadow``).
+
+    Raises:
+        DeployError: No champion InferenceService serves (or it serves this version).
+    """
+    result = DeployResult(
+        "rendered", model.name, model.version, None, "KServe has no mirror: nothing to render"
+    )
+    if cluster is None:
+        return result
+    live = cluster.get(kserve.API_VERSION, kserve.KIND, request.served_name, request.namespace)
+    result.previous_version = require_champion_beside(
+        request, live_model_version(live), model.version
+    )
+    result.action = "shadowing"
+    result.reason = (
+        f"KServe has no mirror, nothing applied: {request.served_name} keeps serving version "
+        f"{result.previous_version}; the monitoring pipeline scores its logged inputs with "
+        f"version {model.version} (compare_shadow)"
+    )
+    return result
+
+
 def seldon_objects(request: DeployRequest, model: ResolvedModel) -> dict[str, dict[str, Any]]:
-    """Renders the Seldon objects: ``default`` Model, ``candidate`` Model, ``experiment``."""
+    """Renders the Seldon objects.
+
+    ``default`` Model, ``candidate`` Model and ``experiment`` (the canary split);
+    ``shadow`` Model (``<served>-shadow``, pinned like the candidate) and
+    ``shadow_experiment`` (the champion answers, ``mirror_percent`` % mirrored to it).
+    """
     labels = suite_labels(model.name, model.version, request.suite_version)
     common = {
         "namespace": request.namespace,
@@ -333,16 +433,25 @@ def seldon_objects(request: DeployRequest, model: ResolvedModel) -> dict[str, di
         "server": request.seldon_server or None,
     }
     candidate = seldon.candidate_name(request.served_name, model.version)
+    shadow = seldon.shadow_model_name(request.served_name)
+    placed = {"namespace": request.namespace, "labels": labels}
     return {
         "default": seldon.render_model(name=request.served_name, **common),
         "candidate": seldon.render_model(name=candidate, **common),
         "experiment": seldon.render_experiment(
             name=seldon.experiment_name(request.served_name),
-            namespace=request.namespace,
             default_model=request.served_name,
             candidate_model=candidate,
             candidate_percent=request.canary_percent,
-            labels=labels,
+            **placed,
+        ),
+        "shadow": seldon.render_model(name=shadow, **common),
+        "shadow_experiment": seldon.render_shadow_experiment(
+            name=seldon.shadow_experiment_name(request.served_name),
+            champion_model=request.served_name,
+            shadow_model=shadow,
+            mirror_percent=request.mirror_percent,
+            **placed,
         ),
     }
 
@@ -353,20 +462,30 @@ def deploy_seldon(
     cluster: Cluster | None,
     policy: CanaryPolicy,
 ) -> DeployResult:
-    """Rolls ``model`` out through a Seldon Experiment; renders only when ``cluster`` is None."""
+    """Rolls ``model`` out through a Seldon Experiment; renders only when ``cluster`` is None.
+
+    A canary first removes a shadow left by an earlier shadow rollout (`clear_seldon_shadow`);
+    a shadow request goes to `seldon_shadow`.
+    """
     objects = seldon_objects(request, model)
     result = DeployResult("rendered", model.name, model.version, None, "rendered only")
     if cluster is None:
-        result.manifests = [objects["candidate"], objects["experiment"], objects["default"]]
+        result.manifests = (
+            [objects["shadow"], objects["shadow_experiment"]]
+            if request.shadow
+            else [objects["candidate"], objects["experiment"], objects["default"]]
+        )
         return result
 
     def read(obj: dict[str, Any]) -> dict[str, Any]:
-        meta = obj["metadata"]
-        return cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta["namespace"]) or {}
+        return _live(cluster, obj)
 
     live = read(objects["default"]) or None
     result.previous_version = live_model_version(live)
     model_ready = _full_rollout(policy)
+    if request.shadow:
+        return seldon_shadow(request, objects, cluster, model_ready, result)
+    result.shadow_removed = clear_seldon_shadow(cluster, objects)
     if live is None:
         result.manifests = [objects["default"]]
         cluster.apply(objects["default"])
@@ -407,6 +526,75 @@ def deploy_seldon(
     _delete(cluster, objects["experiment"])
     _delete(cluster, objects["candidate"])
     return _finish(result, decision, first=False)
+
+
+def seldon_shadow(
+    request: DeployRequest,
+    objects: dict[str, dict[str, Any]],
+    cluster: Cluster,
+    policy: CanaryPolicy,
+    result: DeployResult,
+) -> DeployResult:
+    """Applies the shadow Model, then the mirroring Experiment; deletes both if either fails.
+
+    Args:
+        request: The shadow request.
+        objects: `seldon_objects` of the challenger.
+        cluster: Kubernetes access.
+        policy: Readiness timeouts (no observation window: a shadow answers no client).
+        result: The result so far, ``previous_version`` = the live default Model's version.
+
+    Raises:
+        DeployError: No default Model serves (or it serves this version).
+    """
+    require_champion_beside(request, result.previous_version, result.version)
+    shadow, experiment = objects["shadow"], objects["shadow_experiment"]
+    replaced = live_model_version(_live(cluster, shadow) or None)  # an earlier shadow
+    result.manifests = [shadow, experiment]
+    cluster.apply(shadow)
+    decision = watch(lambda: seldon.object_state(_live(cluster, shadow), "ModelReady"), policy)
+    if decision.verdict is Verdict.PROMOTE:
+        cluster.apply(experiment)
+        decision = watch(
+            lambda: seldon.object_state(_live(cluster, experiment), "ExperimentReady"), policy
+        )
+    if decision.verdict is Verdict.PROMOTE:
+        result.action = "shadowing"
+        result.reason = (
+            f"Experiment {experiment['metadata']['name']} mirrors {request.mirror_percent}% of "
+            f"{request.served_name}'s requests to Model {shadow['metadata']['name']} (version "
+            f"{result.version}); version {result.previous_version} still answers"
+        )
+        result.shadow_removed = replaced if replaced != result.version else None
+        return result
+    _delete(cluster, experiment)  # the Experiment first: it must never mirror to a deleted Model
+    _delete(cluster, shadow)
+    result.shadow_removed = replaced
+    return _finish(result, Decision(decision.verdict, f"shadow: {decision.reason}"), first=False)
+
+
+def clear_seldon_shadow(cluster: Cluster, objects: dict[str, dict[str, Any]]) -> str | None:
+    """Deletes a live shadow Experiment, then the shadow Model (never the reverse order).
+
+    An Experiment must not mirror to a deleted Model; objects that are not live are left
+    alone (no call at all).
+
+    Returns:
+        The version label of the shadow Model deleted, or None if there was none.
+    """
+    removed = None
+    for obj in (objects["shadow_experiment"], objects["shadow"]):
+        live = _live(cluster, obj)
+        if live:
+            _delete(cluster, obj)
+            removed = live_model_version(live) if obj is objects["shadow"] else removed
+    return removed
+
+
+def _live(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
+    """Returns the live version of a rendered object ({} when absent)."""
+    meta = obj["metadata"]
+    return cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta["namespace"]) or {}
 
 
 def _unchanged(
@@ -487,10 +675,14 @@ def deploy(
             `components._aliases.promote`); None = no such check.
 
     Returns:
-        The result; ``champion`` has moved iff ``action == "promoted"``.
+        The result; ``champion`` has moved iff ``action == "promoted"`` (or "unchanged");
+        a shadow ("shadowing") moves no alias and tags the version `TAG_SHADOW_SERVING`.
+
+    Raises:
+        DeployError: A shadow request while no champion serves (nothing is applied).
     """
     from components import _aliases
-    from components.deploy_model.local import LocalTarget, deploy_local
+    from components.deploy_model.local import LocalTarget, deploy_local, served_version
 
     policy = policy or CanaryPolicy()
     remote = request.target != "local"
@@ -504,12 +696,16 @@ def deploy(
         if local_repo is None:
             raise ValueError("target local needs local_repo (the MLServer model repository)")
         target = LocalTarget(local_url, Path(local_repo), request.served_name)
+        if request.shadow:
+            require_champion_beside(request, served_version(target), model.version)
         outcome = deploy_local(
-            client, request.model_uri, model.version, target, smoke_frame=smoke_frame
-        )
+            client, request.model_uri, model.version, target,
+            smoke_frame=smoke_frame, shadow=request.shadow,
+        )  # fmt: skip
         result = DeployResult(
-            outcome.action, model.name, model.version, outcome.previous_version, outcome.reason
-        )
+            outcome.action, model.name, model.version, outcome.previous_version, outcome.reason,
+            shadow_removed=outcome.shadow_removed,
+        )  # fmt: skip
     elif request.target == "kserve":
         result = deploy_kserve(request, model, cluster, policy, prometheus_url=prometheus_url)
     else:
@@ -522,6 +718,17 @@ def deploy(
         )  # fmt: skip
     elif result.action == "rolled_back":
         _aliases.mark_rolled_back(client, model.name, model.version, result.reason)
+    elif result.action == "shadowing":
+        where = KSERVE_OFFLINE if request.target == "kserve" else request.target
+        client.set_model_version_tag(model.name, model.version, TAG_SHADOW_SERVING, where)
+        client.set_model_version_tag(
+            model.name, model.version, TAG_SHADOW_SERVED_NAME, request.served_name
+        )
+    if result.shadow_removed:
+        tags = client.get_model_version(model.name, result.shadow_removed).tags
+        for tag in (TAG_SHADOW_SERVING, TAG_SHADOW_SERVED_NAME):
+            if tag in tags:
+                client.delete_model_version_tag(model.name, result.shadow_removed, tag)
     return result
 
 
@@ -565,6 +772,9 @@ class DeployConfig:
             `model_uri`.
         pushgateway_url: Pushgateway for the step's gauges ("" = environment or off).
         pipeline_run: KFP run name for the ``pipeline_run`` label.
+        rollout: ``canary`` (promote) or ``shadow`` (serve beside the champion, move
+            no alias); see :data:`ROLLOUTS`.
+        mirror_percent: Seldon shadow: share of requests mirrored to the challenger.
     """
 
     model_uri: str
@@ -585,6 +795,8 @@ class DeployConfig:
     pushgateway_url: str = ""
     pipeline_run: str = ""
     waiting_challenger_of: str = ""
+    rollout: str = DeployRequest.rollout
+    mirror_percent: int = DeployRequest.mirror_percent
 
 
 def _awaiting_approval(client: MlflowClient, model_uri: str) -> DeployResult | None:
@@ -626,8 +838,9 @@ def run(
         The result; its ``return_value()`` raises after a rollback.
 
     Raises:
-        ValueError: An unknown target, a canary share outside 1-99, or a URI that names
-            no registered version.
+        ValueError: An unknown target or rollout, a canary share outside 1-99, a mirror
+            share outside 1-100, or a URI that names no registered version.
+        DeployError: A shadow rollout while no champion serves.
     """
     from components._governance import waiting_challenger
     from components._mlflow import mlflow_client
@@ -657,6 +870,7 @@ def run(
         runtime=setting("", "SUITE_SERVING_RUNTIME"),
         artifacts_destination=setting("", "SUITE_MLFLOW_ARTIFACTS_DESTINATION"),
         suite_version=suite_version(),
+        rollout=config.rollout, mirror_percent=config.mirror_percent,
     )  # fmt: skip
     client = client or mlflow_client(config.tracking_uri or None)
     if config.require_approval and not config.render_only:

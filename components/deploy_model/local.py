@@ -13,6 +13,13 @@ smoke-tested there. Only then is ``<served>/model-settings.json`` switched to
 the new version and reloaded: MLServer loads the new version and unloads the
 stale one, so the default changes without a gap. A failed smoke test unloads
 the candidate and leaves ``<served>`` untouched.
+
+A shadow rollout smoke-tests the challenger as the candidate the same way, then
+rewrites ``<served>/model-settings.json`` for the version that already serves with
+``shadow_uri`` / ``shadow_version`` naming the challenger and reloads it through the
+same switch: the suite runtime then scores the challenger on every request and logs
+its answers (``model_role`` shadow), while clients keep the champion's. A canary
+switch writes the settings without shadow fields, so promotion clears the shadow.
 """
 
 from __future__ import annotations
@@ -23,7 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from components._serving.settings import MODEL_SETTINGS_FILE, artifact_dir
+from components._serving.settings import (
+    MODEL_SETTINGS_FILE,
+    SHADOW_VERSION_PARAMETER,
+    artifact_dir,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,18 +63,30 @@ class LocalTarget:
 class LocalOutcome:
     """What a local deployment did."""
 
-    action: str  # "promoted" | "unchanged" | "rolled_back"
+    action: str  # "promoted" | "unchanged" | "rolled_back" | "shadowing"
     version: str
     previous_version: str | None
     reason: str
+    shadow_removed: str | None = None  # the shadow version the switch cleared or replaced
 
 
-def served_version(target: LocalTarget) -> str | None:
-    """Returns the version ``<served>/model-settings.json`` declares, or None."""
+def served_parameters(target: LocalTarget) -> dict | None:
+    """Returns the ``parameters`` of ``<served>/model-settings.json``, or None without one."""
     path = target.repo_dir / target.served_name / MODEL_SETTINGS_FILE
     if not path.is_file():
         return None
-    version = json.loads(path.read_text(encoding="utf-8")).get("parameters", {}).get("version")
+    return json.loads(path.read_text(encoding="utf-8")).get("parameters", {})
+
+
+def served_version(target: LocalTarget, key: str = "version") -> str | None:
+    """Returns the version ``<served>/model-settings.json`` declares, or None.
+
+    Args:
+        target: The local server and repository.
+        key: ``version`` (the served default) or
+            :data:`~components._serving.settings.SHADOW_VERSION_PARAMETER` (its shadow).
+    """
+    version = (served_parameters(target) or {}).get(key)
     return None if version is None else str(version)
 
 
@@ -136,6 +159,7 @@ def deploy_local(
     *,
     smoke_frame: pd.DataFrame | None = None,
     atol: float = 1e-6,
+    shadow: bool = False,
 ) -> LocalOutcome:
     """Loads ``version`` beside the current one, smoke-tests it, then switches or rolls back.
 
@@ -146,10 +170,14 @@ def deploy_local(
         target: The running server and its repository.
         smoke_frame: Rows to smoke-test; None uses the model's input example.
         atol: Largest allowed difference to in-process predictions.
+        shadow: Instead of switching to ``version``, reload the serving version with
+            ``version`` as its shadow (the caller checks a champion serves).
 
     Returns:
-        "unchanged" if ``version`` already serves, "promoted" after a switch,
-        "rolled_back" if the candidate failed (the previous version still serves).
+        "unchanged" if ``version`` already serves (with no shadow), "promoted" after a
+        switch, "shadowing" once the champion scores ``version`` in shadow,
+        "rolled_back" if the candidate or the switch failed (the previous settings
+        still serve).
     """
     import mlflow.pyfunc
     import requests
@@ -159,8 +187,14 @@ def deploy_local(
 
     version = str(version)
     current = served_version(target)
+    current_shadow = served_version(target, SHADOW_VERSION_PARAMETER)
     with requests.Session() as session:
-        if current == version and _answers_from(session, target, version):
+        if (
+            not shadow
+            and current == version
+            and current_shadow is None
+            and _answers_from(session, target, version)
+        ):
             return LocalOutcome("unchanged", version, current, f"version {version} already serves")
         model_dir = install_artifact(client, model_uri, target, version)
         frame = smoke_rows(model_dir, smoke_frame)
@@ -176,7 +210,14 @@ def deploy_local(
                 if loaded.ok
                 else f"candidate did not load ({loaded.status}): {loaded.error}"
             )
-            if problem is None:
+            if problem is None and shadow:
+                champion_dir = Path((served_parameters(target) or {})["uri"])
+                champion = mlflow.pyfunc.load_model(str(champion_dir)).predict(frame)
+                problem = _switch(
+                    session, target, champion_dir, str(current), frame, champion, atol,
+                    shadow=(model_dir, version),
+                )  # fmt: skip
+            elif problem is None:
                 problem = _switch(session, target, model_dir, version, frame, expected, atol)
         finally:
             repository_unload(session, target.base_url, target.candidate_name)
@@ -188,7 +229,19 @@ def deploy_local(
             current,
             f"{problem}; {target.served_name} still serves version {current}",
         )
-    return LocalOutcome("promoted", version, current, f"{target.served_name} now serves {version}")
+    if shadow:
+        return LocalOutcome(
+            "shadowing",
+            version,
+            current,
+            f"{target.served_name} answers from version {current} and scores version "
+            f"{version} in shadow on every request (logged with model_role shadow)",
+            shadow_removed=current_shadow if current_shadow != version else None,
+        )
+    return LocalOutcome(
+        "promoted", version, current, f"{target.served_name} now serves {version}",
+        shadow_removed=current_shadow,
+    )  # fmt: skip
 
 
 def _answers_from(session: requests.Session, target: LocalTarget, version: str) -> bool:
@@ -207,15 +260,32 @@ def _switch(
     frame: pd.DataFrame,
     expected: np.ndarray,
     atol: float,
+    shadow: tuple[Path, str] | None = None,
 ) -> str | None:
-    """Points ``<served>`` at ``version``; restores the old settings if that fails."""
+    """Points ``<served>`` at ``version``; restores the old settings if that fails.
+
+    Args:
+        session: HTTP session to the server.
+        target: The running server and its repository.
+        model_dir: The MLflow model folder ``<served>`` serves.
+        version: Its registry version.
+        frame: Smoke-test rows.
+        expected: ``model_dir``'s in-process predictions on ``frame``.
+        atol: Largest allowed difference.
+        shadow: (folder, version) of a challenger the runtime scores in shadow; None
+            writes the settings without one (a canary switch clears a shadow).
+    """
     from components._serving.settings import write_model_settings
     from components._serving.v2 import repository_load, repository_unload
 
     served_dir = target.repo_dir / target.served_name
     settings = served_dir / MODEL_SETTINGS_FILE
     before = settings.read_text(encoding="utf-8") if settings.is_file() else None
-    write_model_settings(served_dir, target.served_name, model_dir, version)
+    shadow_uri, shadow_version = shadow or (None, None)
+    write_model_settings(
+        served_dir, target.served_name, model_dir, version,
+        shadow_uri=shadow_uri, shadow_version=shadow_version,
+    )  # fmt: skip
     loaded = repository_load(session, target.base_url, target.served_name)
     problem = (
         smoke_test(session, target.base_url, target.served_name, frame, expected, version, atol)

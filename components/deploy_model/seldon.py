@@ -124,6 +124,14 @@ def render_experiment(
     }
 
 
+def shadow_model_name(served_name: str) -> str:
+    """Name of the challenger's Model while it serves in shadow, e.g. ``<served name>-shadow``.
+
+    The shadow Experiment has the same name (`shadow_experiment_name`); the kinds differ.
+    """
+    return shadow_experiment_name(served_name)
+
+
 def shadow_experiment_name(served_name: str) -> str:
     """Name of the shadow Experiment, e.g. ``<served name>-shadow``."""
     return check_object_name(f"{served_name}-shadow")

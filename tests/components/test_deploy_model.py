@@ -1,9 +1,9 @@
 """deploy_model through kfp.local (parameters only, so a single component call works).
 
-Two runs: target=kserve with render_only (no cluster here: the manifest artifact is the
-product), and target=local against a real MLServer this test starts on loopback, which
-the component rolls forward through MLServer's repository API. SubprocessRunner runs the
-task in this interpreter's venv; the suite image is only named.
+Runs: target=kserve and a Seldon shadow with render_only (no cluster here: the
+manifest artifact is the product), and target=local against a real MLServer this test
+starts on loopback, which the component rolls forward through MLServer's repository API.
+SubprocessRunner runs the task in this interpreter's venv; the suite image is only named.
 """
 
 from pathlib import Path
@@ -57,6 +57,39 @@ def test_kserve_render_only_writes_the_manifest(store):
     assert docs[0]["spec"]["predictor"]["canaryTrafficPercent"] == 25
     assert "canaryTrafficPercent" not in docs[1]["spec"]["predictor"]
     assert docs[1]["spec"]["predictor"]["model"]["storageUri"] == "s3://mlflow/churn/2/artifacts"
+    assert alias_version(client, "churn", ALIAS_CHAMPION) == "1"
+
+
+def test_seldon_shadow_render_only_passes_rollout_and_mirror_percent(store):
+    """The wrapper hands rollout and mirror_percent to the core: a shadow's render.
+
+    Proves, through kfp.local: target=seldon, rollout="shadow", mirror_percent=30 with
+    render_only returns "rendered" and writes the shadow Model churn-shadow (churn/2's
+    storage URI) and the Experiment churn-shadow (churn at weight 100, mirror 30 %) to
+    the manifest, no canary object, and champion stays on version 1.
+
+    Cannot prove a cluster accepts or mirrors (tests/unit/deploy_model covers the flows).
+    """
+    client, uri, _ = store
+    task = deploy_model(
+        model_uri="models:/churn/2",
+        target="seldon",
+        served_name="churn",
+        tracking_uri=uri,
+        storage_uri="s3://mlflow/churn/2/artifacts",
+        render_only=True,
+        rollout="shadow",
+        mirror_percent=30,
+    )
+    assert task.outputs["Output"] == "rendered"
+    docs = list(yaml.safe_load_all(Path(task.outputs["manifest"].path).read_text()))
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("Model", "churn-shadow"),
+        ("Experiment", "churn-shadow"),
+    ]
+    assert docs[0]["spec"]["storageUri"] == "s3://mlflow/churn/2/artifacts"
+    assert docs[1]["spec"]["candidates"] == [{"name": "churn", "weight": 100}]
+    assert docs[1]["spec"]["mirror"] == {"name": "churn-shadow", "percent": 30}
     assert alias_version(client, "churn", ALIAS_CHAMPION) == "1"
 
 

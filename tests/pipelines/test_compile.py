@@ -83,6 +83,26 @@ def test_training_gate_guards_registration_and_deploy(compiled):
     assert "validate-data" in root_tasks["train-model"]["dependentTasks"]
 
 
+def test_challenger_rollout_reaches_only_the_challenger_deploy(compiled):
+    """``challenger_rollout`` (default canary) is bound to the blessed challenger's deploy.
+
+    Proves: the training pipeline exposes ``challenger_rollout`` defaulting to "canary"
+    (today's behaviour); the deploy-model task under the gate takes its ``rollout`` from
+    it, while the next-run promotion (deploy-model-2) binds no rollout, so it keeps the
+    component's canary default (a promotion is never a shadow). Cannot prove the shadow
+    rollout itself (tests/unit/deploy_model runs it).
+    """
+    spec = _documents(compiled["training"])[0]
+    defaults = spec["root"]["inputDefinitions"]["parameters"]
+    assert defaults["challenger_rollout"]["defaultValue"] == "canary"
+    root_tasks = spec["root"]["dag"]["tasks"]
+    condition = next(t for n, t in root_tasks.items() if n.startswith("condition"))
+    inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+    bound = inner["deploy-model"]["inputs"]["parameters"]["rollout"]
+    assert bound["componentInputParameter"].endswith("challenger_rollout")
+    assert "rollout" not in root_tasks["deploy-model-2"]["inputs"]["parameters"]
+
+
 def test_monitoring_retrains_in_a_nested_pipeline_under_one_if(compiled):
     """Per window source one If, inside it the retrain under If(decide_retrain); no Else.
 

@@ -5,7 +5,9 @@ The cluster (tests/_helpers/memory_cluster.py) honours the three calls the real
 plays the controllers' status updates one reconcile step per read. Each scenario starts
 from version 6 rolled out by the flow itself (a first rollout), then rolls out version 7:
 promote, rollback on a failed canary, rollback when the full rollout fails, rollback of a
-canary that never gets ready, and the same version again. Asserted: the sequence of
+canary that never gets ready, and the same version again; then the shadow rollouts
+(Seldon: shadow Model + mirroring Experiment, removed before a later canary, Experiment
+first; KServe: nothing applied), with the registry for tags and aliases. Asserted: the sequence of
 objects applied and deleted, the final cluster state (spec and the traffic the controller
 reports), and that every applied object validates against its CRD schema (tests/crds).
 
@@ -15,18 +17,34 @@ these messages, or the timing of a real rollout (see the stand-in's docstring).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import pytest
 
+from components._mlflow import (
+    ALIAS_CHALLENGER,
+    ALIAS_CHAMPION,
+    ALIAS_PREVIOUS,
+    TAG_ROLLED_BACK,
+    alias_version,
+)
+from components._observability.steps import deployment_samples
 from components.deploy_model import kserve, seldon
 from components.deploy_model.canary import CanaryPolicy
 from components.deploy_model.core import (
+    KSERVE_OFFLINE,
+    TAG_SHADOW_SERVED_NAME,
+    TAG_SHADOW_SERVING,
+    DeployConfig,
+    DeployError,
     DeployRequest,
     ResolvedModel,
+    deploy,
     deploy_kserve,
     deploy_seldon,
     kserve_objects,
+    run,
     seldon_objects,
 )
 from components.deploy_model.kube import Cluster
@@ -83,6 +101,8 @@ def applied(cluster: MemoryCluster) -> list[tuple]:
             detail = (spec["storageUri"],)
         else:
             detail = tuple((c["name"], c["weight"]) for c in spec["candidates"])
+            if "mirror" in spec:
+                detail += (("mirror", spec["mirror"]["name"], spec["mirror"]["percent"]),)
         out.append(("apply", call.kind, call.name, *detail))
     return out
 
@@ -93,6 +113,15 @@ def assert_every_applied_object_is_valid(cluster: MemoryCluster) -> None:
             assert_valid_object(call.body)
     for obj in cluster.objects.values():  # the live objects, status included
         assert_valid_object(obj)
+
+
+def assert_only_the_default_model_on(cluster: MemoryCluster, model: ResolvedModel) -> dict:
+    """Asserts the default Model churn is the only object left and fetches ``model``."""
+    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
+    live = settle(cluster, seldon.MODEL_KIND, "churn")
+    assert live["spec"]["storageUri"] == model.storage_uri
+    assert seldon.object_state(live, "ModelReady").phase.value == "serving"
+    return live
 
 
 def kserve_cluster_with_v6(behaviours: dict[str, Behaviour] | None = None) -> MemoryCluster:
@@ -268,10 +297,7 @@ def test_seldon_promotes_a_healthy_candidate():
         ("delete", "Experiment", "churn-canary", True),
         ("delete", "Model", "churn-v7", True),
     ]
-    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
-    live = settle(cluster, seldon.MODEL_KIND, "churn")
-    assert live["spec"]["storageUri"] == V7.storage_uri
-    assert seldon.object_state(live, "ModelReady").phase.value == "serving"
+    assert_only_the_default_model_on(cluster, V7)
     assert_every_applied_object_is_valid(cluster)
 
 
@@ -293,10 +319,7 @@ def test_seldon_rolls_back_a_candidate_that_fails_to_load():
         ("delete", "Experiment", "churn-canary", False),
         ("delete", "Model", "churn-v7", True),
     ]
-    live = settle(cluster, seldon.MODEL_KIND, "churn")
-    assert live["spec"]["storageUri"] == V6.storage_uri
-    assert seldon.object_state(live, "ModelReady").phase.value == "serving"
-    assert [key[1:] for key in cluster.objects] == [("Model", NAMESPACE, "churn")]
+    assert_only_the_default_model_on(cluster, V6)
     assert_every_applied_object_is_valid(cluster)
 
 
@@ -405,3 +428,321 @@ def test_first_rollout_applies_only_the_full_object(target):
     first = objects["full"] if target == "kserve" else objects["default"]
     assert [call.body for call in cluster.calls] == [first]
     assert_every_applied_object_is_valid(cluster)
+
+
+def shadow_request(target: str, version: str, mirror_percent: int = 100) -> DeployRequest:
+    return dataclasses.replace(
+        request(target, version), rollout="shadow", mirror_percent=mirror_percent
+    )
+
+
+class MirrorCheckingCluster(MemoryCluster):
+    """A `MemoryCluster` that refuses to delete a Model a live Experiment still mirrors to."""
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str) -> bool:
+        """Deletes like the stand-in; raises if an Experiment's ``mirror`` names the Model."""
+        if kind == seldon.MODEL_KIND:
+            mirrors = [
+                obj["metadata"]["name"]
+                for key, obj in self.objects.items()
+                if key[1] == seldon.EXPERIMENT_KIND
+                and (obj["spec"].get("mirror") or {}).get("name") == name
+            ]
+            assert not mirrors, f"Model {name} deleted while Experiment {mirrors} mirrors to it"
+        return super().delete(api_version, kind, name, namespace)
+
+
+def test_seldon_shadow_mirrors_to_the_challenger_beside_the_champion():
+    """A shadow rollout applies the shadow Model, then the mirroring Experiment; nothing else.
+
+    Proves: with v6 serving, a shadow of v7 at 50 % applies Model churn-shadow (v7's
+    artifact, pinned to the same Server as the canary candidate) and then Experiment
+    churn-shadow (churn weight 100, mirror churn-shadow 50 %), waits for both to be ready,
+    reports "shadowing" beside v6, and leaves the default Model untouched (v6's artifact,
+    same generation); every object validates against its CRD.
+
+    Cannot prove Seldon really mirrors the share of requests, or how the mirrored answer
+    is paired with the champion's (see docs/architecture.md, shadow section).
+    """
+    cluster = seldon_cluster_with_v6()
+    default_before = cluster.peek(seldon.API_VERSION, seldon.MODEL_KIND, "churn", NAMESPACE)
+    result = deploy_seldon(shadow_request("seldon", "7", 50), V7, cluster, POLICY)
+    assert (result.action, result.previous_version) == ("shadowing", "6"), result.reason
+    assert applied(cluster) == [
+        ("apply", "Model", "churn-shadow", V7.storage_uri),
+        ("apply", "Experiment", "churn-shadow", ("churn", 100), ("mirror", "churn-shadow", 50)),
+    ]
+    shadow = cluster.peek(seldon.API_VERSION, seldon.MODEL_KIND, "churn-shadow", NAMESPACE)
+    candidate = seldon_objects(request("seldon", "7"), V7)["candidate"]
+    assert shadow["spec"]["server"] == candidate["spec"]["server"] == seldon.SUITE_SERVER
+    assert shadow["metadata"]["labels"]["mlops.kfp-suite.io/model-version"] == "7"
+    experiment = settle(cluster, seldon.EXPERIMENT_KIND, "churn-shadow")
+    assert seldon.object_state(experiment, "ExperimentReady").phase.value == "serving"
+    default = cluster.peek(seldon.API_VERSION, seldon.MODEL_KIND, "churn", NAMESPACE)
+    assert default["spec"] == default_before["spec"]
+    assert default["metadata"]["generation"] == default_before["metadata"]["generation"]
+    assert "mirrors 50%" in result.reason
+    assert_every_applied_object_is_valid(cluster)
+
+
+@pytest.mark.parametrize("behaviour", [Behaviour.FAILS_TO_LOAD, Behaviour.NEVER_READY])
+def test_seldon_shadow_that_does_not_get_ready_is_removed(behaviour):
+    """A shadow Model that fails (or never gets ready) is deleted with its Experiment.
+
+    Proves: the shadow Model is applied, never the Experiment; then the Experiment (not
+    found) and the shadow Model are deleted in that order; the result is "rolled_back"
+    with the controller's reason (ModelFailed) or the readiness timeout; the default
+    Model keeps serving v6 and is the only object left.
+
+    Cannot prove Seldon's wording of a failed load, or its real loading time.
+    """
+    cluster = seldon_cluster_with_v6({V7.storage_uri: behaviour})
+    policy = CanaryPolicy(ready_timeout_s=0.2, observe_s=0.05, poll_s=0.005)
+    result = deploy_seldon(shadow_request("seldon", "7"), V7, cluster, policy)
+    assert result.action == "rolled_back"
+    assert result.reason.startswith("shadow: ")
+    assert ("ModelFailed" if behaviour is Behaviour.FAILS_TO_LOAD else "not ready after") in (
+        result.reason
+    )
+    assert applied(cluster) == [
+        ("apply", "Model", "churn-shadow", V7.storage_uri),
+        ("delete", "Experiment", "churn-shadow", False),
+        ("delete", "Model", "churn-shadow", True),
+    ]
+    assert_only_the_default_model_on(cluster, V6)
+    assert_every_applied_object_is_valid(cluster)
+
+
+def test_canary_after_a_shadow_deletes_the_experiment_before_the_shadow_model():
+    """The promotion path (a canary) removes the shadow Experiment, then the shadow Model.
+
+    Proves, on a stand-in that fails any delete of a Model a live Experiment mirrors to:
+    after v7 in shadow beside v6, a canary of v7 first deletes Experiment churn-shadow,
+    then Model churn-shadow, then runs the normal canary (candidate churn-v7, Experiment
+    churn-canary, default on v7, cleanup); only the default Model on v7 is left. A second
+    canary of v7 (nothing in shadow any more) makes no call at all.
+
+    Cannot prove how Seldon behaves if the Experiment's deletion is still in progress
+    when the Model is deleted (the stand-in deletes at once).
+    """
+    cluster = MirrorCheckingCluster()
+    assert deploy_seldon(request("seldon", "6"), V6, cluster, POLICY).action == "promoted"
+    assert deploy_seldon(shadow_request("seldon", "7"), V7, cluster, POLICY).action == ("shadowing")
+    cluster.calls.clear()
+    result = deploy_seldon(request("seldon", "7"), V7, cluster, POLICY)
+    assert (result.action, result.previous_version) == ("promoted", "6"), result.reason
+    assert result.shadow_removed == "7"
+    assert applied(cluster) == [
+        ("delete", "Experiment", "churn-shadow", True),
+        ("delete", "Model", "churn-shadow", True),
+        ("apply", "Model", "churn-v7", V7.storage_uri),
+        ("apply", "Experiment", "churn-canary", ("churn", 90), ("churn-v7", 10)),
+        ("apply", "Model", "churn", V7.storage_uri),
+        ("delete", "Experiment", "churn-canary", True),
+        ("delete", "Model", "churn-v7", True),
+    ]
+    assert_only_the_default_model_on(cluster, V7)
+    cluster.calls.clear()
+    again = deploy_seldon(request("seldon", "7"), V7, cluster, POLICY)
+    assert (again.action, again.shadow_removed) == ("unchanged", None)
+    assert cluster.calls == []
+
+
+def test_a_new_seldon_shadow_replaces_the_old_one_in_place():
+    """A shadow of v8 while v7 is in shadow updates the same two objects and names v7 removed.
+
+    Proves: Model churn-shadow moves to v8's artifact and the Experiment keeps mirroring
+    to it (no delete in between: the mirror never points at a missing Model); the result
+    says v7's shadow was removed, so `deploy` deletes v7's shadow tags. Cannot prove how
+    long Seldon takes to swap the artifact under the same Model name.
+    """
+    v8 = ResolvedModel("churn", "8", "s3://mlflow/1/models/m-eight/artifacts")
+    cluster = MirrorCheckingCluster()
+    deploy_seldon(request("seldon", "6"), V6, cluster, POLICY)
+    deploy_seldon(shadow_request("seldon", "7"), V7, cluster, POLICY)
+    cluster.calls.clear()
+    result = deploy_seldon(shadow_request("seldon", "8"), v8, cluster, POLICY)
+    assert (result.action, result.shadow_removed) == ("shadowing", "7"), result.reason
+    assert applied(cluster) == [
+        ("apply", "Model", "churn-shadow", v8.storage_uri),
+        ("apply", "Experiment", "churn-shadow", ("churn", 100), ("mirror", "churn-shadow", 100)),
+    ]
+    assert_every_applied_object_is_valid(cluster)
+
+
+def test_mirror_checking_stand_in_catches_the_wrong_order():
+    """The ordering check above has teeth: deleting the shadow Model first fails.
+
+    Proves: on the same stand-in, deleting Model churn-shadow while Experiment
+    churn-shadow mirrors to it raises. Cannot prove what a real Seldon does then.
+    """
+    cluster = MirrorCheckingCluster()
+    deploy_seldon(request("seldon", "6"), V6, cluster, POLICY)
+    deploy_seldon(shadow_request("seldon", "7"), V7, cluster, POLICY)
+    with pytest.raises(AssertionError, match="mirrors to it"):
+        cluster.delete(seldon.API_VERSION, seldon.MODEL_KIND, "churn-shadow", NAMESPACE)
+
+
+@pytest.mark.parametrize("target", ["kserve", "seldon"])
+def test_shadow_without_a_champion_fails_and_applies_nothing(target):
+    """A shadow needs a champion serving under the served name; without one nothing happens.
+
+    Proves: on an empty cluster a shadow of v7 raises DeployError saying a shadow needs a
+    champion to sit beside, with no apply or delete; shadowing the version that serves is
+    refused the same way.
+
+    Cannot prove anything about a real cluster.
+    """
+    cluster = MemoryCluster()
+    deploy = deploy_kserve if target == "kserve" else deploy_seldon
+    with pytest.raises(DeployError, match="a shadow needs a champion to sit beside"):
+        deploy(shadow_request(target, "7"), V7, cluster, POLICY)
+    assert cluster.calls == []
+    assert deploy(request(target, "7"), V7, cluster, POLICY).action == "promoted"
+    cluster.calls.clear()
+    with pytest.raises(DeployError, match="not itself"):
+        deploy(shadow_request(target, "7"), V7, cluster, POLICY)
+    assert cluster.calls == []
+
+
+def test_shadow_render_only():
+    """Without a cluster a shadow renders the Seldon shadow Model and Experiment, KServe nothing.
+
+    Proves: Seldon's render is [shadow Model, shadow Experiment with the mirror share], both
+    CRD-valid; KServe's is empty (it has no mirror) and says so. Cannot prove a cluster
+    accepts them.
+    """
+    rendered = deploy_seldon(shadow_request("seldon", "7", 25), V7, None, POLICY)
+    assert rendered.action == "rendered"
+    assert [(o["kind"], o["metadata"]["name"]) for o in rendered.manifests] == [
+        ("Model", "churn-shadow"),
+        ("Experiment", "churn-shadow"),
+    ]
+    assert rendered.manifests[1]["spec"]["mirror"] == {"name": "churn-shadow", "percent": 25}
+    for obj in rendered.manifests:
+        assert_valid_object(obj)
+    kserve_render = deploy_kserve(shadow_request("kserve", "7"), V7, None, POLICY)
+    assert (kserve_render.action, kserve_render.manifests) == ("rendered", [])
+    assert "no mirror" in kserve_render.reason
+
+
+def test_rollout_and_mirror_percent_are_checked():
+    """An unknown rollout or a mirror share outside 1-100 is refused when the request is built.
+
+    Proves: the ValueError names ``rollout`` and the allowed values (canary, shadow), and
+    ``mirror_percent``; canary stays the default rollout. Cannot prove anything else.
+    """
+    assert request("seldon", "7").rollout == "canary"
+    with pytest.raises(ValueError, match=r"rollout must be one of \('canary', 'shadow'\)"):
+        dataclasses.replace(request("seldon", "7"), rollout="blue-green")
+    for bad in (0, 101):
+        with pytest.raises(ValueError, match="mirror_percent must be 1-100"):
+            shadow_request("seldon", "7", bad)
+
+
+def champion_on(cluster: MemoryCluster, registry, target: str) -> None:
+    """Rolls churn/1 (the registry's champion) out as the first version on ``target``."""
+    first = deploy(
+        registry,
+        DeployRequest("models:/churn/1", target, storage_uri=V6.storage_uri, namespace=NAMESPACE),
+        cluster=cluster,
+        policy=POLICY,
+    )
+    assert first.action == "promoted", first.reason
+    cluster.calls.clear()
+
+
+def aliases(registry) -> dict[str, str | None]:
+    return {
+        alias: alias_version(registry, "churn", alias)
+        for alias in (ALIAS_CHAMPION, ALIAS_PREVIOUS, ALIAS_CHALLENGER)
+    }
+
+
+def test_kserve_shadow_applies_nothing_and_points_to_the_offline_comparison(registry, capsys):
+    """On KServe a shadow applies nothing, tags the version kserve-offline and says why.
+
+    Proves, through the step's `run` with the registry and the in-memory cluster: after
+    churn/1 serves, ``rollout="shadow"`` of churn/2 makes zero applies or deletes, returns
+    "shadowing" beside version 1, tags churn/2 ``suite.shadow.serving=kserve-offline``
+    (and the served name), prints a ``[suite] `` line saying the monitoring pipeline
+    scores the logged inputs with the challenger (compare_shadow), moves no alias, and
+    its action gauge is ``shadowing`` (one-hot).
+
+    Cannot prove the monitoring pipeline's comparison (tests/unit/compare_shadow does).
+    """
+    cluster = MemoryCluster()
+    champion_on(cluster, registry, "kserve")
+    before = aliases(registry)
+    config = DeployConfig(
+        "models:/churn/2", "kserve", "churn", namespace=NAMESPACE,
+        storage_uri=V7.storage_uri, rollout="shadow", observe_seconds=0.05,
+    )  # fmt: skip
+    result = run(config, client=registry, cluster=cluster)
+    assert (result.action, result.previous_version) == ("shadowing", "1"), result.reason
+    assert cluster.calls == []
+    assert aliases(registry) == before
+    assert before[ALIAS_CHAMPION] == "1"
+    tags = registry.get_model_version("churn", "2").tags
+    assert tags[TAG_SHADOW_SERVING] == KSERVE_OFFLINE
+    assert tags[TAG_SHADOW_SERVED_NAME] == "churn"
+    lines = [line for line in capsys.readouterr().out.splitlines() if "shadowing" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("[suite] deploy_model(kserve)")
+    assert "monitoring pipeline scores its logged inputs with version 2" in lines[0]
+    assert "compare_shadow" in lines[0]
+    assert result.return_value() == "shadowing"
+    gauges = {
+        s.labels["action"]: s.value
+        for s in deployment_samples(result, 10)
+        if s.name == "suite_deploy_action"
+    }
+    assert gauges["shadowing"] == 1.0
+    assert sum(gauges.values()) == 1.0
+
+
+def test_seldon_shadow_through_deploy_tags_and_moves_no_alias(registry):
+    """Through `deploy` with the registry: Seldon shadow tags the version, never moves an alias.
+
+    Proves: churn/2 in shadow beside churn/1 on Seldon returns "shadowing", tags
+    ``suite.shadow.serving=seldon`` and the served name, and leaves champion / previous /
+    challenger as they were; a shadow that fails to load is deleted, tagged
+    ``suite.rolled_back`` and the step's return value raises DeployError naming the
+    champion that still serves, again with no alias moved. A canary of churn/2 on the
+    first cluster then promotes it and deletes its shadow tags (it no longer serves in
+    shadow).
+
+    Cannot prove Seldon's real mirroring (no cluster here).
+    """
+    cluster = MemoryCluster()
+    champion_on(cluster, registry, "seldon")
+    before = aliases(registry)
+    shadow = DeployRequest(
+        "models:/churn/2", "seldon", storage_uri=V7.storage_uri, namespace=NAMESPACE,
+        rollout="shadow",
+    )  # fmt: skip
+    result = deploy(registry, shadow, cluster=cluster, policy=POLICY)
+    assert (result.action, result.previous_version) == ("shadowing", "1"), result.reason
+    assert aliases(registry) == before
+    tags = registry.get_model_version("churn", "2").tags
+    assert (tags[TAG_SHADOW_SERVING], tags[TAG_SHADOW_SERVED_NAME]) == ("seldon", "churn")
+    assert TAG_ROLLED_BACK not in tags
+
+    failing = MemoryCluster({V7.storage_uri: Behaviour.FAILS_TO_LOAD})
+    champion_on(failing, registry, "seldon")
+    failed = deploy(registry, shadow, cluster=failing, policy=POLICY)
+    assert failed.action == "rolled_back"
+    assert [key[1:] for key in failing.objects] == [("Model", NAMESPACE, "churn")]
+    assert "ModelFailed" in registry.get_model_version("churn", "2").tags[TAG_ROLLED_BACK]
+    with pytest.raises(DeployError, match="Still serving: version 1"):
+        failed.return_value()
+    assert aliases(registry) == before
+    assert TAG_SHADOW_SERVING in registry.get_model_version("churn", "2").tags  # still mirrored
+
+    promotion = dataclasses.replace(shadow, rollout="canary")
+    promoted = deploy(registry, promotion, cluster=cluster, policy=POLICY)
+    assert (promoted.action, promoted.shadow_removed) == ("promoted", "2"), promoted.reason
+    assert alias_version(registry, "churn", ALIAS_CHAMPION) == "2"
+    tags = registry.get_model_version("churn", "2").tags
+    assert TAG_SHADOW_SERVING not in tags
+    assert TAG_SHADOW_SERVED_NAME not in tags
