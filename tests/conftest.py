@@ -36,6 +36,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# tryfirst: on a worker, xdist's own hook turns each item's xdist_group mark into a node id
+# suffix; run after it, the marks would be added too late and every group split over workers.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     costs = scheduling.group_costs((item.path for item in items), scheduling.load_durations())
     group_of = {id(item): scheduling.schedule_group(item.path) for item in items}

@@ -1,6 +1,9 @@
 """The test scheduler's grouping and ordering (tests/_helpers/scheduling.py)."""
 
+import os
 from pathlib import Path
+
+import pytest
 
 from tests._helpers import scheduling
 
@@ -59,3 +62,19 @@ def test_the_durations_file_names_only_modules_that_exist():
     assert durations, "tests/durations.json is missing or empty: run make test-durations"
     missing = sorted(key for key in durations if not (scheduling.TESTS_DIR / key).exists())
     assert not missing, f"stale entries (run make test-durations): {missing}"
+
+
+def test_xdist_sees_each_tests_group(request: pytest.FixtureRequest) -> None:
+    """xdist receives the group of every test, so a group runs on one worker.
+
+    Proves: on an xdist worker with ``--dist loadgroup`` (`make test`) this test's node id
+    carries its schedule group as xdist's suffix, i.e. the suite's marks were added before
+    xdist read them (added after, as until 2026-12-02, groups were silently ignored and
+    module fixtures such as the lifecycle's trained world were built on both workers);
+    elsewhere the id is plain. Cannot prove the groups are balanced between workers.
+    """
+    group = scheduling.schedule_group(request.path)
+    if os.environ.get("PYTEST_XDIST_WORKER") and request.config.getvalue("loadgroup"):
+        assert request.node.nodeid.endswith(f"@{group}")
+    else:
+        assert "@" not in request.node.nodeid
