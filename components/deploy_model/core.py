@@ -724,12 +724,55 @@ def deploy(
         client.set_model_version_tag(
             model.name, model.version, TAG_SHADOW_SERVED_NAME, request.served_name
         )
-    if result.shadow_removed:
-        tags = client.get_model_version(model.name, result.shadow_removed).tags
+    if request.target == "kserve" and result.action in ("promoted", "shadowing"):
+        # A KServe shadow is only these tags (no object says what it is): a promotion ends
+        # it, a new shadow replaces it. Local and Seldon read theirs off the live objects.
+        keep = str(model.version) if result.action == "shadowing" else None
+        clear_shadow_tags(client, model.name, request.served_name, KSERVE_OFFLINE, keep=keep)
+    elif result.shadow_removed:
+        where = request.target
+        clear_shadow_tags(
+            client, model.name, request.served_name, where, only=result.shadow_removed
+        )
+    return result
+
+
+def clear_shadow_tags(
+    client: MlflowClient,
+    model_name: str,
+    served_name: str,
+    where: str,
+    *,
+    keep: str | None = None,
+    only: str | None = None,
+) -> list[str]:
+    """Deletes the shadow tags of versions that no longer serve in shadow beside `served_name`.
+
+    Args:
+        client: MLflow client.
+        model_name: Registered model name.
+        served_name: The served name the shadows sat beside (`TAG_SHADOW_SERVED_NAME`).
+        where: The `TAG_SHADOW_SERVING` value of the shadows meant (one target's).
+        keep: A version whose tags stay (the shadow just put in place).
+        only: Clear this version only (a shadow removed by a failed rollout).
+
+    Returns:
+        The versions whose tags were deleted.
+    """
+    cleared = []
+    for found in client.search_model_versions(f"name = '{model_name}'"):
+        version, tags = str(found.version), found.tags or {}
+        if version == keep or (only is not None and version != str(only)):
+            continue
+        if tags.get(TAG_SHADOW_SERVING) != where:
+            continue
+        if tags.get(TAG_SHADOW_SERVED_NAME, served_name) != served_name:
+            continue
         for tag in (TAG_SHADOW_SERVING, TAG_SHADOW_SERVED_NAME):
             if tag in tags:
-                client.delete_model_version_tag(model.name, result.shadow_removed, tag)
-    return result
+                client.delete_model_version_tag(model_name, version, tag)
+        cleared.append(version)
+    return cleared
 
 
 def raise_if_rolled_back(result: DeployResult) -> None:

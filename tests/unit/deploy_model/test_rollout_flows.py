@@ -28,6 +28,7 @@ from components._mlflow import (
     ALIAS_PREVIOUS,
     TAG_ROLLED_BACK,
     alias_version,
+    mlflow_client,
 )
 from components._observability.steps import deployment_samples
 from components.deploy_model import kserve, seldon
@@ -49,6 +50,7 @@ from components.deploy_model.core import (
 )
 from components.deploy_model.kube import Cluster
 from tests._helpers.crd import assert_valid_object
+from tests._helpers.demo_model import log_demo_model
 from tests._helpers.memory_cluster import Behaviour, MemoryCluster
 
 NAMESPACE = "suite-serving"
@@ -746,3 +748,41 @@ def test_seldon_shadow_through_deploy_tags_and_moves_no_alias(registry):
     tags = registry.get_model_version("churn", "2").tags
     assert TAG_SHADOW_SERVING not in tags
     assert TAG_SHADOW_SERVED_NAME not in tags
+
+
+def test_a_kserve_promotion_ends_the_offline_shadow(tmp_path) -> None:
+    """A canary promotion on KServe deletes the shadow tags it leaves no object behind for.
+
+    Proves, with a registry of its own: after churn/2 was put in shadow on KServe (tags
+    ``kserve-offline``), a canary of churn/2 promotes it and its shadow tags are gone, so
+    the registry no longer claims a shadow; a version tagged as a shadow beside another
+    served name keeps its tags. Cannot prove anything about KServe itself (nothing is
+    applied for a KServe shadow; the canary runs on the in-memory cluster).
+    """
+    client = mlflow_client(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for c in (1.0, 0.02, 0.5):
+        log_demo_model(client, "churn", c=c)
+    client.set_registered_model_alias("churn", ALIAS_CHAMPION, "1")
+    client.set_model_version_tag("churn", "3", TAG_SHADOW_SERVING, KSERVE_OFFLINE)
+    client.set_model_version_tag("churn", "3", TAG_SHADOW_SERVED_NAME, "churn-eu")
+    cluster = MemoryCluster()
+    champion_on(cluster, client, "kserve")
+    shadow = DeployRequest(
+        "models:/churn/2", "kserve", storage_uri=V7.storage_uri, namespace=NAMESPACE,
+        rollout="shadow",
+    )  # fmt: skip
+    assert deploy(client, shadow, cluster=cluster, policy=POLICY).action == "shadowing"
+    assert client.get_model_version("churn", "2").tags[TAG_SHADOW_SERVING] == KSERVE_OFFLINE
+
+    canary = dataclasses.replace(shadow, rollout="canary")
+    promoted = deploy(client, canary, cluster=cluster, policy=POLICY)
+    assert promoted.action == "promoted", promoted.reason
+    assert alias_version(client, "churn", ALIAS_CHAMPION) == "2"
+    tags = client.get_model_version("churn", "2").tags
+    assert TAG_SHADOW_SERVING not in tags
+    assert TAG_SHADOW_SERVED_NAME not in tags
+    other = client.get_model_version("churn", "3").tags
+    assert (other[TAG_SHADOW_SERVING], other[TAG_SHADOW_SERVED_NAME]) == (
+        KSERVE_OFFLINE,
+        "churn-eu",
+    )
