@@ -44,8 +44,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     group_of = {id(item): scheduling.schedule_group(item.path) for item in items}
     for item in items:
         item.add_marker(pytest.mark.xdist_group(group_of[id(item)]))
-    # Stable sort: within a group, collection order is kept.
-    items.sort(key=lambda item: -costs[group_of[id(item)]])
+    # Stable sort: within a group, collection order is kept; equal costs go by group name.
+    # Every worker must get the same order, or xdist refuses to run ("Different tests were
+    # collected").
+    items.sort(key=lambda item: (-costs[group_of[id(item)]], group_of[id(item)]))
 
 
 class _DurationRecorder:

@@ -61,7 +61,9 @@ def group_costs(
         tests_dir: The tests root.
     """
     costs: dict[str, float] = {}
-    for module in {path.resolve() for path in modules}:
+    # Sorted: a set's order follows the hash seed, and float sums in another order may
+    # differ in the last bit, which would order two groups differently on two workers.
+    for module in sorted({path.resolve() for path in modules}):
         group = schedule_group(module, tests_dir)
         seconds = durations.get(module_key(module, tests_dir), UNKNOWN_MODULE_SECONDS)
         costs[group] = costs.get(group, 0.0) + seconds
