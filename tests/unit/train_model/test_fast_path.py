@@ -177,3 +177,37 @@ def test_fast_path_survives_skops_and_old_models_still_predict(
     old = copy.deepcopy(fitted)
     del old.__dict__["fast_path"]
     assert np.array_equal(old.predict_proba(rows), fitted.reference_predict_proba(rows))
+
+
+def test_hist_gradient_boosting_predicts_small_frames_on_one_openmp_thread(
+    split: core.TimeSplit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HistGradientBoosting's fast-path predict runs with one OpenMP thread, same answers.
+
+    Proves: with two OpenMP threads as the process default, the classifier predicts a
+    small frame through the fast path on one thread (the OpenMP wake-up dominated
+    one-row latency) and through the pipeline on the default two, the default is back
+    afterwards, and both answers agree to 1e-9. Cannot prove the latency gain
+    (bench/serving.py measures it).
+    """
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def openmp_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"}
+
+    config = core.TrainConfig(**TRAIN_ROLES, model_type="hist_gradient_boosting")
+    model = core.fit_model(split.train, config).model
+    classifier = model.pipeline.steps[-1][1]
+    seen: list[set[int]] = []
+    original = classifier.predict_proba
+
+    def recording(encoded):
+        seen.append(openmp_threads())
+        return original(encoded)
+
+    monkeypatch.setattr(classifier, "predict_proba", recording)
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert openmp_threads() == {2}
+        _assert_same(model, split.holdout.head(7))  # fast path first, then the pipeline
+        assert openmp_threads() == {2}
+    assert seen == [{1}, {2}]
