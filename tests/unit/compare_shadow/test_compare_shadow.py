@@ -20,6 +20,7 @@ from components.compare_shadow.core import (
     TAG_SHADOW_REJECTED,
     CompareShadowConfig,
     ShadowConfig,
+    auc_replicates,
     compare_paired,
     run,
 )
@@ -57,8 +58,10 @@ def test_paired_test_promotes_the_truth_and_keeps_a_worse_model(world):
     Proves: the challenger scoring with the generator's true probability is promoted
     (log-loss gain interval above 0, ROC AUC not worse); a model blurrier than the
     champion is kept with the log-loss rule named; the reported log losses and ROC AUCs
-    equal sklearn's on the same rows (reference computation); below min_labels nothing
-    is decided. Cannot prove: the power of the test at other sizes or effect sizes.
+    equal sklearn's on the same rows (reference computation), and so do the bootstrap's
+    ROC AUC differences on every resample (NaN for a one-class resample); below
+    min_labels nothing is decided. Cannot prove: the power of the test at other sizes or
+    effect sizes.
     """
     y = world[schema.LABEL].to_numpy()
     s = _scores(world)
@@ -72,6 +75,16 @@ def test_paired_test_promotes_the_truth_and_keeps_a_worse_model(world):
     assert worse.decision == DECISION_KEEP
     assert "log loss not lower" in worse.reason
     assert worse.log_loss_improvement["high"] < 0
+    # The AUC replicates are scikit-learn's on each resample (one class: NaN).
+    index = np.random.default_rng(3).integers(0, len(y), size=(40, len(y)))
+    index[0] = np.flatnonzero(y == 0)[0]
+    expected = [
+        roc_auc_score(y[rows], s["truth"][rows]) - roc_auc_score(y[rows], s["champion"][rows])
+        for rows in index[1:]
+    ]
+    replicates = auc_replicates(y, s["champion"], s["truth"], index)
+    assert np.isnan(replicates[0])
+    np.testing.assert_allclose(replicates[1:], expected, rtol=0, atol=1e-12)
     waiting = compare_paired(y[:100], s["champion"][:100], s["truth"][:100], config)
     assert waiting.decision == DECISION_WAITING
     assert waiting.log_loss_improvement is None
