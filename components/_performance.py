@@ -397,8 +397,6 @@ def realized_performance(
         ValueError: If there are no rows, a single label class, misaligned inputs or
             fewer than 1 bootstrap sample.
     """
-    from sklearn.metrics import roc_auc_score
-
     label = np.asarray(label, dtype="float64")
     probability = np.asarray(probability, dtype="float64")
     if label.shape != probability.shape or label.size == 0:
@@ -413,9 +411,8 @@ def realized_performance(
 
     def metrics_of(rows: np.ndarray) -> dict[str, float]:
         y, p = label[rows], probability[rows]
-        auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
         return {
-            "roc_auc": auc,
+            "roc_auc": rank_auc(y, p),  # scikit-learn's value, NaN for one class
             "log_loss": float(row_loss[rows].mean()),
             "brier": float(row_brier[rows].mean()),
             "ece": expected_calibration_error(y, p),
