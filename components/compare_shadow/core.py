@@ -174,6 +174,42 @@ def per_row_log_loss(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
+def paired_replicates(
+    labels: np.ndarray,
+    champion: np.ndarray,
+    challenger: np.ndarray,
+    gain: np.ndarray,
+    resamples: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean per-row log-loss gain and ROC AUC difference on each of `resamples` resamples.
+
+    The same resampled rows serve both statistics. The row indices are drawn in batches
+    of at most `_performance.BOOTSTRAP_BATCH_VALUES` values, so a window of 1e6 labelled
+    rows never holds the whole (resamples x rows) index at once; batched draws from one
+    generator are the same indices as one draw of the full shape.
+
+    Args:
+        labels: 0/1 labels.
+        champion: The champion's P(positive) per row.
+        challenger: The challenger's P(positive) per row.
+        gain: Per-row log-loss gain (champion minus challenger).
+        resamples: Bootstrap resamples.
+        seed: Seed of the resampling.
+    """
+    from components._performance import BOOTSTRAP_BATCH_VALUES
+
+    rows = len(labels)
+    rng = np.random.default_rng(seed)
+    step = max(1, BOOTSTRAP_BATCH_VALUES // max(1, rows))
+    gains, auc_diffs = [], []
+    for start in range(0, resamples, step):
+        index = rng.integers(0, rows, size=(min(step, resamples - start), rows))
+        gains.append(gain[index].mean(axis=1))
+        auc_diffs.append(auc_replicates(labels, champion, challenger, index))
+    return np.concatenate(gains), np.concatenate(auc_diffs)
+
+
 def auc_replicates(
     labels: np.ndarray, champion: np.ndarray, challenger: np.ndarray, index: np.ndarray
 ) -> np.ndarray:
@@ -242,13 +278,10 @@ def compare_paired(
         return result
     loss_a, loss_b = per_row_log_loss(y, a), per_row_log_loss(y, b)
     gain = loss_a - loss_b  # > 0: the challenger's loss is lower on that row
-    rng = np.random.default_rng(config.seed)
-    index = rng.integers(0, len(y), size=(config.bootstrap_samples, len(y)))
-    improvement = percentile_interval(
-        float(gain.mean()), gain[index].mean(axis=1), config.confidence
-    )
+    gains, auc_diffs = paired_replicates(y, a, b, gain, config.bootstrap_samples, config.seed)
+    improvement = percentile_interval(float(gain.mean()), gains, config.confidence)
     auc_a, auc_b = float(roc_auc_score(y, a)), float(roc_auc_score(y, b))
-    auc_diff = percentile_interval(auc_b - auc_a, auc_replicates(y, a, b, index), config.confidence)
+    auc_diff = percentile_interval(auc_b - auc_a, auc_diffs, config.confidence)
     result.champion_log_loss, result.challenger_log_loss = (
         float(loss_a.mean()),
         float(loss_b.mean()),
