@@ -121,6 +121,15 @@ def rank_auc(label: Any, score: Any, axis: int = -1) -> Any:
     return _float_if_scalar(np.where((positives > 0) & (negatives > 0), auc, np.nan))
 
 
+def roc_auc_difference(label: Any, challenger: Any, champion: Any, axis: int = -1) -> Any:
+    """Challenger minus champion ROC AUC on the same rows (paired), along `axis`.
+
+    `rank_auc` of each model; NaN where one class is absent. The gate's per-slice
+    difference and the shadow comparison's bootstrap replicates both use it.
+    """
+    return rank_auc(label, challenger, axis=axis) - rank_auc(label, champion, axis=axis)
+
+
 def average_precision(label: Any, score: Any, axis: int = -1) -> Any:
     """PR AUC as scikit-learn's `average_precision_score` computes it, along `axis`.
 

@@ -215,8 +215,9 @@ def auc_replicates(
 ) -> np.ndarray:
     """Challenger minus champion ROC AUC on each resample (one row of `index` each).
 
-    All resamples of a batch are ranked in one vectorized call (`_performance.rank_auc`,
+    All resamples are ranked in one vectorized call (`_performance.roc_auc_difference`,
     scikit-learn's ROC AUC on every resample); a resample with one class gives NaN.
+    The caller bounds the size of `index` (`paired_replicates` draws it in batches).
 
     Args:
         labels: 0/1 labels.
@@ -224,15 +225,9 @@ def auc_replicates(
         challenger: The challenger's P(positive) per row.
         index: Resampled row indices, shape (resamples, rows).
     """
-    from components._performance import BOOTSTRAP_BATCH_VALUES, rank_auc
+    from components._performance import roc_auc_difference
 
-    out = np.empty(len(index))
-    step = max(1, BOOTSTRAP_BATCH_VALUES // max(1, index.shape[1]))
-    for start in range(0, len(index), step):
-        rows = index[start : start + step]
-        y = labels[rows]
-        out[start : start + step] = rank_auc(y, challenger[rows]) - rank_auc(y, champion[rows])
-    return out
+    return roc_auc_difference(labels[index], challenger[index], champion[index])
 
 
 def compare_paired(

@@ -34,6 +34,7 @@ from components._performance import (
     calibration_summary,
     metric_functions,
     rank_auc,
+    roc_auc_difference,
     vectorized_metric_functions,
 )
 
@@ -418,11 +419,6 @@ def slice_keys(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), MISSING_SLICE).astype(str)
 
 
-def _auc_delta(label: Any, challenger: Any, champion: Any, axis: int = -1) -> Any:
-    """Challenger minus champion ROC AUC on the same rows (paired), along `axis`."""
-    return rank_auc(label, challenger, axis=axis) - rank_auc(label, champion, axis=axis)
-
-
 def _finite(value: Any) -> float | None:
     """A float for JSON, None for NaN / missing."""
     if value is None:
@@ -478,7 +474,7 @@ def slice_gate(
     params: dict[str, dict[str, Any]] = {}
     if champion is not None:
         champion = np.asarray(champion, dtype="float64")
-        metrics["roc_auc_delta"] = _auc_delta
+        metrics["roc_auc_delta"] = roc_auc_difference
         params["roc_auc_delta"] = {"champion": champion}
     frame = MetricFrame(
         metrics=metrics,
@@ -516,7 +512,7 @@ def slice_gate(
             record["champion_roc_auc"] = _finite(rank_auc(label[members], champion[members]))
             record["roc_auc_delta"] = _finite(frame.by_group.loc[value, "roc_auc_delta"])
             record["roc_auc_delta_ci"] = interval(
-                _auc_delta, label[members], challenger[members], champion[members]
+                roc_auc_difference, label[members], challenger[members], champion[members]
             )
         if not gated:
             why = f"{rows} rows < {gate.min_slice_rows}" if classes == 2 else "one label class"
