@@ -71,9 +71,9 @@ def deploy_model(
 
     Returns:
         What happened: "promoted", "unchanged", "shadowing", "rendered" or
-        "awaiting approval"; for
-        `waiting_challenger_of` without a rollout, why not ("approval not required",
-        "no challenger waiting", "rejected", "stale", ...); a rollback raises.
+        "awaiting approval"; for `waiting_challenger_of` without a rollout, why not
+        ("approval not required", "no challenger waiting", "rejected", "stale", ...);
+        a rollback raises.
 
     Raises:
         ValueError: ``target`` is not local, kserve or seldon; ``rollout`` is not canary
